@@ -1,0 +1,13 @@
+import type { Migration } from '@hosting/shared';
+import * as users from './20261120000100_users.js';
+import * as projects from './20261120000200_projects.js';
+import * as deployments from './20261120000300_deployments.js';
+import * as outbox from './20261120000400_outbox.js';
+
+/** Every migration of the project database, in order. Add new ones at the end. */
+export const migrations: readonly Migration[] = [
+  { name: '20261120000100_users', ...users },
+  { name: '20261120000200_projects', ...projects },
+  { name: '20261120000300_deployments', ...deployments },
+  { name: '20261120000400_outbox', ...outbox },
+];

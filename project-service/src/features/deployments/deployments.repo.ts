@@ -1,0 +1,138 @@
+import type { DeploymentStatus, Knex } from '@hosting/shared';
+import type { DeploymentRow } from '../../db/tables.js';
+
+/** Who caused a change, carried into every event it writes. */
+export interface Cause {
+  source: 'api' | 'webhook';
+  requestId: string | null;
+}
+
+/** A deployment with what the webhook and cancel need of its project. */
+export interface DeploymentWithProject extends DeploymentRow {
+  project_name: string;
+  project_url: string | null;
+  user_id: number;
+  app_secret_sha256: Buffer;
+}
+
+export interface DeploymentFilter {
+  projectId?: number;
+  statuses?: DeploymentStatus[];
+}
+
+const COLUMNS = 'id, project_id, status, deployed_in, created_at, updated_at';
+
+/**
+ * The payload fields every event of a deployment carries, built in SQL from the rows the statement
+ * just wrote, so that the change and its events are one statement: atomic without a transaction,
+ * and one round trip.
+ */
+const EVENT_BASE = `jsonb_build_object(
+  'projectId', p.id, 'projectName', p.name, 'userId', p.user_id, 'deploymentId', d.id,
+  'source', ?::text, 'requestId', ?::text)`;
+
+export function createDeploymentsRepo(db: Knex) {
+  return {
+    /** Creates a `pending` deployment and its `deployment.created` event; undefined when the project does not exist. */
+    async create(projectId: number, cause: Cause): Promise<DeploymentRow | undefined> {
+      const { rows } = await db.raw<{ rows: DeploymentRow[] }>(
+        `with p as (select id, name, user_id from projects where id = ?),
+         d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
+         ev as (
+           insert into outbox (event_id, name, payload, occurred_at)
+           select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
+           from d join p on p.id = d.project_id)
+         select ${COLUMNS} from d`,
+        [projectId, cause.source, cause.requestId],
+      );
+      return rows[0];
+    },
+
+    async findById(id: number): Promise<DeploymentRow | undefined> {
+      return db('deployments').where({ id }).first(db.raw(COLUMNS));
+    },
+
+    async findWithProject(id: number): Promise<DeploymentWithProject | undefined> {
+      const { rows } = await db.raw<{ rows: DeploymentWithProject[] }>(
+        `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
+                p.name as project_name, p.url as project_url, p.user_id, p.app_secret_sha256
+         from deployments d join projects p on p.id = d.project_id where d.id = ?`,
+        [id],
+      );
+      return rows[0];
+    },
+
+    /** One page in id order and the total matching the filter, in one statement. */
+    async page(filter: DeploymentFilter, limit: number, offset: number): Promise<{ total: number; deployments: DeploymentRow[] }> {
+      const where: string[] = [];
+      const bindings: Array<string | number> = [];
+      if (filter.projectId !== undefined) {
+        where.push('project_id = ?');
+        bindings.push(filter.projectId);
+      }
+      if (filter.statuses && filter.statuses.length > 0) {
+        // knex expands an array binding into a list, so the placeholders are spelled out.
+        where.push(`status in (${filter.statuses.map(() => '?').join(', ')})`);
+        bindings.push(...filter.statuses);
+      }
+      const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
+      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { total: number; id: number | null }> }>(
+        `with page as (select ${COLUMNS} from deployments ${clause} order by id limit ? offset ?)
+         select (select count(*) from deployments ${clause}) as total, page.*
+         from (select 1) as one left join page on true
+         order by page.id`,
+        [...bindings, limit, offset, ...bindings],
+      );
+      return { total: rows[0]?.total ?? 0, deployments: rows.filter((r) => r.id !== null).map(({ total: _t, ...d }) => d) };
+    },
+
+    /**
+     * Moves deployment `id` from `from` to `to`, if it is still in `from` (compare-and-set: two
+     * racing requests cannot both apply), and writes the transition's events; on `done` it also
+     * gives the project `url` when it has none yet (exactly once, even when two `done`s race).
+     * Undefined when the deployment was no longer in `from`.
+     */
+    async transition(
+      args: { id: number; from: DeploymentStatus; to: DeploymentStatus; url: string | null },
+      cause: Cause,
+    ): Promise<{ deployment: DeploymentRow; assignedUrl: string | null } | undefined> {
+      const { id, from, to, url } = args;
+      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { assigned_url: string | null }> }>(
+        `with d as (
+           update deployments
+           set status = ?::text, updated_at = now(),
+               deployed_in = case when ?::text = 'done' then floor(extract(epoch from (now() - created_at)))::int end
+           where id = ? and status = ?::text
+           returning ${COLUMNS}),
+         p as (select pr.id, pr.name, pr.user_id from projects pr join d on d.project_id = pr.id),
+         u as (
+           update projects set url = ?::text
+           where ?::text is not null and id = (select project_id from d where status = 'done') and url is null
+           returning url),
+         base as (select ${EVENT_BASE} as fields, d.deployed_in, d.updated_at from d join p on p.id = d.project_id),
+         ev as (
+           insert into outbox (event_id, name, payload, occurred_at)
+           select gen_random_uuid(), e.name, base.fields || e.extra, base.updated_at
+           from base cross join lateral (values
+             ('deployment.status_changed', jsonb_build_object('from', ?::text, 'to', ?::text, 'deployedIn', base.deployed_in)),
+             (case ?::text when 'done' then 'deployment.succeeded' when 'failed' then 'deployment.failed'
+                           when 'cancelled' then 'deployment.cancelled' end,
+              case ?::text when 'done' then jsonb_build_object('deployedIn', base.deployed_in)
+                           else jsonb_build_object('from', ?::text) end)
+           ) as e(name, extra)
+           where e.name is not null
+           union all
+           select gen_random_uuid(), 'project.url_assigned', base.fields || jsonb_build_object('url', u.url), base.updated_at
+           from base cross join u)
+         select d.*, (select url from u) as assigned_url from d`,
+        [to, to, id, from, url, url, cause.source, cause.requestId, from, to, to, to, from],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const { assigned_url: assignedUrl, ...deployment } = row;
+      return { deployment, assignedUrl };
+    },
+  };
+}
+
+export type DeploymentsRepo = ReturnType<typeof createDeploymentsRepo>;

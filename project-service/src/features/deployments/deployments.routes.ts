@@ -1,0 +1,35 @@
+import type { Middleware } from 'koa';
+import { jsonBody, parseWith } from '@hosting/shared';
+import { z } from 'zod';
+import { linkHeader, pageLinks } from '../../http/pagination.js';
+import { idParams } from '../../http/params.js';
+import { baseUrl, causeOf, type AppRouter } from '../../http/types.js';
+import { deploymentJson, listDeploymentsQuery } from './deployments.schema.js';
+import type { DeploymentsService } from './deployments.service.js';
+
+export function registerDeploymentRoutes(
+  router: AppRouter,
+  deps: { auth: Middleware; deployments: DeploymentsService; publicBaseUrl?: string },
+) {
+  const { auth, deployments } = deps;
+
+  router.get('/deployments', auth, async (ctx) => {
+    const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
+    const result = await deployments.list({ projectId, statuses: status }, page);
+    ctx.set('Link', linkHeader(baseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
+    ctx.set('X-Total-Count', String(result.total));
+    ctx.body = result.deployments.map(deploymentJson);
+  });
+
+  router.get('/deployments/:id', auth, async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    ctx.body = deploymentJson(await deployments.get(id));
+  });
+
+  router.post('/deployments/:id/cancel', auth, jsonBody('16kb'), async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    parseWith(z.object({}).strict(), ctx.request.body ?? {}, 'body');
+    const { deployment } = await deployments.cancel(id, causeOf(ctx, 'api'));
+    ctx.body = deploymentJson(deployment);
+  });
+}

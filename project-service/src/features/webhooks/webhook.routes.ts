@@ -1,0 +1,36 @@
+import { bearerToken, jsonBody, parseWith, UnauthorizedError } from '@hosting/shared';
+import { z } from 'zod';
+import { causeOf, type AppRouter } from '../../http/types.js';
+import { deploymentJson, deploymentStatus } from '../deployments/deployments.schema.js';
+import type { DeploymentsService } from '../deployments/deployments.service.js';
+
+/** `{ "id": <deployment id>, "status": "<status>" }`, nothing else. */
+export const webhookBody = z
+  .object({
+    id: z.number().int().positive().max(2_147_483_647),
+    status: deploymentStatus,
+  })
+  .strict();
+
+/**
+ * `POST /deployment/webhook`, called by CI systems with the project's app secret as bearer
+ * token. The token is checked for presence before the body is read, and against the project's
+ * secret once the deployment is known.
+ */
+export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService }) {
+  router.post(
+    '/deployment/webhook',
+    async (ctx, next) => {
+      if (bearerToken(ctx.get('Authorization') || undefined) === undefined) throw new UnauthorizedError();
+      await next();
+    },
+    jsonBody('4kb'),
+    async (ctx) => {
+      const secret = bearerToken(ctx.get('Authorization'))!;
+      const { id, status } = parseWith(webhookBody, ctx.request.body, 'body');
+      const { deployment, outcome } = await deps.deployments.reportStatus(id, status, secret, causeOf(ctx, 'webhook'));
+      ctx.set('X-Webhook-Outcome', outcome);
+      ctx.body = deploymentJson(deployment);
+    },
+  );
+}

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+
+/** The contract's page size for every paginated list. */
+export const PAGE_SIZE = 8;
+/** Pages beyond this are refused: an offset this deep is a mistake or an attack, never a screen. */
+export const MAX_PAGE = 1_000_000;
+
+export const pageParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,6}$/, 'must be a positive integer')
+  .transform(Number)
+  .refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`)
+  .optional()
+  .transform((n) => n ?? 1);
+
+export interface PageLinks {
+  first: number;
+  prev?: number;
+  next?: number;
+  last: number;
+}
+
+/** Which pages the Link header names, for 1-based `page` of `total` items. */
+export function pageLinks(page: number, total: number, size = PAGE_SIZE): PageLinks {
+  const last = Math.max(1, Math.ceil(total / size));
+  return {
+    first: 1,
+    ...(page > 1 ? { prev: Math.min(page - 1, last) } : {}),
+    ...(page < last ? { next: page + 1 } : {}),
+    last,
+  };
+}
+
+/**
+ * RFC 8288 Link header with absolute URLs. `prev` is also named `previous`, the rel the contract's
+ * clients were written against. Other query parameters (filters) are kept in every link.
+ */
+export function linkHeader(baseUrl: string, path: string, query: URLSearchParams, links: PageLinks): string {
+  const url = (page: number) => {
+    const q = new URLSearchParams(query);
+    q.set('page', String(page));
+    return `${baseUrl}${path}?${q.toString()}`;
+  };
+  const parts = [`<${url(links.first)}>; rel="first"`];
+  if (links.prev !== undefined) parts.push(`<${url(links.prev)}>; rel="prev previous"`);
+  if (links.next !== undefined) parts.push(`<${url(links.next)}>; rel="next"`);
+  parts.push(`<${url(links.last)}>; rel="last"`);
+  return parts.join(', ');
+}

@@ -1,0 +1,6 @@
+/** What the repo's scripts and tests use of project-service. */
+export { migrations } from '../migrations/index.js';
+export { createApp, type AppDeps } from './app.js';
+export { loadConfig, type ProjectServiceConfig } from './config.js';
+export { applySeed, readSeedFiles, isEmpty, SeedError } from './features/seed/seed.js';
+export { defaultSeedFiles } from './features/seed/default-files.js';

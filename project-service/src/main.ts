@@ -1,0 +1,58 @@
+import 'dotenv/config';
+import { createDb, createLogger, embeddedDbSettings, exitOnSignals, listen, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { migrations } from '../migrations/index.js';
+import { createApp } from './app.js';
+import { loadConfig } from './config.js';
+import { defaultSeedFiles } from './features/seed/default-files.js';
+import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
+
+/**
+ * The composition root of project-service: the only module that reads the environment, listens
+ * and handles signals. Without PROJECT_DATABASE_URL it runs on the embedded PostgreSQL (started
+ * here, or the one `npm start` already runs); without a token outside production it generates one.
+ */
+async function main() {
+  const env = process.env;
+  const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'project-service' });
+  let embedded: EmbeddedDb | undefined;
+  let databaseUrl = env.PROJECT_DATABASE_URL;
+  if (!databaseUrl) {
+    if (env.NODE_ENV === 'production') throw new Error('PROJECT_DATABASE_URL is required when NODE_ENV=production');
+    embedded = await startEmbeddedDb({ ...embeddedDbSettings(env), onLog: (line) => logger.debug({ postgres: line }) });
+    await embedded.ensureDatabase('projects');
+    databaseUrl = embedded.url('projects');
+  }
+  const token = resolveSecret('PROJECT_SERVICE_TOKEN', env);
+  const config = loadConfig({ ...env, PROJECT_DATABASE_URL: databaseUrl, PROJECT_SERVICE_TOKEN: token.value });
+
+  const db = createDb({
+    connectionString: config.PROJECT_DATABASE_URL,
+    pool: { max: config.DB_POOL_MAX },
+    statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
+    applicationName: 'project-service',
+  });
+  const applied = await runMigrations(db, migrations);
+  if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  if (config.NODE_ENV !== 'production' && (await isEmpty(db))) {
+    const seeded = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
+    logger.info(seeded, 'empty database seeded with seeds/users.json and seeds/projects.json');
+  }
+
+  const app = createApp({ db, logger, config });
+  const running = await listen(app, {
+    port: config.PROJECT_SERVICE_PORT,
+    host: config.PROJECT_SERVICE_HOST,
+    logger,
+    cleanup: async () => {
+      await db.destroy();
+      await embedded?.stop();
+    },
+  });
+  logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
+  exitOnSignals((signal) => running.shutdown(signal), logger);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`project-service failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment with `schema`, failing once with every problem listed. Empty strings count as unset. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return Object.freeze(result.data) as z.infer<S>;
+}
+
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);
+export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+export const nodeEnv = z.enum(['development', 'production', 'test']).default('development');
+
+/** Where local state lives when nothing else is configured: tokens and the embedded database. */
+export function dataDir(env: Env): string {
+  return path.resolve(env.DATA_DIR || '.data');
+}
+
+/** Settings of the embedded PostgreSQL used when a service has no database URL. */
+export function embeddedDbSettings(env: Env): { dataDir: string; port: number } {
+  const parsed = parseEnv(z.object({ EMBEDDED_PG_PORT: port(54329) }), { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT });
+  return {
+    dataDir: path.resolve(env.EMBEDDED_PG_DATA_DIR || path.join(dataDir(env), 'postgres')),
+    port: parsed.EMBEDDED_PG_PORT,
+  };
+}
+
+/**
+ * A secret the environment should give. Outside production, a missing one is generated once and
+ * kept in `<data dir>/secrets.json`, so restarts keep it; in production a missing one is fatal.
+ */
+export function resolveSecret(name: string, env: Env): { value: string; generated: boolean } {
+  const given = env[name];
+  if (given) return { value: given, generated: false };
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError([`${name} is required when NODE_ENV=production (no development default is generated there)`]);
+  }
+  const file = path.join(dataDir(env), 'secrets.json');
+  const kept: Record<string, string> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const existing = kept[name];
+  if (existing) return { value: existing, generated: false };
+  const value = randomBytes(24).toString('base64url');
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({ ...kept, [name]: value }, null, 2) + '\n', { mode: 0o600 });
+  return { value, generated: true };
+}

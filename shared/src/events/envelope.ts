@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * The event envelope both services validate with: project-service writes it to its outbox, the
+ * relay sends it, the aggregator stores it. `eventId` is the idempotency key end to end.
+ *
+ * The catalogue (README "Event catalogue"): every payload carries what analytics and a feed need
+ * without a join: project id and name, owner user id, the deployment, the source of the action
+ * (`api` or `webhook`) and the request id that caused it.
+ */
+export const DEPLOYMENT_STATUSES = ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+const id = z.number().int().positive();
+const status = z.enum(DEPLOYMENT_STATUSES);
+
+const base = z.object({
+  projectId: id,
+  projectName: z.string(),
+  userId: id,
+  source: z.enum(['api', 'webhook']),
+  requestId: z.string().max(128).nullable(),
+});
+
+const deploymentBase = base.extend({ deploymentId: id });
+
+export const EVENT_PAYLOADS = {
+  /** A deployment was created (status `pending`). */
+  'deployment.created': deploymentBase.extend({ status: z.literal('pending') }),
+  /** Every applied status change, from the webhook or a cancel: `from` → `to`. */
+  'deployment.status_changed': deploymentBase.extend({ from: status, to: status, deployedIn: z.number().int().min(0).nullable() }),
+  /** A deployment reached `done`; `deployedIn` is whole seconds from creation, by the database clock. */
+  'deployment.succeeded': deploymentBase.extend({ deployedIn: z.number().int().min(0) }),
+  /** A deployment reached `failed`. */
+  'deployment.failed': deploymentBase.extend({ from: status }),
+  /** A deployment reached `cancelled`, through the cancel route (`api`) or the webhook. */
+  'deployment.cancelled': deploymentBase.extend({ from: status }),
+  /** A project got its public URL with its first successful deployment. */
+  'project.url_assigned': deploymentBase.extend({ url: z.string().url() }),
+} as const;
+
+export type EventName = keyof typeof EVENT_PAYLOADS;
+export const EVENT_NAMES = Object.keys(EVENT_PAYLOADS) as EventName[];
+export type EventPayload<N extends EventName> = z.infer<(typeof EVENT_PAYLOADS)[N]>;
+
+/** Event names the store accepts: the catalogue's, and future ones of the same form. */
+const EVENT_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
+
+const refs = z.object({ projectId: id.optional(), deploymentId: id.optional(), userId: id.optional() });
+
+/** One event on the wire. Known names get their catalogue payload checked; new names a generic object. */
+export const eventEnvelopeSchema = z
+  .object({
+    eventId: z.uuid(),
+    name: z.string().max(100).regex(EVENT_NAME, 'must look like "area.action", lower case'),
+    occurredAt: z.iso.datetime({ offset: true }),
+    payload: z.record(z.string(), z.unknown()),
+  })
+  .strict()
+  .superRefine((event, ctx) => {
+    const known = (EVENT_PAYLOADS as Record<string, z.ZodType>)[event.name];
+    const result = (known ?? refs).safeParse(event.payload);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path.map(String)], message: issue.message });
+      }
+    }
+  });
+
+export type EventEnvelope = z.infer<typeof eventEnvelopeSchema>;

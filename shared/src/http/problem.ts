@@ -1,0 +1,130 @@
+import { STATUS_CODES } from 'node:http';
+import type { Middleware } from 'koa';
+import { AppError, NAME_BY_STATUS, type FieldIssue } from '../errors.js';
+
+/**
+ * The error body of both services: the contract's `{ name, message }` plus the RFC 9457 members
+ * `type`, `title`, `status`, `detail` (and `issues` for validation errors, `requestId` always).
+ */
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  name: string;
+  message: string;
+  requestId?: string;
+  issues?: FieldIssue[];
+}
+
+const PROBLEM_TYPE_PREFIX = 'urn:hosting:problem:';
+
+function kebab(name: string): string {
+  return name
+    .replace(/Error$/, '')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+export function problemBody(status: number, name: string, message: string, issues?: FieldIssue[]): ProblemBody {
+  return {
+    type: PROBLEM_TYPE_PREFIX + kebab(name),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    detail: message,
+    name,
+    message,
+    ...(issues && issues.length > 0 ? { issues } : {}),
+  };
+}
+
+/** PostgreSQL SQLSTATEs that mean "the database took too long", answered as a clean 503. */
+const TIMEOUT_SQLSTATES = new Set(['57014' /* query_canceled (statement_timeout) */, '55P03' /* lock_not_available */]);
+
+interface ErrorLike {
+  status?: unknown;
+  statusCode?: unknown;
+  expose?: unknown;
+  message?: unknown;
+  code?: unknown;
+  headers?: unknown;
+}
+
+interface Classified {
+  status: number;
+  name: string;
+  message: string;
+  issues?: FieldIssue[];
+  headers: Record<string, string>;
+  /** True when this is our bug or an outage, to be logged with its stack. */
+  unexpected: boolean;
+}
+
+export function classifyError(err: unknown): Classified {
+  if (err instanceof AppError) {
+    return { status: err.status, name: err.name, message: err.message, issues: err.issues, headers: err.headers, unexpected: err.status >= 500 };
+  }
+  const e = (err ?? {}) as ErrorLike;
+  if (typeof e.code === 'string' && TIMEOUT_SQLSTATES.has(e.code)) {
+    return {
+      status: 503,
+      name: 'ServiceUnavailableError',
+      message: 'The database took too long to answer; try again shortly',
+      headers: { 'Retry-After': '1' },
+      unexpected: true,
+    };
+  }
+  const raw = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
+  const status = raw >= 400 && raw <= 599 ? raw : 500;
+  // Errors raised by Koa middleware (http-errors) say whether their message is safe to show.
+  if (status < 500 && e.expose !== false) {
+    const headers: Record<string, string> = {};
+    if (e.headers && typeof e.headers === 'object') {
+      for (const [k, v] of Object.entries(e.headers as Record<string, unknown>)) if (typeof v === 'string') headers[k] = v;
+    }
+    const message = typeof e.message === 'string' && e.message ? e.message : (STATUS_CODES[status] ?? 'Error');
+    return { status, name: NAME_BY_STATUS[status] ?? 'HttpError', message, headers, unexpected: false };
+  }
+  return {
+    status: 500,
+    name: 'InternalServerError',
+    message: 'The service could not complete the request; it has been logged, try again later',
+    headers: {},
+    unexpected: true,
+  };
+}
+
+/**
+ * Turns every error into the contract's error body. Mounted first, so that nothing (not even an
+ * error thrown by another middleware) comes back as Koa's plain text.
+ */
+export function problemMiddleware(): Middleware {
+  return async function problem(ctx, next) {
+    try {
+      await next();
+      // Statuses set without a body (no route matched, the router's 405/501) get the error body too.
+      if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) {
+        const status = ctx.status;
+        const allow = ctx.response.get('Allow');
+        const message =
+          status === 404 ? `No route for ${ctx.method} ${ctx.path}`
+          : status === 405 ? `Method ${ctx.method} is not allowed on ${ctx.path}${allow ? `; allowed: ${allow}` : ''}`
+          : (STATUS_CODES[status] ?? 'Error');
+        throw new AppError(status, NAME_BY_STATUS[status] ?? 'HttpError', message);
+      }
+    } catch (err) {
+      const c = classifyError(err);
+      const log = (ctx.state as { log?: { error: (o: object, m: string) => void } }).log;
+      if (c.unexpected && log) log.error({ err }, 'request failed');
+      ctx.state.error = { name: c.name, status: c.status };
+      const body: ProblemBody = problemBody(c.status, c.name, c.message, c.issues);
+      const requestId = (ctx.state as { requestId?: string }).requestId;
+      if (requestId) body.requestId = requestId;
+      ctx.status = c.status;
+      ctx.set(c.headers);
+      ctx.body = body;
+      // The contract says application/json; a client that asks for RFC 9457's own type gets it.
+      ctx.type = /application\/problem\+json/i.test(ctx.get('Accept')) ? 'application/problem+json' : 'application/json';
+    }
+  };
+}
