@@ -8,6 +8,8 @@ import { createProjectsRepo } from './features/projects/projects.repo.js';
 import { registerProjectRoutes } from './features/projects/projects.routes.js';
 import { createProjectsService } from './features/projects/projects.service.js';
 import { registerWebhookRoutes } from './features/webhooks/webhook.routes.js';
+import { createOutboxRepo } from './events/outbox.repo.js';
+import { registerOutboxRoutes } from './events/outbox.routes.js';
 
 export interface AppDeps {
   db: Knex;
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerProjectRoutes(router, { auth, projects, deployments, publicBaseUrl });
   registerDeploymentRoutes(router, { auth, deployments, publicBaseUrl });
   registerWebhookRoutes(router, { deployments });
+  registerOutboxRoutes(router, { auth, outbox: createOutboxRepo(db) });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -22,7 +22,15 @@ const schema = z.object({
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   AGGREGATOR_URL: z.string().url().default('http://localhost:3001'),
-  AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  AGGREGATOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  OUTBOX_RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
+  OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
+  /** How long a claimed batch is reserved for its relay; a relay that dies delays its rows this long. */
+  OUTBOX_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  OUTBOX_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(500),
+  OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
 });
 
 export type ProjectServiceConfig = z.infer<typeof schema>;

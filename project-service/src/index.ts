@@ -4,3 +4,6 @@ export { createApp, type AppDeps } from './app.js';
 export { loadConfig, type ProjectServiceConfig } from './config.js';
 export { applySeed, readSeedFiles, isEmpty, SeedError } from './features/seed/seed.js';
 export { defaultSeedFiles } from './features/seed/default-files.js';
+export { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
+export { createOutboxRepo } from './events/outbox.repo.js';
+export { createAggregatorClient } from './events/aggregator-client.js';

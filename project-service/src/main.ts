@@ -1,8 +1,10 @@
-import 'dotenv/config';
-import { createDb, createLogger, embeddedDbSettings, exitOnSignals, listen, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { createDb, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { createAggregatorClient } from './events/aggregator-client.js';
+import { createOutboxRelay } from './events/outbox-relay.js';
+import { createOutboxRepo } from './events/outbox.repo.js';
 import { defaultSeedFiles } from './features/seed/default-files.js';
 import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
 
@@ -12,6 +14,7 @@ import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
  * here, or the one `npm start` already runs); without a token outside production it generates one.
  */
 async function main() {
+  loadDotenv();
   const env = process.env;
   const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'project-service' });
   let embedded: EmbeddedDb | undefined;
@@ -23,13 +26,20 @@ async function main() {
     databaseUrl = embedded.url('projects');
   }
   const token = resolveSecret('PROJECT_SERVICE_TOKEN', env);
-  const config = loadConfig({ ...env, PROJECT_DATABASE_URL: databaseUrl, PROJECT_SERVICE_TOKEN: token.value });
+  const aggregatorToken = resolveSecret('AGGREGATOR_SERVICE_TOKEN', env);
+  const config = loadConfig({
+    ...env,
+    PROJECT_DATABASE_URL: databaseUrl,
+    PROJECT_SERVICE_TOKEN: token.value,
+    AGGREGATOR_SERVICE_TOKEN: aggregatorToken.value,
+  });
 
   const db = createDb({
     connectionString: config.PROJECT_DATABASE_URL,
     pool: { max: config.DB_POOL_MAX },
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: 'project-service',
+    logger,
   });
   const applied = await runMigrations(db, migrations);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
@@ -38,12 +48,25 @@ async function main() {
     logger.info(seeded, 'empty database seeded with seeds/users.json and seeds/projects.json');
   }
 
+  const relay = createOutboxRelay({
+    outbox: createOutboxRepo(db),
+    client: createAggregatorClient({ baseUrl: config.AGGREGATOR_URL, token: config.AGGREGATOR_SERVICE_TOKEN, timeoutMs: config.AGGREGATOR_TIMEOUT_MS }),
+    logger: logger.child({ component: 'outbox-relay' }),
+    listenUrl: config.PROJECT_DATABASE_URL,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    pollMs: config.OUTBOX_POLL_MS,
+    leaseMs: config.OUTBOX_LEASE_MS,
+    backoff: { baseMs: config.OUTBOX_BACKOFF_BASE_MS, capMs: config.OUTBOX_BACKOFF_CAP_MS },
+  });
+  if (config.OUTBOX_RELAY_ENABLED) relay.start();
+
   const app = createApp({ db, logger, config });
   const running = await listen(app, {
     port: config.PROJECT_SERVICE_PORT,
     host: config.PROJECT_SERVICE_HOST,
     logger,
     cleanup: async () => {
+      await relay.stop();
       await db.destroy();
       await embedded?.stop();
     },

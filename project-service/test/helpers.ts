@@ -24,6 +24,7 @@ export function projectContract(): Contract {
       doc.components.schemas.Deployment.properties.deployedIn = { type: ['integer', 'null'] };
     },
     aliases: { '^/projects/([^/]+)/deployments$': '/projects/$1/deployment' },
+    extensions: ['^/outbox/status$'],
   });
 }
 

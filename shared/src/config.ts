@@ -1,9 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import dotenv from 'dotenv';
 import { z } from 'zod';
 
 export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads `.env` (if any) into process.env without overriding what is set. Entry points only. */
+export function loadDotenv(): void {
+  dotenv.config({ quiet: true });
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

@@ -10,3 +10,4 @@ export * from './db/knex.js';
 export * from './db/embedded.js';
 export * from './events/envelope.js';
 export * from './http/server.js';
+export * from './http/base-url.js';

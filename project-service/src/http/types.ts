@@ -10,11 +10,3 @@ export type AppContext = Parameters<Parameters<AppRouter['get']>[2]>[0];
 export function causeOf(ctx: { state: RequestState }, source: Cause['source']): Cause {
   return { source, requestId: ctx.state.requestId };
 }
-
-/**
- * The base of absolute URLs in Link headers: the configured public URL, else this request's own
- * scheme and host (Koa 3's `ctx.origin` is the Origin header, not this).
- */
-export function baseUrl(ctx: { protocol: string; host: string }, configured: string | undefined): string {
-  return (configured ?? `${ctx.protocol}://${ctx.host || 'localhost'}`).replace(/\/+$/, '');
-}

@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import type { Logger } from '../logger.js';
 
 export type { Knex };
 
@@ -21,6 +22,8 @@ export interface DbOptions {
   /** Server-side cap on every statement, in milliseconds. */
   statementTimeoutMs?: number;
   applicationName?: string;
+  /** Where knex's own warnings go (pool errors, deprecations); otherwise knex writes to the console. */
+  logger?: Logger;
 }
 
 export function createDb(options: DbOptions): Knex {
@@ -35,6 +38,12 @@ export function createDb(options: DbOptions): Knex {
     } as Knex.PgConnectionConfig,
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: 5_000,
+    log: options.logger && {
+      warn: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex warning'),
+      error: (message: unknown) => options.logger!.error({ knex: String(message) }, 'knex error'),
+      deprecate: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex deprecation'),
+      debug: (message: unknown) => options.logger!.debug({ knex: String(message) }, 'knex debug'),
+    },
   });
 }
 

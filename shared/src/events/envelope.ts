@@ -11,7 +11,8 @@ import { z } from 'zod';
 export const DEPLOYMENT_STATUSES = ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
 
-const id = z.number().int().positive();
+/** Ids are PostgreSQL `integer`s on both sides. */
+const id = z.number().int().positive().max(2_147_483_647);
 const status = z.enum(DEPLOYMENT_STATUSES);
 
 const base = z.object({

@@ -1,2 +1,3 @@
 export * from './postgres.js';
 export * from './contract.js';
+export * from './chaos-proxy.js';

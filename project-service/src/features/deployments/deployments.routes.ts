@@ -1,9 +1,9 @@
 import type { Middleware } from 'koa';
-import { jsonBody, parseWith } from '@hosting/shared';
+import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { z } from 'zod';
 import { linkHeader, pageLinks } from '../../http/pagination.js';
 import { idParams } from '../../http/params.js';
-import { baseUrl, causeOf, type AppRouter } from '../../http/types.js';
+import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson, listDeploymentsQuery } from './deployments.schema.js';
 import type { DeploymentsService } from './deployments.service.js';
 
@@ -16,7 +16,7 @@ export function registerDeploymentRoutes(
   router.get('/deployments', auth, async (ctx) => {
     const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
     const result = await deployments.list({ projectId, statuses: status }, page);
-    ctx.set('Link', linkHeader(baseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
+    ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.deployments.map(deploymentJson);
   });

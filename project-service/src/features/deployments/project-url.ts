@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 export function dnsLabel(name: string, max: number): string {
   const label = name
     .normalize('NFKD')
+    .replace(/\p{M}+/gu, '') // é → e, not e-
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')

@@ -1,9 +1,9 @@
 import type { Middleware } from 'koa';
-import { jsonBody, parseWith } from '@hosting/shared';
+import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { z } from 'zod';
 import { linkHeader, pageLinks, pageParam } from '../../http/pagination.js';
 import { idParams } from '../../http/params.js';
-import { baseUrl, causeOf, type AppRouter } from '../../http/types.js';
+import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { projectJson } from './projects.schema.js';
@@ -21,7 +21,7 @@ export function registerProjectRoutes(
   router.get('/projects', auth, async (ctx) => {
     const { page } = parseWith(z.object({ page: pageParam }), { page: ctx.query.page }, 'query');
     const result = await projects.list(page);
-    ctx.set('Link', linkHeader(baseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
+    ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.projects.map(projectJson);
   });

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+
+/**
+ * Every setting of aggregator-service, read from the environment in one place. The token and the
+ * database URL are resolved by main.ts (which may start an embedded database or generate a
+ * development token) and handed in here already decided.
+ */
+const schema = z.object({
+  NODE_ENV: nodeEnv,
+  AGGREGATOR_SERVICE_PORT: port(3001),
+  AGGREGATOR_SERVICE_HOST: z.string().default('0.0.0.0'),
+  AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  AGGREGATOR_DATABASE_URL: z.string().url(),
+  LOG_LEVEL: logLevel,
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+});
+
+export type AggregatorServiceConfig = z.infer<typeof schema>;
+
+export function loadConfig(env: Env): AggregatorServiceConfig {
+  return parseEnv(schema, env);
+}

@@ -1,0 +1,98 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import supertest from 'supertest';
+import { createLogger, type EventEnvelope, type Knex } from '@hosting/shared';
+import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createApp } from '../src/app.js';
+
+/**
+ * Test harness of aggregator-service: an app on its own cloned database, an HTTP client that
+ * checks every error body has the contract's error shape (there is no OpenAPI document for this
+ * service yet), and factories for valid event envelopes.
+ */
+export interface Sent {
+  status: number;
+  body: any;
+  headers: Record<string, string>;
+  text: string;
+}
+
+export type Call = (
+  method: 'get' | 'post' | 'put' | 'delete',
+  url: string,
+  options?: { token?: string | null; body?: unknown; raw?: string; headers?: Record<string, string> },
+) => Promise<Sent>;
+
+/** Throws unless `body` is the error body every 4xx/5xx must carry. */
+export function checkErrorBody(status: number, body: any): void {
+  const ok =
+    body !== null &&
+    typeof body === 'object' &&
+    typeof body.type === 'string' &&
+    typeof body.title === 'string' &&
+    body.status === status &&
+    typeof body.detail === 'string' &&
+    typeof body.name === 'string' &&
+    typeof body.message === 'string';
+  if (!ok) throw new Error(`${status}: not the contract's error body: ${JSON.stringify(body).slice(0, 300)}`);
+}
+
+/** Calls the app through its HTTP callback. `token: null` sends no Authorization header. */
+export function httpClient(handler: Parameters<typeof supertest>[0], defaultToken: string): Call {
+  return async (method, url, options = {}) => {
+    let req = supertest(handler)[method](url);
+    const token = options.token === undefined ? defaultToken : options.token;
+    if (token !== null) req = req.set('Authorization', `Bearer ${token}`);
+    for (const [k, v] of Object.entries(options.headers ?? {})) req = req.set(k, v);
+    if (options.raw !== undefined) req = (options.headers?.['Content-Type'] ? req : req.type('json')).send(options.raw);
+    else if (options.body !== undefined) req = req.send(options.body as object);
+    const res = await req;
+    if (res.status >= 400) checkErrorBody(res.status, res.body);
+    return { status: res.status, body: res.body, headers: res.headers as Record<string, string>, text: res.text };
+  };
+}
+
+let nextId = 1_000;
+/** A fresh id for a test's own projects, deployments and users, so tests of a file never see each other's events. */
+export function uniqueId(): number {
+  return nextId++;
+}
+
+/** A valid `deployment.created` envelope; `overrides` replace top-level fields, `payload` merges. */
+export function deploymentCreated(
+  refs: { projectId?: number; deploymentId?: number; userId?: number } = {},
+  overrides: Partial<EventEnvelope> = {},
+): EventEnvelope {
+  const { payload, ...rest } = overrides;
+  return {
+    eventId: randomUUID(),
+    name: 'deployment.created',
+    occurredAt: new Date().toISOString(),
+    ...rest,
+    payload: {
+      projectId: refs.projectId ?? uniqueId(),
+      projectName: 'shop',
+      userId: refs.userId ?? uniqueId(),
+      deploymentId: refs.deploymentId ?? uniqueId(),
+      source: 'api',
+      requestId: 'req-1',
+      status: 'pending',
+      ...payload,
+    },
+  };
+}
+
+export interface TestService {
+  db: Knex;
+  database: TestDatabase;
+  token: string;
+  call: Call;
+  close(): Promise<void>;
+}
+
+/** An aggregator app on its own freshly cloned database, with a random token. */
+export async function testService(): Promise<TestService> {
+  const database = await createTestDatabase('aggregator');
+  const token = randomBytes(24).toString('base64url');
+  const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token } });
+  return { db: database.db, database, token, call: httpClient(app.callback(), token), close: () => database.drop() };
+}

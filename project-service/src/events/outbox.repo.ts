@@ -1,0 +1,90 @@
+import type { Knex } from '@hosting/shared';
+
+/** An outbox row as the relay sends it. */
+export interface OutboxEvent {
+  id: number;
+  event_id: string;
+  name: string;
+  payload: Record<string, unknown>;
+  occurred_at: Date;
+  attempts: number;
+}
+
+export interface OutboxStatus {
+  undelivered: number;
+  oldestUndeliveredAt: Date | null;
+  maxAttempts: number;
+  lastError: string | null;
+}
+
+/**
+ * The relay's SQL. Claiming is one autocommitted statement: the rows are picked with
+ * `FOR UPDATE SKIP LOCKED` (so concurrent relays take disjoint rows) and leased by moving
+ * `next_attempt_at` past the lease, so the claim is committed before any HTTP call and a relay
+ * that dies only delays its rows until the lease ends.
+ */
+export function createOutboxRepo(db: Knex) {
+  return {
+    async claim(limit: number, leaseMs: number): Promise<OutboxEvent[]> {
+      const { rows } = await db.raw<{ rows: OutboxEvent[] }>(
+        `update outbox set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ?::float8 / 1000)
+         where id in (
+           select id from outbox
+           where delivered_at is null and next_attempt_at <= now()
+           order by next_attempt_at, id
+           limit ? for update skip locked)
+         returning id, event_id, name, payload, occurred_at, attempts`,
+        [leaseMs, limit],
+      );
+      return rows.sort((a, b) => a.id - b.id);
+    },
+
+    async markDelivered(ids: number[]): Promise<void> {
+      if (ids.length > 0) await db('outbox').whereIn('id', ids).update({ delivered_at: db.fn.now(), last_error: null });
+    },
+
+    /**
+     * Schedules another attempt with capped exponential backoff and full jitter:
+     * a random delay in [0, min(cap, base · 2^(attempts−1))].
+     */
+    async markFailed(ids: number[], error: string, backoff: { baseMs: number; capMs: number }): Promise<void> {
+      if (ids.length === 0) return;
+      await db('outbox')
+        .whereIn('id', ids)
+        .update({
+          last_error: error.slice(0, 1000),
+          next_attempt_at: db.raw(
+            `now() + make_interval(secs => random() * least(?::float8, ?::float8 * power(2, least(attempts - 1, 30))) / 1000)`,
+            [backoff.capMs, backoff.baseMs],
+          ),
+        });
+    },
+
+    /** Gives claimed rows back at once (a relay stopping with a batch it could not finish). */
+    async release(ids: number[]): Promise<void> {
+      if (ids.length > 0) await db('outbox').whereIn('id', ids).whereNull('delivered_at').update({ next_attempt_at: db.fn.now() });
+    },
+
+    async status(): Promise<OutboxStatus> {
+      const { rows } = await db.raw<{ rows: Array<{ undelivered: number; oldest: Date | null; max_attempts: number | null; last_error: string | null }> }>(
+        `select count(*) as undelivered, min(occurred_at) as oldest, max(attempts) as max_attempts,
+                (select last_error from outbox where delivered_at is null and last_error is not null order by id desc limit 1) as last_error
+         from outbox where delivered_at is null`,
+      );
+      const row = rows[0]!;
+      return { undelivered: row.undelivered, oldestUndeliveredAt: row.oldest, maxAttempts: row.max_attempts ?? 0, lastError: row.last_error };
+    },
+
+    /** Deletes delivered rows older than `retentionMs`, at most `limit` at a time; returns how many. */
+    async purgeDelivered(retentionMs: number, limit = 10_000): Promise<number> {
+      const { rowCount } = await db.raw<{ rowCount: number }>(
+        `delete from outbox where id in (
+           select id from outbox where delivered_at is not null and delivered_at < now() - make_interval(secs => ?::float8 / 1000) limit ?)`,
+        [retentionMs, limit],
+      );
+      return rowCount;
+    },
+  };
+}
+
+export type OutboxRepo = ReturnType<typeof createOutboxRepo>;

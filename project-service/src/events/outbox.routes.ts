@@ -1,0 +1,20 @@
+import type { Middleware } from 'koa';
+import type { AppRouter } from '../http/types.js';
+import type { OutboxRepo } from './outbox.repo.js';
+
+/**
+ * `GET /outbox/status` (admin): what delivery to the aggregator looks like right now: how many
+ * events wait, how old the oldest is, the most attempts any of them has had and the last error.
+ */
+export function registerOutboxRoutes(router: AppRouter, deps: { auth: Middleware; outbox: OutboxRepo }) {
+  router.get('/outbox/status', deps.auth, async (ctx) => {
+    const s = await deps.outbox.status();
+    ctx.body = {
+      undelivered: s.undelivered,
+      oldestUndeliveredAt: s.oldestUndeliveredAt?.toISOString() ?? null,
+      oldestUndeliveredAgeSeconds: s.oldestUndeliveredAt ? Math.max(0, Math.round((Date.now() - s.oldestUndeliveredAt.getTime()) / 1000)) : 0,
+      maxAttempts: s.maxAttempts,
+      lastError: s.lastError,
+    };
+  });
+}
