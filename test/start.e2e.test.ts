@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,8 +12,8 @@ import { freePort } from '@hosting/shared';
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-it('npm start: prints working tokens, delivers events, stops cleanly', async () => {
-  const dataDir = path.join(os.tmpdir(), `hosting-start-e2e-${process.pid}`);
+async function startSystem(name: string) {
+  const dataDir = path.join(os.tmpdir(), `hosting-start-e2e-${name}-${process.pid}`);
   const [pgPort, projectPort, aggregatorPort] = [await freePort(), await freePort(), await freePort()];
   const child = spawn(process.execPath, [path.join(root, 'scripts', 'dist', 'start.js')], {
     env: {
@@ -30,11 +30,21 @@ it('npm start: prints working tokens, delivers events, stops cleanly', async () 
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('Ctrl-C stops everything') && Date.now() < deadline && child.exitCode === null) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const cleanup = () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { child, out: () => out, exited, projectPort, aggregatorPort, cleanup };
+}
+
+it('npm start: prints working tokens, delivers events, stops cleanly on Ctrl-C', async () => {
+  const { child, out: output, exited, projectPort, aggregatorPort, cleanup } = await startSystem('sigint');
+  const out = output();
   try {
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('Ctrl-C stops everything') && Date.now() < deadline && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
     expect(out).toContain('The hosting control plane is running.');
     const projectToken = /project-service\s+\S+\s+token: (\S+)/.exec(out)?.[1];
     const aggregatorToken = /aggregator-service\s+\S+\s+token: (\S+)/.exec(out)?.[1];
@@ -65,7 +75,19 @@ it('npm start: prints working tokens, delivers events, stops cleanly', async () 
     await expect(fetch(`http://localhost:${projectPort}/projects`)).rejects.toThrow();
     await expect(fetch(`http://localhost:${aggregatorPort}/events`)).rejects.toThrow();
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
+    cleanup();
+  }
+}, 60_000);
+
+it('npm start: a service process signalled on its own drains, and the whole system stops with 0', async () => {
+  const { child, out, exited, projectPort, cleanup } = await startSystem('child');
+  try {
+    expect(out()).toContain('The hosting control plane is running.');
+    const service = execSync(`pgrep -P ${child.pid} -f project-service/dist/src/main.js`).toString().trim();
+    process.kill(Number(service), 'SIGTERM');
+    expect(await exited).toBe(0);
+    await expect(fetch(`http://localhost:${projectPort}/healthz`)).rejects.toThrow();
+  } finally {
+    cleanup();
   }
 }, 60_000);

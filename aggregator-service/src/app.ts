@@ -1,34 +1,57 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import { problemMiddleware, requestContext, requireBearer, type Knex, type Logger, type RequestState } from '@hosting/shared';
+import {
+  corsFor,
+  createLifecycle,
+  docsRoutes,
+  healthRoutes,
+  metricsRoute,
+  problemMiddleware,
+  requestContext,
+  requireBearer,
+  type Knex,
+  type Lifecycle,
+  type Logger,
+  type RequestState,
+} from '@hosting/shared';
 import { createEventsRepo } from './features/events/events.repo.js';
 import { registerEventRoutes } from './features/events/events.routes.js';
 import { createEventsService } from './features/events/events.service.js';
+import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
+import { openapiDocument } from './openapi/document.js';
 
 export interface AppDeps {
   db: Knex;
   logger: Logger;
-  config: { AGGREGATOR_SERVICE_TOKEN: string };
+  config: { AGGREGATOR_SERVICE_TOKEN: string; CORS_ORIGINS?: string; METRICS_TOKEN?: string };
+  /** Set by main.ts when shutting down (readiness then answers 503). */
+  lifecycle?: Lifecycle;
+  metrics?: AggregatorMetrics;
 }
 
 /**
  * Builds the aggregator's Koa app: the event store's ingest and read API. No side effects and no
  * environment reads: main.ts and the tests pass everything in.
  *
- * Middleware order is fixed: request context (id, one log line) → error body → routes, each
- * behind the bearer token.
+ * Middleware order is fixed: request context (id, one log line, metrics) → CORS → error body →
+ * open routes (health, docs) → metrics (own token) → routes behind the bearer token.
  */
 export function createApp(deps: AppDeps): Koa<RequestState> {
   const { db, logger, config } = deps;
   const events = createEventsService({ events: createEventsRepo(db) });
+  const metrics = deps.metrics ?? createAggregatorMetrics({ db });
 
   const app = new Koa<RequestState>();
   app.silent = true; // errors are logged once, by the request context, with the request id
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, metrics.observe));
+  app.use(corsFor(config.CORS_ORIGINS ?? ''));
   app.use(problemMiddleware());
+  app.use(healthRoutes({ db, lifecycle: deps.lifecycle ?? createLifecycle() }));
+  app.use(docsRoutes(openapiDocument, { title: 'aggregator-service' }));
+  app.use(metricsRoute({ registry: metrics.registry, tokens: [config.AGGREGATOR_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
-  registerEventRoutes(router, { auth: requireBearer(config.AGGREGATOR_SERVICE_TOKEN), events });
+  registerEventRoutes(router, { auth: requireBearer(config.AGGREGATOR_SERVICE_TOKEN), events, onIngested: metrics.ingested });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -15,6 +15,10 @@ const schema = z.object({
   LOG_LEVEL: logLevel,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
+  /** Origins allowed by CORS, comma-separated; none by default (the aggregator is private). */
+  CORS_ORIGINS: z.string().default(''),
+  /** A second bearer token accepted by GET /metrics only (for Prometheus). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type AggregatorServiceConfig = z.infer<typeof schema>;

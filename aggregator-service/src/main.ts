@@ -1,4 +1,4 @@
-import { createDb, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -33,14 +33,17 @@ async function main() {
   const applied = await runMigrations(db, migrations);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
-  const app = createApp({ db, logger, config });
+  const lifecycle = createLifecycle();
+  const app = createApp({ db, logger, config, lifecycle });
   const running = await listen(app, {
     port: config.AGGREGATOR_SERVICE_PORT,
     host: config.AGGREGATOR_SERVICE_HOST,
     logger,
+    lifecycle,
     cleanup: async () => {
       await db.destroy();
       await embedded?.stop();
+      logger.info('stopped');
     },
   });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `aggregator-service listening on http://localhost:${running.port}`);

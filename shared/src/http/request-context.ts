@@ -8,6 +8,14 @@ export interface RequestState {
   log: Logger;
 }
 
+/** What the request context knows of a finished request (for the log line and the metrics). */
+export interface RequestSummary {
+  method: string;
+  route: string | undefined;
+  status: number;
+  durationMs: number;
+}
+
 /** A client's X-Request-Id is kept when it is short and plain; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -19,7 +27,7 @@ export function acceptRequestId(incoming: string | undefined): string {
  * Outermost middleware: gives the request its id (echoed in X-Request-Id) and a child logger,
  * and writes exactly one log line per request with method, route template, status and duration.
  */
-export function requestContext(logger: Logger): Middleware {
+export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware {
   return async function context(ctx, next) {
     const requestId = acceptRequestId(ctx.get('X-Request-Id') || undefined);
     const log = logger.child({ requestId });
@@ -30,18 +38,15 @@ export function requestContext(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      const route = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
-      log.info(
-        {
-          method: ctx.method,
-          route: typeof route === 'string' ? route : undefined,
-          path: ctx.path,
-          status: ctx.status,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          ...(ctx.state.error ? { error: ctx.state.error } : {}),
-        },
-        'request',
-      );
+      const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
+      const summary: RequestSummary = {
+        method: ctx.method,
+        route: typeof matched === 'string' ? matched : undefined,
+        status: ctx.status,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+      };
+      log.info({ ...summary, path: ctx.path, ...(ctx.state.error ? { error: ctx.state.error } : {}) }, 'request');
+      onFinish?.(summary);
     }
   };
 }

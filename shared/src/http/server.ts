@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import type Koa from 'koa';
 import type { Logger } from '../logger.js';
+import type { Lifecycle } from './ops.js';
 
 export interface RunningServer {
   server: Server;
@@ -18,7 +19,7 @@ export interface RunningServer {
  */
 export async function listen(
   app: Koa<any, any>,
-  options: { port: number; host: string; logger: Logger; graceMs?: number; cleanup?: () => Promise<void> },
+  options: { port: number; host: string; logger: Logger; lifecycle?: Lifecycle; graceMs?: number; cleanup?: () => Promise<void> },
 ): Promise<RunningServer> {
   const server = app.listen(options.port, options.host);
   await new Promise<void>((resolve, reject) => {
@@ -36,6 +37,7 @@ export async function listen(
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       accepting = false;
+      if (options.lifecycle) options.lifecycle.shuttingDown = true; // readiness answers 503 from now on
       options.logger.info({ reason }, 'shutting down');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -48,7 +50,6 @@ export async function listen(
       await closed;
       clearTimeout(timer);
       await options.cleanup?.();
-      options.logger.info('stopped');
     })();
     return stopping;
   };

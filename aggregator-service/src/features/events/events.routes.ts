@@ -10,7 +10,10 @@ import type { EventsService } from './events.service.js';
 /** The whole body of `POST /events`: 500 events of 32 kB would be 16 MB; the body cap is tighter. */
 const BODY_LIMIT = '1mb';
 
-export function registerEventRoutes(router: AppRouter, deps: { auth: Middleware; events: EventsService }) {
+export function registerEventRoutes(
+  router: AppRouter,
+  deps: { auth: Middleware; events: EventsService; onIngested?: (stored: number, duplicates: number) => void },
+) {
   const { auth, events } = deps;
 
   /**
@@ -19,8 +22,10 @@ export function registerEventRoutes(router: AppRouter, deps: { auth: Middleware;
    */
   router.post('/events', auth, jsonBody(BODY_LIMIT), async (ctx) => {
     const batch = parseEventBatch(ctx.request.body);
+    const result = await events.ingest(batch);
+    deps.onIngested?.(result.stored, result.duplicates);
     ctx.status = 200;
-    ctx.body = await events.ingest(batch);
+    ctx.body = result;
   });
 
   router.get('/events', auth, async (ctx) => {

@@ -42,8 +42,30 @@ export function createProjectsRepo(db: Knex) {
       return rows[0];
     },
 
-    async exists(id: number): Promise<boolean> {
-      return (await db('projects').where({ id }).first('id')) !== undefined;
+    /**
+     * Projects with more than `threshold` deployments in progress at once, busiest first (for an
+     * operator: a stuck CI or a loop). Served by the partial index on ongoing deployments.
+     */
+    async busy(threshold: number, limit = 100): Promise<Array<{ id: number; name: string; user_id: number; ongoing: number }>> {
+      const { rows } = await db.raw<{ rows: Array<{ id: number; name: string; user_id: number; ongoing: number }> }>(
+        `select p.id, p.name, p.user_id, b.ongoing
+         from (select project_id, count(*) as ongoing from deployments
+               where status in ('pending', 'building', 'deploying')
+               group by project_id having count(*) > ?) b
+         join projects p on p.id = b.project_id
+         order by b.ongoing desc, p.id limit ?`,
+        [threshold, limit],
+      );
+      return rows;
+    },
+
+    async countBusy(threshold: number): Promise<number> {
+      const { rows } = await db.raw<{ rows: Array<{ n: number }> }>(
+        `select count(*) as n from (select project_id from deployments
+           where status in ('pending', 'building', 'deploying') group by project_id having count(*) > ?) b`,
+        [threshold],
+      );
+      return rows[0]?.n ?? 0;
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { z } from 'zod';
 import { linkHeader, pageLinks, pageParam } from '../../http/pagination.js';
-import { idParams } from '../../http/params.js';
+import { idParams, positiveId } from '../../http/params.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
@@ -14,7 +14,7 @@ const createDeploymentBody = z.object({}).strict();
 
 export function registerProjectRoutes(
   router: AppRouter,
-  deps: { auth: Middleware; projects: ProjectsService; deployments: DeploymentsService; publicBaseUrl?: string },
+  deps: { auth: Middleware; projects: ProjectsService; deployments: DeploymentsService; publicBaseUrl?: string; ongoingThreshold: number },
 ) {
   const { auth, projects, deployments } = deps;
 
@@ -29,6 +29,13 @@ export function registerProjectRoutes(
   router.get('/projects/:id', auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
     ctx.body = projectJson(await projects.get(id));
+  });
+
+  /** For an operator: projects with more deployments in progress than `threshold` (default: the alert's). */
+  router.get('/ops/busy-projects', auth, async (ctx) => {
+    const { threshold } = parseWith(z.object({ threshold: positiveId.optional() }), { threshold: ctx.query.threshold }, 'query');
+    const busy = await projects.busy(threshold ?? deps.ongoingThreshold);
+    ctx.body = busy.map((p) => ({ projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing }));
   });
 
   const createDeployment: Parameters<AppRouter['post']>[2] = async (ctx) => {

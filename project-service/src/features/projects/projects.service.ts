@@ -9,6 +9,10 @@ export function createProjectsService(deps: { projects: ProjectsRepo }) {
       return projects.page(PAGE_SIZE, (page - 1) * PAGE_SIZE);
     },
 
+    async busy(threshold: number) {
+      return projects.busy(threshold);
+    },
+
     async get(id: number): Promise<ProjectView> {
       const found = await projects.findById(id);
       if (!found) throw new NotFoundError(`Project ${id} not found`);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson, deploymentStatus } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
+import type { ProjectMetrics, WebhookOutcomeLabel } from '../../metrics.js';
 
 /** `{ "id": <deployment id>, "status": "<status>" }`, nothing else. */
 export const webhookBody = z
@@ -17,9 +18,20 @@ export const webhookBody = z
  * token. The token is checked for presence before the body is read, and against the project's
  * secret once the deployment is known.
  */
-export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService }) {
+const OUTCOME_LABEL: Record<string, WebhookOutcomeLabel> = { apply: 'applied', same: 'duplicate', stale: 'stale' };
+
+export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics }) {
   router.post(
     '/deployment/webhook',
+    async (ctx, next) => {
+      try {
+        await next();
+        deps.metrics.webhookOutcome(OUTCOME_LABEL[ctx.response.get('X-Webhook-Outcome')] ?? 'rejected');
+      } catch (err) {
+        deps.metrics.webhookOutcome('rejected');
+        throw err;
+      }
+    },
     async (ctx, next) => {
       if (bearerToken(ctx.get('Authorization') || undefined) === undefined) throw new UnauthorizedError();
       await next();

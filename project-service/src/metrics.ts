@@ -1,0 +1,75 @@
+import { Counter, Gauge } from 'prom-client';
+import { createHttpMetrics, databaseAnswers, type HttpMetrics, type Knex } from '@hosting/shared';
+import type { OutboxRepo } from './events/outbox.repo.js';
+import type { ProjectsRepo } from './features/projects/projects.repo.js';
+
+/**
+ * project-service's Prometheus metrics. The gauges that describe the database (outbox backlog,
+ * readiness, busy projects) are read when Prometheus scrapes, so they are true in every process
+ * and cost nothing between scrapes. Names are the contract of ops/prometheus/alerts.yml.
+ */
+export type WebhookOutcomeLabel = 'applied' | 'duplicate' | 'stale' | 'rejected';
+
+export interface ProjectMetrics extends HttpMetrics {
+  webhookOutcome(outcome: WebhookOutcomeLabel): void;
+  relayAttempt(result: 'delivered' | 'failed', events: number): void;
+}
+
+export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; projects: ProjectsRepo; ongoingThreshold: number }): ProjectMetrics {
+  const http = createHttpMetrics('project-service');
+  const registers = [http.registry];
+  const webhook = new Counter({ name: 'webhook_outcomes_total', help: 'Webhook calls by outcome', labelNames: ['outcome'] as const, registers });
+  const attempts = new Counter({ name: 'outbox_relay_attempts_total', help: 'Batch deliveries to the aggregator by result', labelNames: ['result'] as const, registers });
+  const events = new Counter({ name: 'outbox_relay_events_total', help: 'Events in batch deliveries by result', labelNames: ['result'] as const, registers });
+  for (const outcome of ['applied', 'duplicate', 'stale', 'rejected']) webhook.inc({ outcome }, 0);
+  for (const result of ['delivered', 'failed']) {
+    attempts.inc({ result }, 0);
+    events.inc({ result }, 0);
+  }
+
+  // A failed read leaves the previous value; service_ready says the database is away.
+  new Gauge({
+    name: 'outbox_backlog_events',
+    help: 'Events in the outbox not yet delivered to the aggregator',
+    registers,
+    async collect() {
+      await deps.outbox.status().then((s) => this.set(s.undelivered), () => undefined);
+    },
+  });
+  new Gauge({
+    name: 'outbox_oldest_undelivered_age_seconds',
+    help: 'Age of the oldest undelivered outbox event (0 when none)',
+    registers,
+    async collect() {
+      await deps.outbox.status().then(
+        (s) => this.set(s.oldestUndeliveredAt ? Math.max(0, (Date.now() - s.oldestUndeliveredAt.getTime()) / 1000) : 0),
+        () => undefined,
+      );
+    },
+  });
+  new Gauge({
+    name: 'projects_over_ongoing_threshold',
+    help: `Projects with more than ${deps.ongoingThreshold} deployments in progress at once (GET /ops/busy-projects lists them)`,
+    registers,
+    async collect() {
+      await deps.projects.countBusy(deps.ongoingThreshold).then((n) => this.set(n), () => undefined);
+    },
+  });
+  new Gauge({
+    name: 'service_ready',
+    help: '1 when the service reaches its database within 1 s',
+    registers,
+    async collect() {
+      this.set((await databaseAnswers(deps.db, 1_000)) ? 1 : 0);
+    },
+  });
+
+  return {
+    ...http,
+    webhookOutcome: (outcome) => webhook.inc({ outcome }),
+    relayAttempt: (result, n) => {
+      attempts.inc({ result });
+      events.inc({ result }, n);
+    },
+  };
+}

@@ -1,0 +1,143 @@
+import supertest from 'supertest';
+import { createLifecycle, createLogger } from '@hosting/shared';
+import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createApp } from '../src/app.js';
+import { factories } from './helpers.js';
+
+/** Health, readiness, metrics, CORS and the busy-projects listing: what an operator uses. */
+const token = 'admin-token-0123456789';
+const metricsToken = 'metrics-token-0123456789';
+let database: TestDatabase;
+const lifecycle = createLifecycle();
+let http: ReturnType<typeof supertest>;
+
+beforeAll(async () => {
+  database = await createTestDatabase('project');
+  const app = createApp({
+    db: database.db,
+    logger: createLogger({ level: 'silent' }),
+    lifecycle,
+    config: {
+      PROJECT_SERVICE_TOKEN: token,
+      PUBLIC_DOMAIN: 'example.app',
+      CORS_ORIGINS: 'https://admin.example.com, http://localhost:5173',
+      METRICS_TOKEN: metricsToken,
+      ONGOING_DEPLOYMENTS_THRESHOLD: 3,
+    },
+  });
+  http = supertest(app.callback());
+});
+afterAll(() => database.drop());
+
+const metric = (text: string, line: RegExp) => {
+  const found = text.split('\n').find((l) => line.test(l));
+  return found === undefined ? undefined : Number(found.split(' ').at(-1));
+};
+
+describe('health and readiness', () => {
+  it('GET /healthz answers without a token or a database query', async () => {
+    const res = await http.get('/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('GET /readyz is 200 while the database answers, 503 while shutting down', async () => {
+    expect((await http.get('/readyz')).body).toEqual({ status: 'ready' });
+    lifecycle.shuttingDown = true;
+    try {
+      const res = await http.get('/readyz');
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      expect(res.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'Shutting down' });
+    } finally {
+      lifecycle.shuttingDown = false;
+    }
+  });
+
+  it('GET /readyz is 503 within about a second when the database does not answer', async () => {
+    const lock = await database.db.transaction();
+    try {
+      // Exhaust what readiness needs: hold every pooled connection busy behind a lock.
+      await lock.raw('lock table projects in access exclusive mode');
+      const blockers = Array.from({ length: 9 }, () => database.db.raw('select count(*) from projects').catch(() => undefined));
+      const started = Date.now();
+      const res = await http.get('/readyz');
+      expect(res.status).toBe(503);
+      expect(Date.now() - started).toBeLessThan(2_500);
+      await lock.rollback();
+      await Promise.all(blockers);
+    } finally {
+      if (!lock.isCompleted()) await lock.rollback();
+    }
+  });
+});
+
+describe('GET /metrics', () => {
+  it('needs the service token or the metrics token', async () => {
+    expect((await http.get('/metrics')).status).toBe(401);
+    expect((await http.get('/metrics').set('Authorization', 'Bearer nope-nope-nope-nope')).status).toBe(401);
+    expect((await http.get('/metrics').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    expect((await http.get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).status).toBe(200);
+  });
+
+  it('counts requests by route template and status, webhook outcomes, and reads the outbox and busy projects', async () => {
+    const make = factories(database.db);
+    const project = await make.project();
+    const ongoing = [];
+    for (let i = 0; i < 4; i++) ongoing.push(await make.deployment(project.id, 'building'));
+    await http.get(`/projects/${project.id}`).set('Authorization', `Bearer ${token}`);
+    await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
+    await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
+    await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'pending' });
+    await http.post('/deployment/webhook').set('Authorization', 'Bearer wrong-secret').send({ id: ongoing[0]!.id, status: 'done' });
+
+    const text = (await http.get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).text;
+    expect(metric(text, /^http_request_duration_seconds_count\{.*route="\/projects\/:id".*status="200".*\}/)).toBeGreaterThanOrEqual(1);
+    expect(text).not.toMatch(new RegExp(`route="/projects/${project.id}"`)); // templates, never raw paths
+    expect(metric(text, /^webhook_outcomes_total\{outcome="applied"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="duplicate"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="stale"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="rejected"/)).toBe(1);
+    expect(metric(text, /^outbox_backlog_events\{/)).toBe(1); // the one applied transition's status_changed (no relay runs here)
+    expect(metric(text, /^outbox_oldest_undelivered_age_seconds\{/)).toBeGreaterThanOrEqual(0);
+    expect(metric(text, /^projects_over_ongoing_threshold\{/)).toBe(1);
+    expect(metric(text, /^service_ready\{/)).toBe(1);
+    expect(text).toMatch(/^process_cpu_user_seconds_total\{service="project-service"\}/m);
+  });
+});
+
+describe('GET /ops/busy-projects', () => {
+  it('lists projects over the threshold, busiest first, for the admin only', async () => {
+    const make = factories(database.db);
+    const calm = await make.project();
+    await make.deployment(calm.id, 'pending');
+    const busy = await make.project();
+    for (const status of ['pending', 'building', 'deploying', 'pending', 'building'] as const) await make.deployment(busy.id, status);
+    const res = await http.get('/ops/busy-projects').set('Authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(res.body[0]).toEqual({ projectId: busy.id, projectName: busy.name, userId: busy.userId, ongoing: 5 });
+    expect(res.body.map((p: { projectId: number }) => p.projectId)).not.toContain(calm.id);
+    const lower = await http.get('/ops/busy-projects?threshold=1').set('Authorization', `Bearer ${token}`);
+    expect(lower.body.length).toBeGreaterThan(res.body.length - 1);
+    expect((await http.get('/ops/busy-projects?threshold=0').set('Authorization', `Bearer ${token}`)).status).toBe(400);
+    expect((await http.get('/ops/busy-projects')).status).toBe(401);
+  });
+});
+
+describe('CORS', () => {
+  it('answers a listed origin, preflight included, and ignores others', async () => {
+    const listed = await http.get('/projects').set('Origin', 'https://admin.example.com').set('Authorization', `Bearer ${token}`);
+    expect(listed.headers['access-control-allow-origin']).toBe('https://admin.example.com');
+    expect(listed.headers['access-control-expose-headers']).toContain('Link');
+    const preflight = await http
+      .options('/projects/1/deployment')
+      .set('Origin', 'http://localhost:5173')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'authorization');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-headers']).toContain('Authorization');
+    const other = await http.get('/projects').set('Origin', 'https://evil.example').set('Authorization', `Bearer ${token}`);
+    expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+

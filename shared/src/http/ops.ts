@@ -1,0 +1,83 @@
+import type { Middleware } from 'koa';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Knex } from '../db/knex.js';
+import { ServiceUnavailableError, UnauthorizedError } from '../errors.js';
+import { bearerToken, secretsEqual } from './auth.js';
+import type { RequestSummary } from './request-context.js';
+
+/**
+ * What every service exposes to its operator: liveness, readiness and Prometheus metrics.
+ * One registry per app (never prom-client's global one), so two apps can live in one process.
+ */
+
+/** Shared between main.ts (which starts shutting down) and the app (whose readiness then fails). */
+export interface Lifecycle {
+  shuttingDown: boolean;
+}
+
+export function createLifecycle(): Lifecycle {
+  return { shuttingDown: false };
+}
+
+export interface HttpMetrics {
+  registry: Registry;
+  /** Records one finished request (fed by requestContext's onFinish). */
+  observe(summary: RequestSummary): void;
+}
+
+export function createHttpMetrics(service: string): HttpMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  collectDefaultMetrics({ register: registry });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration by method, route template and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observe: (s) => duration.observe({ method: s.method, route: s.route ?? 'unmatched', status: String(s.status) }, s.durationMs / 1000),
+  };
+}
+
+/** `GET /healthz` (the process answers) and `GET /readyz` (the database answers within 1 s, and we are not stopping). */
+export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?: number }): Middleware {
+  const timeoutMs = deps.timeoutMs ?? 1_000;
+  return async function health(ctx, next) {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path !== '/readyz') return next();
+    if (deps.lifecycle.shuttingDown) throw new ServiceUnavailableError('Shutting down', 5);
+    if (!(await databaseAnswers(deps.db, timeoutMs))) throw new ServiceUnavailableError(`The database did not answer within ${timeoutMs} ms`, 5);
+    ctx.body = { status: 'ready' };
+  };
+}
+
+export async function databaseAnswers(db: Knex, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([db.raw('select 1').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /metrics` in Prometheus text format, for the service's own token or a separate METRICS_TOKEN. */
+export function metricsRoute(deps: { registry: Registry; tokens: Array<string | undefined> }): Middleware {
+  const tokens = deps.tokens.filter((t): t is string => Boolean(t));
+  return async function metrics(ctx, next) {
+    if (ctx.method !== 'GET' || ctx.path !== '/metrics') return next();
+    const presented = bearerToken(ctx.get('Authorization') || undefined);
+    // Compare with every token, always, so timing does not tell which one nearly matched.
+    const ok = presented !== undefined && tokens.map((t) => secretsEqual(presented, t)).includes(true);
+    if (!ok) throw new UnauthorizedError();
+    ctx.type = deps.registry.contentType;
+    ctx.body = await deps.registry.metrics();
+  };
+}

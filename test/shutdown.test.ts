@@ -1,0 +1,155 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { freePort, sha256 } from '@hosting/shared';
+import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+
+/**
+ * Graceful shutdown of each service's own process (what a container runs): with a slow request
+ * in flight, SIGTERM makes the server refuse new connections at once, lets the request finish,
+ * lets the relay finish its batch, closes the pool and exits 0 within 10 s.
+ */
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const token = 'shutdown-test-token-0123456789';
+
+function start(main: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [path.join(root, main)], {
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitUntilUp(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing answers on ${port}`);
+}
+
+/** Holds `lock table` in a transaction of its own until released. */
+async function holdLock(url: string, table: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('begin');
+  await client.query(`lock table ${table} in access exclusive mode`);
+  return {
+    waitForBlocked: async (app: string) => {
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [app]);
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the request never reached the database');
+    },
+    release: async () => {
+      await client.query('rollback');
+      await client.end();
+    },
+  };
+}
+
+async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<Response>, lock: Awaited<ReturnType<typeof holdLock>>, app: string) {
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const inFlight = slow();
+  await lock.waitForBlocked(app);
+
+  const signalledAt = Date.now();
+  child.kill('SIGTERM');
+  // New connections are refused at once (the listening socket is closed).
+  let refused = false;
+  for (let i = 0; i < 40 && !refused; i++) {
+    refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true);
+    if (!refused) await new Promise((r) => setTimeout(r, 25));
+  }
+  expect(refused).toBe(true);
+  expect(child.exitCode).toBeNull(); // still finishing the request in flight
+
+  await new Promise((r) => setTimeout(r, 500));
+  await lock.release();
+  const res = await inFlight;
+  expect(res.status).toBeLessThan(300);
+
+  const { code, at } = await exited;
+  expect(code).toBe(0);
+  expect(at - signalledAt).toBeLessThan(10_000);
+}
+
+let project: TestDatabase;
+let aggregator: TestDatabase;
+beforeEach(async () => {
+  [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
+});
+afterEach(async () => {
+  await Promise.all([project.drop(), aggregator.drop()]);
+});
+
+it('project-service: SIGTERM with a slow request and a relay batch in flight', async () => {
+  // An aggregator that takes 1.5 s to answer, so the relay has a batch on the wire at SIGTERM.
+  let received = 0;
+  const slowAggregator = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => {
+      received++;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"stored":1,"duplicates":0,"results":[]}');
+    }, 1_500));
+  });
+  await new Promise<void>((r) => slowAggregator.listen(0, '127.0.0.1', r));
+  const [user] = await project.db('users').insert({ email: 's@example.com', username: 's' }).returning('id');
+  const [p] = await project.db('projects').insert({ name: 's', user_id: user!.id, app_secret_sha256: sha256('x'.repeat(32)) }).returning('id');
+
+  const port = await freePort();
+  const child = start('project-service/dist/src/main.js', {
+    PROJECT_DATABASE_URL: project.url,
+    PROJECT_SERVICE_PORT: String(port),
+    PROJECT_SERVICE_HOST: '127.0.0.1',
+    PROJECT_SERVICE_TOKEN: token,
+    AGGREGATOR_SERVICE_TOKEN: token,
+    AGGREGATOR_URL: `http://127.0.0.1:${(slowAggregator.address() as AddressInfo).port}`,
+  });
+  try {
+    await waitUntilUp(port);
+    const created = await fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(created.status).toBe(201);
+    await new Promise((r) => setTimeout(r, 300)); // the relay has claimed and sent the event
+    const lock = await holdLock(project.url, 'projects');
+    await proveGracefulStop(child, port, () => fetch(`http://127.0.0.1:${port}/projects`, { headers: { authorization: `Bearer ${token}` } }), lock, 'project-service');
+    // The relay's batch finished rather than being cut: the event is recorded as delivered.
+    expect(received).toBe(1);
+    const [row] = await project.db('outbox').select('delivered_at');
+    expect(row!.delivered_at).not.toBeNull();
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    slowAggregator.closeAllConnections();
+    await new Promise((r) => slowAggregator.close(r));
+  }
+}, 40_000);
+
+it('aggregator-service: SIGTERM with a slow request in flight', async () => {
+  const port = await freePort();
+  const child = start('aggregator-service/dist/src/main.js', {
+    AGGREGATOR_DATABASE_URL: aggregator.url,
+    AGGREGATOR_SERVICE_PORT: String(port),
+    AGGREGATOR_SERVICE_HOST: '127.0.0.1',
+    AGGREGATOR_SERVICE_TOKEN: token,
+  });
+  try {
+    await waitUntilUp(port);
+    const lock = await holdLock(aggregator.url, 'events');
+    const event = { eventId: '5f0c7a3e-8d1b-4c2a-9e7f-1a2b3c4d5e6f', name: 'deployment.created', occurredAt: new Date().toISOString(), payload: { projectId: 1, projectName: 'p', userId: 1, deploymentId: 1, source: 'api', requestId: null, status: 'pending' } };
+    await proveGracefulStop(
+      child,
+      port,
+      () => fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(event) }),
+      lock,
+      'aggregator-service',
+    );
+    expect((await aggregator.db('events').count<{ count: number }[]>('* as count'))[0]!.count).toBe(1);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 40_000);
