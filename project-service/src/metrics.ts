@@ -41,10 +41,7 @@ export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; proje
     help: 'Age of the oldest undelivered outbox event (0 when none)',
     registers,
     async collect() {
-      await deps.outbox.status().then(
-        (s) => this.set(s.oldestUndeliveredAt ? Math.max(0, (Date.now() - s.oldestUndeliveredAt.getTime()) / 1000) : 0),
-        () => undefined,
-      );
+      await deps.outbox.status().then((s) => this.set(s.oldestUndeliveredAgeSeconds), () => undefined);
     },
   });
   new Gauge({

@@ -1,10 +1,11 @@
 import path from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import supertest from 'supertest';
-import { DOCS_ASSET_NAMES } from '@hosting/shared';
+import { createLifecycle, DOCS_ASSET_NAMES } from '@hosting/shared';
 import { appRouteOperations, documentOperations, loadContract, openApiDocumentProblems } from '@hosting/shared/testing';
+import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { specDir, testService, type TestService } from './helpers.js';
+import { httpClient, logCapture, projectContract, specDir, testService, type TestService } from './helpers.js';
 
 /**
  * The OpenAPI document of project-service: served without a token, a valid OpenAPI 3.1 document,
@@ -100,11 +101,42 @@ describe('GET /openapi.json', () => {
     expect(webhook.description).toContain('pending → building → deploying → done');
   });
 
+  it('answers HEAD like GET, without a body', async () => {
+    const res = await supertest(svc.app.callback()).head('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.text ?? '').toBe('');
+  });
+
   it('answers another method with a 405 naming GET and HEAD', async () => {
     const res = await svc.call('post', '/openapi.json', { token: null });
     expect(res.status).toBe(405);
     expect(res.headers.allow).toBe('GET, HEAD');
     expect(res.body.name).toBe('MethodNotAllowedError');
+  });
+});
+
+describe('the operational routes, as documented', () => {
+  it('readiness is a documented 503 with Retry-After while shutting down; metrics take the metrics token', async () => {
+    const lifecycle = createLifecycle();
+    const app = createApp({
+      db: svc.db,
+      logger: logCapture().logger,
+      lifecycle,
+      config: { PROJECT_SERVICE_TOKEN: svc.token, PUBLIC_DOMAIN: 'example.app', METRICS_TOKEN: 'metrics-token-0123456789' },
+    });
+    const call = httpClient(app.callback(), projectContract(), svc.token);
+    expect((await call('get', '/readyz', { token: null })).body).toEqual({ status: 'ready' });
+    lifecycle.shuttingDown = true;
+    const res = await call('get', '/readyz', { token: null });
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect((await call('get', '/healthz', { token: null })).status).toBe(200);
+    expect((await call('get', '/metrics', { token: null })).status).toBe(401);
+    const metrics = await call('get', '/metrics', { token: 'metrics-token-0123456789' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toContain('http_request_duration_seconds');
   });
 });
 

@@ -13,6 +13,8 @@ export interface OutboxEvent {
 export interface OutboxStatus {
   undelivered: number;
   oldestUndeliveredAt: Date | null;
+  /** By the database clock, so an app server's clock skew cannot shift it. */
+  oldestUndeliveredAgeSeconds: number;
   maxAttempts: number;
   lastError: string | null;
 }
@@ -66,13 +68,20 @@ export function createOutboxRepo(db: Knex) {
     },
 
     async status(): Promise<OutboxStatus> {
-      const { rows } = await db.raw<{ rows: Array<{ undelivered: number; oldest: Date | null; max_attempts: number | null; last_error: string | null }> }>(
+      const { rows } = await db.raw<{ rows: Array<{ undelivered: number; oldest: Date | null; age: number | null; max_attempts: number | null; last_error: string | null }> }>(
         `select count(*) as undelivered, min(occurred_at) as oldest, max(attempts) as max_attempts,
+                extract(epoch from now() - min(occurred_at))::float8 as age,
                 (select last_error from outbox where delivered_at is null and last_error is not null order by id desc limit 1) as last_error
          from outbox where delivered_at is null`,
       );
       const row = rows[0]!;
-      return { undelivered: row.undelivered, oldestUndeliveredAt: row.oldest, maxAttempts: row.max_attempts ?? 0, lastError: row.last_error };
+      return {
+        undelivered: row.undelivered,
+        oldestUndeliveredAt: row.oldest,
+        oldestUndeliveredAgeSeconds: Math.max(0, row.age ?? 0),
+        maxAttempts: row.max_attempts ?? 0,
+        lastError: row.last_error,
+      };
     },
 
     /** Deletes delivered rows older than `retentionMs`, at most `limit` at a time; returns how many. */

@@ -12,7 +12,7 @@ export function registerOutboxRoutes(router: AppRouter, deps: { auth: Middleware
     ctx.body = {
       undelivered: s.undelivered,
       oldestUndeliveredAt: s.oldestUndeliveredAt?.toISOString() ?? null,
-      oldestUndeliveredAgeSeconds: s.oldestUndeliveredAt ? Math.max(0, Math.round((Date.now() - s.oldestUndeliveredAt.getTime()) / 1000)) : 0,
+      oldestUndeliveredAgeSeconds: Math.round(s.oldestUndeliveredAgeSeconds),
       maxAttempts: s.maxAttempts,
       lastError: s.lastError,
     };

@@ -6,7 +6,8 @@ import {
   openapiOperationalPaths,
   openapiOperationalTags,
   openapiParameters,
-  openapiResponses,
+  openapiErrorResponse,
+  openapiErrorResponses,
   openapiSchemas,
   type OpenApiDocument,
 } from '@hosting/shared';
@@ -193,14 +194,10 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         requestBody: ref('#/components/requestBodies/Empty'),
         responses: {
           '200': { description: 'The cancelled deployment.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } } },
-          '400': {
-            description: 'The deployment is `done` or `failed` and can no longer be cancelled (`BadRequestError`), or bad input (`ValidationError`).',
-            headers: reqIdHeader,
-            content: {
-              'application/json': { schema: ref('#/components/schemas/Error') },
-              'application/problem+json': { schema: ref('#/components/schemas/Error') },
-            },
-          },
+          '400': openapiErrorResponse(
+            'The deployment is `done` or `failed` and can no longer be cancelled (`BadRequestError`), or bad input (`ValidationError`).',
+            { status: 400, message: 'Deployment 42 is done and can no longer be cancelled' },
+          ),
           ...openapiErrors(401, 404, 413, 415, 500, 503),
         },
       },
@@ -252,22 +249,15 @@ tells a guesser nothing.`,
             },
             content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } },
           },
-          '401': {
-            description: 'Missing or wrong app secret, or an unknown deployment id: the same answer for both (`UnauthorizedError`).',
-            headers: { ...reqIdHeader, 'WWW-Authenticate': ref('#/components/headers/WWW-Authenticate') },
-            content: {
-              'application/json': { schema: ref('#/components/schemas/Error') },
-              'application/problem+json': { schema: ref('#/components/schemas/Error') },
-            },
-          },
-          '409': {
-            description: 'The deployment is in a final status (`done`, `failed`, `cancelled`) and cannot become another (`ConflictError`). Nothing changed.',
-            headers: reqIdHeader,
-            content: {
-              'application/json': { schema: ref('#/components/schemas/Error') },
-              'application/problem+json': { schema: ref('#/components/schemas/Error') },
-            },
-          },
+          '401': openapiErrorResponse(
+            'Missing or wrong app secret, or an unknown deployment id: the same answer for both (`UnauthorizedError`).',
+            { status: 401, message: 'Missing or invalid credentials' },
+            { 'WWW-Authenticate': ref('#/components/headers/WWW-Authenticate') },
+          ),
+          '409': openapiErrorResponse(
+            'The deployment is in a final status (`done`, `failed`, `cancelled`) and cannot become another (`ConflictError`). Nothing changed.',
+            { status: 409, message: 'Deployment 42 is done, a final status; it cannot become building' },
+          ),
           ...openapiErrors(400, 413, 415, 500, 503),
         },
       },
@@ -460,7 +450,7 @@ tells a guesser nothing.`,
       },
     },
     responses: {
-      ...openapiResponses,
+      ...openapiErrorResponses({ notFound: 'Deployment 42 not found' }),
       DeploymentCreated: {
         description: 'The new deployment, `pending`.',
         headers: {

@@ -3,6 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Context, Middleware } from 'koa';
+import { NAME_BY_STATUS, type FieldIssue } from '../errors.js';
+import { problemBody, type ProblemBody } from './problem.js';
 
 /**
  * The API documentation of a service, served by the service itself and without a token:
@@ -281,12 +283,12 @@ export function docsRoutes(document: object, options: { title: string }): Middle
     return file;
   };
 
-  const find = async (p: string): Promise<Served | undefined> => {
+  /** The file at `p`, or undefined when it is not one of ours (an exact name, never a path to follow). */
+  const find = (p: string): (() => Promise<Served>) | undefined => {
     const known = fixed.get(p);
-    if (known) return known;
-    if (!p.startsWith('/docs/assets/')) return undefined;
-    const name = p.slice('/docs/assets/'.length);
-    return Object.hasOwn(PACKAGE_ASSETS, name) ? packageAsset(name) : undefined;
+    if (known) return async () => known;
+    const name = p.startsWith('/docs/assets/') ? p.slice('/docs/assets/'.length) : undefined;
+    return name !== undefined && Object.hasOwn(PACKAGE_ASSETS, name) ? () => packageAsset(name) : undefined;
   };
 
   const send = (ctx: Context, file: Served) => {
@@ -316,14 +318,14 @@ export function docsRoutes(document: object, options: { title: string }): Middle
       ctx.set('Location', '../docs');
       return;
     }
-    const file = await find(p);
-    if (!file) return next();
+    const load = find(p);
+    if (!load) return next();
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD');
       ctx.status = 405; // the error middleware writes the body
       return;
     }
-    send(ctx, file);
+    send(ctx, await load());
   };
 }
 
@@ -332,24 +334,20 @@ export function docsRoutes(document: object, options: { title: string }): Middle
 
 const ref = (to: string): OpenApiReference => ({ $ref: to });
 
-/** Every JSON answer may be asked for as RFC 9457's own media type; errors then come as application/problem+json. */
-function problemContent(): Record<string, OpenApiMediaType> {
-  return {
-    'application/json': { schema: ref('#/components/schemas/Error') },
-    'application/problem+json': { schema: ref('#/components/schemas/Error') },
-  };
+const EXAMPLE_REQUEST_ID = '3f0c2a8e-5a4b-4d7e-9a51-0f5d2f3c7b21';
+
+/** An error body exactly as the error middleware writes it (same function), for examples. */
+function errorExample(status: number, message: string, options: { name?: string; issues?: FieldIssue[] } = {}): ProblemBody {
+  return { ...problemBody(status, options.name ?? NAME_BY_STATUS[status] ?? 'HttpError', message, options.issues), requestId: EXAMPLE_REQUEST_ID };
 }
 
-const errorExample = {
-  type: 'urn:hosting:problem:validation',
-  title: 'Bad Request',
-  status: 400,
-  detail: 'Invalid query.page: must be a positive integer',
-  name: 'ValidationError',
-  message: 'Invalid query.page: must be a positive integer',
-  requestId: '3f0c2a8e-5a4b-4d7e-9a51-0f5d2f3c7b21',
-  issues: [{ path: 'query.page', message: 'must be a positive integer' }],
-};
+/** Every JSON answer may be asked for as RFC 9457's own media type; errors then come as application/problem+json. */
+function problemContent(example: ProblemBody): Record<string, OpenApiMediaType> {
+  return {
+    'application/json': { schema: ref('#/components/schemas/Error'), example },
+    'application/problem+json': { schema: ref('#/components/schemas/Error'), example },
+  };
+}
 
 export const openapiSchemas: Record<string, Schema> = {
   Error: {
@@ -378,7 +376,7 @@ export const openapiSchemas: Record<string, Schema> = {
     },
     required: ['type', 'title', 'status', 'detail', 'name', 'message'],
     additionalProperties: false,
-    examples: [errorExample],
+    examples: [errorExample(400, 'Invalid query.page: must be a positive integer', { name: 'ValidationError', issues: [{ path: 'query.page', message: 'must be a positive integer' }] })],
   },
   Issue: {
     type: 'object',
@@ -426,30 +424,55 @@ export const openapiHeaders: Record<string, OpenApiHeader> = {
 
 const requestIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
 
-function errorResponse(description: string, extraHeaders: Record<string, OpenApiReference> = {}): Response {
-  return { description, headers: { ...requestIdHeader, ...extraHeaders }, content: problemContent() };
+/**
+ * An error answer: the `Error` body (with an example of `status` saying `message`), `X-Request-Id`,
+ * and `headers` (references to the components' headers) when the status carries more.
+ */
+export function openapiErrorResponse(
+  description: string,
+  example: { status: number; message: string; name?: string; issues?: FieldIssue[] },
+  headers: Record<string, OpenApiReference> = {},
+): Response {
+  return {
+    description,
+    headers: { ...requestIdHeader, ...headers },
+    content: problemContent(errorExample(example.status, example.message, { name: example.name, issues: example.issues })),
+  };
 }
 
-/** Error answers, referenced by every operation that can give them. */
-export const openapiResponses: Record<string, Response> = {
-  BadRequest: errorResponse(
-    'Bad input: a path or query parameter that is not valid, a body that is not valid JSON, or a body field ' +
-      'that is missing, wrong or unknown (`ValidationError` with `issues`, one per field).',
-  ),
-  Unauthorized: errorResponse('Missing or wrong bearer token (`UnauthorizedError`).', {
-    'WWW-Authenticate': ref('#/components/headers/WWW-Authenticate'),
-  }),
-  NotFound: errorResponse('No such resource (`NotFoundError`).'),
-  PayloadTooLarge: errorResponse('The body is larger than this route accepts (`PayloadTooLargeError`).'),
-  UnsupportedMediaType: errorResponse('A body that is not `application/json` (`UnsupportedMediaTypeError`).'),
-  InternalServerError: errorResponse(
-    'A bug or an outage (`InternalServerError`). The body shows nothing internal; the log has the stack under the request id.',
-  ),
-  ServiceUnavailable: errorResponse(
-    'The database took too long to answer (a statement or lock timeout): try again after `Retry-After` seconds (`ServiceUnavailableError`).',
-    { 'Retry-After': ref('#/components/headers/Retry-After') },
-  ),
-};
+/** Error answers both services give, referenced by every operation that can give them; `notFound` is an example message. */
+export function openapiErrorResponses(examples: { notFound: string }): Record<string, Response> {
+  return {
+    BadRequest: openapiErrorResponse(
+      'Bad input: a path or query parameter that is not valid, a body that is not valid JSON, or a body field ' +
+        'that is missing, wrong or unknown (`ValidationError` with `issues`, one per field).',
+      { status: 400, name: 'ValidationError', message: 'Invalid query.page: must be a positive integer', issues: [{ path: 'query.page', message: 'must be a positive integer' }] },
+    ),
+    Unauthorized: openapiErrorResponse(
+      'Missing or wrong bearer token (`UnauthorizedError`).',
+      { status: 401, message: 'Missing or invalid credentials' },
+      { 'WWW-Authenticate': ref('#/components/headers/WWW-Authenticate') },
+    ),
+    NotFound: openapiErrorResponse('No such resource (`NotFoundError`).', { status: 404, message: examples.notFound }),
+    PayloadTooLarge: openapiErrorResponse('The body is larger than this route accepts (`PayloadTooLargeError`).', {
+      status: 413,
+      message: 'request entity too large',
+    }),
+    UnsupportedMediaType: openapiErrorResponse('A body that is not `application/json` (`UnsupportedMediaTypeError`).', {
+      status: 415,
+      message: 'Request bodies must be application/json',
+    }),
+    InternalServerError: openapiErrorResponse(
+      'A bug or an outage (`InternalServerError`). The body shows nothing internal; the log has the stack under the request id.',
+      { status: 500, message: 'The service could not complete the request; it has been logged, try again later' },
+    ),
+    ServiceUnavailable: openapiErrorResponse(
+      'The database took too long to answer (a statement or lock timeout): try again after `Retry-After` seconds (`ServiceUnavailableError`).',
+      { status: 503, message: 'The database took too long to answer; try again shortly' },
+      { 'Retry-After': ref('#/components/headers/Retry-After') },
+    ),
+  };
+}
 
 export const openapiParameters: Record<string, OpenApiParameter> = {
   'X-Request-Id': {
@@ -522,9 +545,11 @@ export function openapiOperationalPaths(tokenScheme: string): Record<string, Ope
             headers: requestIdHeader,
             content: { 'application/json': { schema: ref('#/components/schemas/Readiness'), example: { status: 'ready' } } },
           },
-          '503': errorResponse('Not ready: the database does not answer within 1 s, or the service is shutting down (`ServiceUnavailableError`).', {
-            'Retry-After': ref('#/components/headers/Retry-After'),
-          }),
+          '503': openapiErrorResponse(
+            'Not ready: the database does not answer within 1 s, or the service is shutting down (`ServiceUnavailableError`).',
+            { status: 503, message: 'Shutting down' },
+            { 'Retry-After': ref('#/components/headers/Retry-After') },
+          ),
           ...openapiErrors(500),
         },
       },

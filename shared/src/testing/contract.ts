@@ -229,7 +229,7 @@ export function appRouteOperations(app: { middleware: unknown[] }): Set<string> 
 /**
  * Every problem of an OpenAPI 3.1 document that a schema validator of the OpenAPI specification
  * does not see: each component schema must compile as JSON Schema 2020-12 under Ajv's strict mode
- * (a misspelt keyword fails), each operation id must be unique, each response must declare
+ * (a misspelt keyword fails), each example must satisfy its schema, each operation id must be unique, each response must declare
  * `X-Request-Id`, and each operation behind a token must list its 401. Empty when all is well.
  */
 export function openApiDocumentProblems(document: Json): string[] {
@@ -246,6 +246,24 @@ export function openApiDocumentProblems(document: Json): string[] {
       problems.push(`components.schemas.${name}: ${(err as Error).message}`);
     }
   }
+  // Examples must satisfy their schemas: the examples of each component schema, and of each media type.
+  const checkExample = (where: string, schema: unknown, example: unknown) => {
+    try {
+      const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replace(/"#\/components\/schemas\//g, '"doc#/$defs/')) as object);
+      if (!validate(example)) problems.push(`${where}: example does not match its schema: ${ajv.errorsText(validate.errors)}`);
+    } catch (err) {
+      problems.push(`${where}: ${(err as Error).message}`);
+    }
+  };
+  for (const [name, schema] of Object.entries(schemas)) {
+    for (const [i, example] of ((schema as Json).examples ?? []).entries()) checkExample(`components.schemas.${name}.examples[${i}]`, { $ref: `#/components/schemas/${name}` }, example);
+  }
+  const checkMedia = (where: string, content: Json | undefined) => {
+    for (const [type, media] of Object.entries(content ?? {})) {
+      const m = media as Json;
+      if (m.schema && m.example !== undefined) checkExample(`${where} ${type}`, m.schema, m.example);
+    }
+  };
   const resolve = (value: Json): Json => {
     const pointer = value?.$ref as string | undefined;
     if (!pointer) return value;
@@ -263,10 +281,13 @@ export function openApiDocumentProblems(document: Json): string[] {
     if (!op.description && !op.summary) problems.push(`${operation}: no summary or description`);
     const security = (op.security ?? document.security ?? []) as Json[];
     const secured = security.length > 0 && security.every((requirement) => Object.keys(requirement).length > 0);
+    if (op.requestBody) checkMedia(`${operation} request`, resolve(op.requestBody as Json).content);
     if (secured && !op.responses?.['401']) problems.push(`${operation}: takes a token but lists no 401`);
     for (const [status, response] of Object.entries((op.responses ?? {}) as Json)) {
       try {
-        const headers = Object.keys((resolve(response as Json).headers ?? {}) as Json).map((h) => h.toLowerCase());
+        const resolved = resolve(response as Json);
+        checkMedia(`${operation} ${status}`, resolved.content);
+        const headers = Object.keys((resolved.headers ?? {}) as Json).map((h) => h.toLowerCase());
         if (!headers.includes('x-request-id')) problems.push(`${operation} ${status}: does not declare X-Request-Id`);
       } catch (err) {
         problems.push(`${operation} ${status}: ${(err as Error).message}`);
