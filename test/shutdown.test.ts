@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -53,7 +53,31 @@ async function holdLock(url: string, table: string) {
   };
 }
 
-async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<Response>, lock: Awaited<ReturnType<typeof holdLock>>, app: string) {
+/** True when a new TCP connection to the port is refused (fetch would reuse pooled sockets). */
+function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+/** One request on a connection of its own, so no pooled socket is shared with other calls. */
+function request(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<{ status: number }>, lock: Awaited<ReturnType<typeof holdLock>>, app: string) {
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
   const inFlight = slow();
   await lock.waitForBlocked(app);
@@ -62,8 +86,8 @@ async function proveGracefulStop(child: ChildProcess, port: number, slow: () => 
   child.kill('SIGTERM');
   // New connections are refused at once (the listening socket is closed).
   let refused = false;
-  for (let i = 0; i < 40 && !refused; i++) {
-    refused = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true);
+  for (let i = 0; i < 80 && !refused; i++) {
+    refused = await connectionRefused(port);
     if (!refused) await new Promise((r) => setTimeout(r, 25));
   }
   expect(refused).toBe(true);
@@ -117,7 +141,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
     expect(created.status).toBe(201);
     await new Promise((r) => setTimeout(r, 300)); // the relay has claimed and sent the event
     const lock = await holdLock(project.url, 'projects');
-    await proveGracefulStop(child, port, () => fetch(`http://127.0.0.1:${port}/projects`, { headers: { authorization: `Bearer ${token}` } }), lock, 'project-service');
+    await proveGracefulStop(child, port, () => request(port, 'GET', '/projects', { authorization: `Bearer ${token}` }), lock, 'project-service');
     // The relay's batch finished rather than being cut: the event is recorded as delivered.
     expect(received).toBe(1);
     const [row] = await project.db('outbox').select('delivered_at');
@@ -144,7 +168,7 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
     await proveGracefulStop(
       child,
       port,
-      () => fetch(`http://127.0.0.1:${port}/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(event) }),
+      () => request(port, 'POST', '/events', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(event)),
       lock,
       'aggregator-service',
     );
