@@ -17,6 +17,8 @@ import {
 import { createEventsRepo } from './features/events/events.repo.js';
 import { registerEventRoutes } from './features/events/events.routes.js';
 import { createEventsService } from './features/events/events.service.js';
+import { registerActivityRoutes } from './features/activity/activity.routes.js';
+import { registerExportRoutes } from './features/export/export.routes.js';
 import { createAggregatorMetrics, type AggregatorMetrics } from './metrics.js';
 import { openapiDocument } from './openapi/document.js';
 
@@ -51,7 +53,11 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.AGGREGATOR_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
-  registerEventRoutes(router, { auth: requireBearer(config.AGGREGATOR_SERVICE_TOKEN), events, onIngested: metrics.ingested });
+  const auth = requireBearer(config.AGGREGATOR_SERVICE_TOKEN);
+  // The export's fixed path is registered before /events/:id, which would otherwise take it.
+  registerExportRoutes(router, { auth, db });
+  registerEventRoutes(router, { auth, events, onIngested: metrics.ingested });
+  registerActivityRoutes(router, { auth, db });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -3,6 +3,8 @@ import * as users from './20261120000100_users.js';
 import * as projects from './20261120000200_projects.js';
 import * as deployments from './20261120000300_deployments.js';
 import * as outbox from './20261120000400_outbox.js';
+import * as statsIndexes from './20261121000100_stats_indexes.js';
+import * as deploymentNotify from './20261121000200_deployment_notify.js';
 
 /** Every migration of the project database, in order. Add new ones at the end. */
 export const migrations: readonly Migration[] = [
@@ -10,4 +12,6 @@ export const migrations: readonly Migration[] = [
   { name: '20261120000200_projects', ...projects },
   { name: '20261120000300_deployments', ...deployments },
   { name: '20261120000400_outbox', ...outbox },
+  { name: '20261121000100_stats_indexes', ...statsIndexes },
+  { name: '20261121000200_deployment_notify', ...deploymentNotify },
 ];

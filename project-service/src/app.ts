@@ -23,6 +23,11 @@ import { createProjectsRepo } from './features/projects/projects.repo.js';
 import { registerProjectRoutes } from './features/projects/projects.routes.js';
 import { createProjectsService } from './features/projects/projects.service.js';
 import { registerWebhookRoutes } from './features/webhooks/webhook.routes.js';
+import { registerActivityRoutes } from './features/activity/activity.routes.js';
+import { registerStatsRoutes } from './features/stats/stats.routes.js';
+import type { DeploymentStreamHub } from './features/stream/stream-hub.js';
+import { registerStreamRoutes } from './features/stream/stream.routes.js';
+import type { AggregatorClient } from './events/aggregator-client.js';
 import { createProjectMetrics, type ProjectMetrics } from './metrics.js';
 import { openapiDocument } from './openapi/document.js';
 
@@ -41,6 +46,12 @@ export interface AppDeps {
   lifecycle?: Lifecycle;
   /** main.ts passes the metrics it shares with the relay; tests get their own. */
   metrics?: ProjectMetrics;
+  /** The clock that decides "the current week" of statistics (tests fix it). */
+  clock?: () => Date;
+  /** The aggregator, for the activity feed; without it the feed answers 503. */
+  aggregator?: AggregatorClient;
+  /** Live deployment status, fed by LISTEN/NOTIFY (main.ts starts it). */
+  streamHub?: DeploymentStreamHub;
 }
 
 /**
@@ -75,6 +86,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerDeploymentRoutes(router, { auth, deployments, publicBaseUrl });
   registerWebhookRoutes(router, { deployments, metrics });
   registerOutboxRoutes(router, { auth, outbox: outboxRepo });
+  registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
+  registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator });
+  registerStreamRoutes(router, { auth, db, hub: deps.streamHub });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

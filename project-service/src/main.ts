@@ -57,9 +57,10 @@ async function main() {
     projects: createProjectsRepo(db),
     ongoingThreshold: config.ONGOING_DEPLOYMENTS_THRESHOLD,
   });
+  const aggregator = createAggregatorClient({ baseUrl: config.AGGREGATOR_URL, token: config.AGGREGATOR_SERVICE_TOKEN, timeoutMs: config.AGGREGATOR_TIMEOUT_MS });
   const relay = createOutboxRelay({
     outbox,
-    client: createAggregatorClient({ baseUrl: config.AGGREGATOR_URL, token: config.AGGREGATOR_SERVICE_TOKEN, timeoutMs: config.AGGREGATOR_TIMEOUT_MS }),
+    client: aggregator,
     logger: logger.child({ component: 'outbox-relay' }),
     listenUrl: config.PROJECT_DATABASE_URL,
     batchSize: config.OUTBOX_BATCH_SIZE,
@@ -71,7 +72,7 @@ async function main() {
   if (config.OUTBOX_RELAY_ENABLED) relay.start();
 
   const lifecycle = createLifecycle();
-  const app = createApp({ db, logger, config, lifecycle, metrics });
+  const app = createApp({ db, logger, config, lifecycle, metrics, aggregator });
   const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
 

@@ -18,6 +18,8 @@ import {
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from '../features/events/batch.js';
 import { DEFAULT_LIMIT, INT4_MAX, MAX_LIMIT } from '../features/events/events.schema.js';
 
+import { activityPaths } from '../features/activity/activity.openapi.js';
+import { exportPaths } from '../features/export/export.openapi.js';
 /**
  * The OpenAPI 3.1 document of aggregator-service, served at GET /openapi.json and rendered at GET /docs.
  *
@@ -221,6 +223,8 @@ ${CATALOGUE}`,
       },
     },
     ...openapiOperationalPaths('token'),
+    ...activityPaths,
+    ...exportPaths,
   },
   components: {
     schemas: {

@@ -12,6 +12,9 @@ import {
   type OpenApiDocument,
 } from '@hosting/shared';
 
+import { activityPaths } from '../features/activity/activity.openapi.js';
+import { statsPaths } from '../features/stats/stats.openapi.js';
+import { streamPaths } from '../features/stream/stream.openapi.js';
 /**
  * The OpenAPI 3.1 document of project-service, served at GET /openapi.json and rendered at GET /docs.
  *
@@ -304,6 +307,9 @@ tells a guesser nothing.`,
       },
     },
     ...openapiOperationalPaths('admin'),
+    ...statsPaths,
+    ...activityPaths,
+    ...streamPaths,
   },
   components: {
     schemas: {
