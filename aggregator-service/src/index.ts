@@ -2,3 +2,4 @@
 export { migrations } from '../migrations/index.js';
 export { createApp, type AppDeps } from './app.js';
 export { loadConfig, type AggregatorServiceConfig } from './config.js';
+export { EVENTS_SQL } from './features/events/events.repo.js';

@@ -42,6 +42,9 @@ const INSERT = `
   on conflict (event_id) do nothing
   returning event_id`;
 
+/** The statements, exported so that the benchmark's bare baseline server runs exactly these. */
+export const EVENTS_SQL = { insert: INSERT } as const;
+
 export function createEventsRepo(db: Knex) {
   return {
     /** Inserts the events whose `eventId` is new; returns the ids (lower case, as PostgreSQL prints them) it inserted. */

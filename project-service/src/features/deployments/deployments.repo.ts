@@ -31,74 +31,25 @@ const EVENT_BASE = `jsonb_build_object(
   'projectId', p.id, 'projectName', p.name, 'userId', p.user_id, 'deploymentId', d.id,
   'source', ?::text, 'requestId', ?::text)`;
 
-export function createDeploymentsRepo(db: Knex) {
-  return {
-    /** Creates a `pending` deployment and its `deployment.created` event; undefined when the project does not exist. */
-    async create(projectId: number, cause: Cause): Promise<DeploymentRow | undefined> {
-      const { rows } = await db.raw<{ rows: DeploymentRow[] }>(
-        `with p as (select id, name, user_id from projects where id = ?),
+/**
+ * The statements, exported so that the benchmark's bare baseline server runs exactly these.
+ * Each write is one statement: the change, its outbox events (and the project URL) together.
+ */
+export const DEPLOYMENTS_SQL = {
+  /** [projectId, source, requestId] → the new deployment, or no row for an unknown project. */
+  create: `with p as (select id, name, user_id from projects where id = ?),
          d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
          ev as (
            insert into outbox (event_id, name, payload, occurred_at)
            select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
            from d join p on p.id = d.project_id)
          select ${COLUMNS} from d`,
-        [projectId, cause.source, cause.requestId],
-      );
-      return rows[0];
-    },
-
-    async findById(id: number): Promise<DeploymentRow | undefined> {
-      return db('deployments').where({ id }).first(db.raw(COLUMNS));
-    },
-
-    async findWithProject(id: number): Promise<DeploymentWithProject | undefined> {
-      const { rows } = await db.raw<{ rows: DeploymentWithProject[] }>(
-        `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
+  /** [deploymentId] */
+  findWithProject: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
                 p.name as project_name, p.url as project_url, p.user_id, p.app_secret_sha256
          from deployments d join projects p on p.id = d.project_id where d.id = ?`,
-        [id],
-      );
-      return rows[0];
-    },
-
-    /** One page in id order and the total matching the filter, in one statement. */
-    async page(filter: DeploymentFilter, limit: number, offset: number): Promise<{ total: number; deployments: DeploymentRow[] }> {
-      const where: string[] = [];
-      const bindings: Array<string | number> = [];
-      if (filter.projectId !== undefined) {
-        where.push('project_id = ?');
-        bindings.push(filter.projectId);
-      }
-      if (filter.statuses && filter.statuses.length > 0) {
-        // knex expands an array binding into a list, so the placeholders are spelled out.
-        where.push(`status in (${filter.statuses.map(() => '?').join(', ')})`);
-        bindings.push(...filter.statuses);
-      }
-      const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
-      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { total: number; id: number | null }> }>(
-        `with page as (select ${COLUMNS} from deployments ${clause} order by id limit ? offset ?)
-         select (select count(*) from deployments ${clause}) as total, page.*
-         from (select 1) as one left join page on true
-         order by page.id`,
-        [...bindings, limit, offset, ...bindings],
-      );
-      return { total: rows[0]?.total ?? 0, deployments: rows.filter((r) => r.id !== null).map(({ total: _t, ...d }) => d) };
-    },
-
-    /**
-     * Moves deployment `id` from `from` to `to`, if it is still in `from` (compare-and-set: two
-     * racing requests cannot both apply), and writes the transition's events; on `done` it also
-     * gives the project `url` when it has none yet (exactly once, even when two `done`s race).
-     * Undefined when the deployment was no longer in `from`.
-     */
-    async transition(
-      args: { id: number; from: DeploymentStatus; to: DeploymentStatus; url: string | null },
-      cause: Cause,
-    ): Promise<{ deployment: DeploymentRow; assignedUrl: string | null } | undefined> {
-      const { id, from, to, url } = args;
-      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { assigned_url: string | null }> }>(
-        `with d as (
+  /** See transitionBindings for the order of the parameters. */
+  transition: `with d as (
            update deployments
            set status = ?::text, updated_at = now(),
                deployed_in = case when ?::text = 'done' then floor(extract(epoch from (now() - created_at)))::int end
@@ -125,7 +76,77 @@ export function createDeploymentsRepo(db: Knex) {
            select gen_random_uuid(), 'project.url_assigned', base.fields || jsonb_build_object('url', u.url), base.updated_at
            from base cross join u)
          select d.*, (select url from u) as assigned_url from d`,
-        [to, to, id, from, url, url, cause.source, cause.requestId, from, to, to, to, from],
+  transitionBindings(args: { id: number; from: DeploymentStatus; to: DeploymentStatus; url: string | null }, cause: Cause) {
+    const { id, from, to, url } = args;
+    return [to, to, id, from, url, url, cause.source, cause.requestId, from, to, to, to, from];
+  },
+  /** One page in id order with the total matching the filter. */
+  page(filter: DeploymentFilter, limit: number, offset: number): { sql: string; bindings: Array<string | number> } {
+    const where: string[] = [];
+    const bindings: Array<string | number> = [];
+    if (filter.projectId !== undefined) {
+      where.push('project_id = ?');
+      bindings.push(filter.projectId);
+    }
+    if (filter.statuses && filter.statuses.length > 0) {
+      // knex expands an array binding into a list, so the placeholders are spelled out.
+      where.push(`status in (${filter.statuses.map(() => '?').join(', ')})`);
+      bindings.push(...filter.statuses);
+    }
+    const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
+    return {
+      sql: `with page as (select ${COLUMNS} from deployments ${clause} order by id limit ? offset ?)
+         select (select count(*) from deployments ${clause}) as total, page.*
+         from (select 1) as one left join page on true
+         order by page.id`,
+      bindings: [...bindings, limit, offset, ...bindings],
+    };
+  },
+};
+
+export function createDeploymentsRepo(db: Knex) {
+  return {
+    /** Creates a `pending` deployment and its `deployment.created` event; undefined when the project does not exist. */
+    async create(projectId: number, cause: Cause): Promise<DeploymentRow | undefined> {
+      const { rows } = await db.raw<{ rows: DeploymentRow[] }>(
+        DEPLOYMENTS_SQL.create,
+        [projectId, cause.source, cause.requestId],
+      );
+      return rows[0];
+    },
+
+    async findById(id: number): Promise<DeploymentRow | undefined> {
+      return db('deployments').where({ id }).first(db.raw(COLUMNS));
+    },
+
+    async findWithProject(id: number): Promise<DeploymentWithProject | undefined> {
+      const { rows } = await db.raw<{ rows: DeploymentWithProject[] }>(
+        DEPLOYMENTS_SQL.findWithProject,
+        [id],
+      );
+      return rows[0];
+    },
+
+    /** One page in id order and the total matching the filter, in one statement. */
+    async page(filter: DeploymentFilter, limit: number, offset: number): Promise<{ total: number; deployments: DeploymentRow[] }> {
+      const { sql, bindings } = DEPLOYMENTS_SQL.page(filter, limit, offset);
+      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { total: number; id: number | null }> }>(sql, bindings);
+      return { total: rows[0]?.total ?? 0, deployments: rows.filter((r) => r.id !== null).map(({ total: _t, ...d }) => d) };
+    },
+
+    /**
+     * Moves deployment `id` from `from` to `to`, if it is still in `from` (compare-and-set: two
+     * racing requests cannot both apply), and writes the transition's events; on `done` it also
+     * gives the project `url` when it has none yet (exactly once, even when two `done`s race).
+     * Undefined when the deployment was no longer in `from`.
+     */
+    async transition(
+      args: { id: number; from: DeploymentStatus; to: DeploymentStatus; url: string | null },
+      cause: Cause,
+    ): Promise<{ deployment: DeploymentRow; assignedUrl: string | null } | undefined> {
+      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { assigned_url: string | null }> }>(
+        DEPLOYMENTS_SQL.transition,
+        DEPLOYMENTS_SQL.transitionBindings(args, cause),
       );
       const row = rows[0];
       if (!row) return undefined;

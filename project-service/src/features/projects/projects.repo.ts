@@ -22,23 +22,28 @@ const FLAGS = `
 
 const VISIBLE = 'p.id, p.name, p.url, p.user_id, p.created_at';
 
+/** The statements, exported so that the benchmark's bare baseline server runs exactly these. */
+export const PROJECTS_SQL = {
+  /** [limit, offset] → the page's rows and the total (one row even past the end). */
+  page: `with page as (select * from projects order by id limit ? offset ?)
+         select (select count(*) from projects) as total, ${VISIBLE}, ${FLAGS}
+         from (select 1) as one left join page as p on true
+         order by p.id`,
+  /** [id] */
+  byId: `select ${VISIBLE}, ${FLAGS} from projects p where p.id = ?`,
+} as const;
+
 export function createProjectsRepo(db: Knex) {
   return {
     /** One page in id order with its flags, and the total, in one statement (one row even past the end). */
     async page(limit: number, offset: number): Promise<{ total: number; projects: ProjectView[] }> {
-      const { rows } = await db.raw<{ rows: Array<ProjectView & { total: number; id: number | null }> }>(
-        `with page as (select * from projects order by id limit ? offset ?)
-         select (select count(*) from projects) as total, ${VISIBLE}, ${FLAGS}
-         from (select 1) as one left join page as p on true
-         order by p.id`,
-        [limit, offset],
-      );
+      const { rows } = await db.raw<{ rows: Array<ProjectView & { total: number; id: number | null }> }>(PROJECTS_SQL.page, [limit, offset]);
       const total = rows[0]?.total ?? 0;
       return { total, projects: rows.filter((r) => r.id !== null) };
     },
 
     async findById(id: number): Promise<ProjectView | undefined> {
-      const { rows } = await db.raw<{ rows: ProjectView[] }>(`select ${VISIBLE}, ${FLAGS} from projects p where p.id = ?`, [id]);
+      const { rows } = await db.raw<{ rows: ProjectView[] }>(PROJECTS_SQL.byId, [id]);
       return rows[0];
     },
 

@@ -1,0 +1,122 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import pg from 'pg';
+import type { DeploymentStatus } from '@hosting/shared';
+import { DEPLOYMENTS_SQL, PROJECTS_SQL, generateProjectUrl, webhookOutcome } from '@hosting/project-service';
+import { EVENTS_SQL } from '@hosting/aggregator-service';
+
+/**
+ * The engineering limit the benchmark compares our services with: bare `node:http` and `pg`,
+ * answering the same routes with the same SQL statements (imported from the services'
+ * repositories), the same bearer checks and the same JSON, and nothing else: no framework, no
+ * validation library, no logging, no metrics. Run: node bench/dist/baseline.js <project|aggregator> <port> <db url> <token>
+ */
+const [role, portArg, url, token] = process.argv.slice(2) as [string, string, string, string];
+const pool = new pg.Pool({ connectionString: url, max: 10 });
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+
+/** knex's `?` placeholders as pg's `$n`. */
+const toPg = (sql: string) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+};
+const SQL = {
+  projectPage: toPg(PROJECTS_SQL.page),
+  projectById: toPg(PROJECTS_SQL.byId),
+  create: toPg(DEPLOYMENTS_SQL.create),
+  findWithProject: toPg(DEPLOYMENTS_SQL.findWithProject),
+  transition: toPg(DEPLOYMENTS_SQL.transition),
+  insertEvents: toPg(EVENTS_SQL.insert),
+};
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const tokenDigest = digest(token);
+const bearer = (req: http.IncomingMessage) => /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
+const admitted = (req: http.IncomingMessage) => {
+  const t = bearer(req);
+  return t !== undefined && timingSafeEqual(digest(t), tokenDigest);
+};
+
+function send(res: http.ServerResponse, status: number, body: unknown) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString() || '{}');
+}
+
+type Row = Record<string, any>;
+const project = (p: Row) => ({
+  id: p.id, name: p.name, url: p.url, userId: p.user_id, createdAt: p.created_at.toISOString(),
+  hasOngoingDeployment: p.has_ongoing, hasPendingDeployment: p.has_ongoing, hasLiveDeployment: p.has_live,
+});
+const deployment = (d: Row) => ({
+  id: d.id, projectId: d.project_id, status: d.status, deployedIn: d.deployed_in,
+  createdAt: d.created_at.toISOString(), updatedAt: d.updated_at.toISOString(),
+});
+
+async function project_(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) {
+  let m: RegExpExecArray | null;
+  if (req.method === 'POST' && path === '/deployment/webhook') {
+    const body = (await readJson(req)) as { id: number; status: any };
+    const presented = bearer(req);
+    const { rows } = await pool.query(SQL.findWithProject, [body.id]);
+    const current = rows[0];
+    if (!current || !presented || !timingSafeEqual(digest(presented), current.app_secret_sha256)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
+    const outcome = webhookOutcome(current.status, body.status);
+    if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
+    if (outcome !== 'apply') return send(res, 200, deployment(current));
+    const url = body.status === 'done' && current.project_url === null ? generateProjectUrl(current.project_name, 'bench.example') : null;
+    const moved = await pool.query(SQL.transition, DEPLOYMENTS_SQL.transitionBindings({ id: body.id, from: current.status, to: body.status, url }, { source: 'webhook', requestId: null }));
+    return send(res, 200, deployment(moved.rows[0] ?? current));
+  }
+  if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
+  if (req.method === 'GET' && path === '/projects') {
+    const page = Number(query.get('page') ?? 1);
+    const { rows } = await pool.query(SQL.projectPage, [8, (page - 1) * 8]);
+    res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
+    return send(res, 200, rows.filter((r) => r.id !== null).map(project));
+  }
+  if (req.method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
+    const { rows } = await pool.query(SQL.projectById, [Number(m[1])]);
+    return rows[0] ? send(res, 200, project(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
+  }
+  if (req.method === 'GET' && path === '/deployments') {
+    const page = Number(query.get('page') ?? 1);
+    const statuses = (query.get('status')?.split(',') ?? []) as DeploymentStatus[];
+    const { sql, bindings } = DEPLOYMENTS_SQL.page({ statuses }, 8, (page - 1) * 8);
+    const { rows } = await pool.query(toPg(sql), bindings);
+    res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
+    return send(res, 200, rows.filter((r) => r.id !== null).map(deployment));
+  }
+  if (req.method === 'POST' && (m = /^\/projects\/(\d+)\/deployment$/.exec(path))) {
+    const { rows } = await pool.query(SQL.create, [Number(m[1]), 'api', null]);
+    return rows[0] ? send(res, 201, deployment(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
+  }
+  send(res, 404, { name: 'NotFoundError', message: 'no route' });
+}
+
+async function aggregator_(req: http.IncomingMessage, res: http.ServerResponse, path: string) {
+  if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
+  if (req.method === 'POST' && path === '/events') {
+    const body = await readJson(req);
+    const events = Array.isArray(body) ? body : [body];
+    const { rows } = await pool.query(SQL.insertEvents, [JSON.stringify(events)]);
+    const stored = new Set(rows.map((r) => r.event_id));
+    return send(res, 200, { stored: stored.size, duplicates: events.length - stored.size, results: events.map((e: any) => ({ eventId: e.eventId, status: stored.has(e.eventId) ? 'stored' : 'duplicate' })) });
+  }
+  send(res, 404, { name: 'NotFoundError', message: 'no route' });
+}
+
+const server = http.createServer((req, res) => {
+  const u = new URL(req.url ?? '/', 'http://x');
+  const handler = role === 'aggregator' ? aggregator_(req, res, u.pathname) : project_(req, res, u.pathname, u.searchParams);
+  handler.catch((err: unknown) => send(res, 500, { name: 'InternalServerError', message: String(err) }));
+});
+server.keepAliveTimeout = 5_000;
+server.listen(Number(portArg), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => pool.end().then(() => process.exit(0))));
