@@ -19,11 +19,11 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
   await db.raw(`
     insert into users (id, email, username, created_at)
     select i, 'user' || i || '@bench.example', 'user' || i, now() - interval '3 years'
-    from generate_series(1, ?::int) as i`, [size.users]);
+    from generate_series(1::bigint, ?::bigint) as i`, [size.users]);
   await db.raw(`
     insert into projects (id, name, url, user_id, app_secret_sha256, created_at)
     select i, 'project-' || i, null, 1 + (i % ?::int), sha256(('secret-' || i)::bytea), now() - interval '2 years'
-    from generate_series(1, ?::int) as i`, [size.users, size.projects]);
+    from generate_series(1::bigint, ?::bigint) as i`, [size.users, size.projects]);
   // Status mix: 80% done, 8% failed, 5% cancelled, and 7% in progress (pending/building/deploying),
   // the in-progress ones among the most recent, as on a real platform.
   await db.raw(`
@@ -38,7 +38,7 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
                when i % 100 < 88 then 'failed'
                else 'cancelled'
              end as s
-      from generate_series(1, ?::int) as i
+      from generate_series(1::bigint, ?::bigint) as i
     ) g`, [size.projects, size.deployments, size.deployments, size.deployments, size.deployments]);
   // Mark the projects that have a done deployment as live, as the webhook would have.
   await db.raw(`update projects set url = 'https://project-' || id || '.bench.example' where exists (select 1 from deployments d where d.project_id = projects.id and d.status = 'done')`);
@@ -58,7 +58,7 @@ export async function generateAggregatorData(db: Knex, size: DataSize, projects:
       select i, 1 + (i * 7919) % ?::int as p, 1 + ((1 + (i * 7919) % ?::int) % ?::int) as u, 1 + i / 3 as d,
              (array['deployment.created', 'deployment.status_changed', 'deployment.succeeded'])[1 + i % 3] as n,
              now() - make_interval(secs => (?::int - i) * (63072000.0 / ?::int)) as t
-      from generate_series(1, ?::int) as i
+      from generate_series(1::bigint, ?::bigint) as i
     ) g`, [projects, projects, users, size.events, size.events, size.events]);
   await db.raw('vacuum analyze events');
 }

@@ -1,4 +1,129 @@
-import type { OpenApiPathItem } from '@hosting/shared';
+import { openapiErrorResponse, openapiErrors, type JsonSchema, type OpenApiPathItem } from '@hosting/shared';
+
+const ref = (to: string) => ({ $ref: to });
+const reqIdParam = ref('#/components/parameters/X-Request-Id');
+const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
+
+const DEFINITION = `A user's deployments over a window of whole **ISO weeks** (Monday 00:00 UTC to the next Monday 00:00 UTC).
+
+- **The window.** By default it runs from the week of the user's first deployment through the current week
+  (by the service's clock), both included. \`from\` moves its start to the week containing \`from\`, \`to\` its end to
+  the week containing \`to\`; both are included and both snap to whole weeks: the window is
+  [Monday 00:00 UTC of \`from\`'s week, Monday 00:00 UTC after \`to\`'s week), whatever the time of day in the bounds,
+  so partial weeks at either end count whole. Given without \`to\`, \`from\` runs through the current week; given
+  without \`from\`, \`to\` starts the window with the first deployment created before the window's end.
+- **Bounds** are dates (\`YYYY-MM-DD\`, a UTC calendar day) or ISO 8601 date-times with seconds and \`Z\` or an offset
+  (\`2027-01-04T01:00:00+02:00\` is 2027-01-03 23:00 UTC, so it falls in the week of Monday 2026-12-28; encode \`+\` as
+  \`%2B\`), from 0001-01-01 to 9999-12-26. \`from\` after \`to\` (\`to\` defaulting to now) is a 400 naming \`query.from\`.
+- **Counting.** A deployment counts in the week of its \`createdAt\` (in UTC), whatever its status;
+  \`successfulDeployments\` counts those whose status is \`done\`. Deployments of all the user's projects count.
+  Weeks without any deployment count as weeks.
+- **Averages** are the count divided by \`weeks\`, rounded half up to 2 decimals (7 deployments over 3 weeks: \`2.33\`).
+- **\`from\` and \`to\` in the answer** are the window's first Monday and last Sunday, as dates (\`YYYY-MM-DD\`, UTC).
+- **An empty window.** A user without deployment (before the window's end), asked without \`from\`, has no window:
+  \`weeks\` 0, \`from\` and \`to\` null, every count and average 0. With \`from\`, the window is the one asked for, and
+  its weeks count even when they hold no deployment (averages 0).
+
+The whole answer is one SQL statement, an index-only range scan per project of the user, whatever the window's length.`;
+
+const userStats: JsonSchema = {
+  type: 'object',
+  description: 'A user\'s deployment statistics over a window of whole ISO weeks.',
+  properties: {
+    userId: { type: 'integer', minimum: 1 },
+    from: {
+      type: ['string', 'null'],
+      format: 'date',
+      description: 'The window\'s first day, a Monday (UTC); null when the window holds no week.',
+    },
+    to: {
+      type: ['string', 'null'],
+      format: 'date',
+      description: 'The window\'s last day, a Sunday (UTC), included; null when the window holds no week.',
+    },
+    weeks: { type: 'integer', minimum: 0, description: 'ISO weeks in the window, those without any deployment included.' },
+    deployments: { type: 'integer', minimum: 0, description: 'Deployments created in the window, whatever their status.' },
+    successfulDeployments: { type: 'integer', minimum: 0, description: 'Of those, the ones whose status is `done`.' },
+    averageWeeklyDeployments: { type: 'number', minimum: 0, description: '`deployments / weeks`, rounded half up to 2 decimals; 0 without a week.' },
+    averageWeeklySuccessfulDeployments: {
+      type: 'number',
+      minimum: 0,
+      description: '`successfulDeployments / weeks`, rounded half up to 2 decimals; 0 without a week.',
+    },
+  },
+  required: ['userId', 'from', 'to', 'weeks', 'deployments', 'successfulDeployments', 'averageWeeklyDeployments', 'averageWeeklySuccessfulDeployments'],
+  additionalProperties: false,
+};
+
+const bound: JsonSchema = { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] };
 
 /** The OpenAPI paths of the statistics feature, spread into openapi/document.ts. */
-export const statsPaths: Record<string, OpenApiPathItem> = {};
+export const statsPaths: Record<string, OpenApiPathItem> = {
+  '/users/{id}/stats': {
+    get: {
+      tags: ['statistics'],
+      operationId: 'getUserStats',
+      summary: 'A user\'s deployments per ISO week',
+      description: DEFINITION,
+      parameters: [
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'The user id. Not a positive integer: 400.',
+          schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
+        },
+        {
+          name: 'from',
+          in: 'query',
+          required: false,
+          description: 'The window starts with the ISO week containing this date or instant. Default: the week of the user\'s first deployment.',
+          schema: bound,
+          example: '2026-12-21',
+        },
+        {
+          name: 'to',
+          in: 'query',
+          required: false,
+          description: 'The window ends with the ISO week containing this date or instant (included). Default: the current week.',
+          schema: bound,
+          example: '2027-01-10',
+        },
+        reqIdParam,
+      ],
+      responses: {
+        '200': {
+          description: 'The statistics.',
+          headers: reqIdHeader,
+          content: {
+            'application/json': {
+              schema: userStats,
+              example: {
+                userId: 1,
+                from: '2026-12-21',
+                to: '2027-01-10',
+                weeks: 3,
+                deployments: 7,
+                successfulDeployments: 5,
+                averageWeeklyDeployments: 2.33,
+                averageWeeklySuccessfulDeployments: 1.67,
+              },
+            },
+          },
+        },
+        '400': openapiErrorResponse(
+          'A user id that is not a positive integer, a `from` or `to` that is not a date or a date-time with an offset, ' +
+            'or `from` after `to` (`ValidationError` with `issues`).',
+          {
+            status: 400,
+            name: 'ValidationError',
+            message: 'Invalid query.from: must not be after query.to',
+            issues: [{ path: 'query.from', message: 'must not be after query.to' }],
+          },
+        ),
+        '404': openapiErrorResponse('No user with this id (`NotFoundError`).', { status: 404, message: 'User 42 not found' }),
+        ...openapiErrors(401, 500, 503),
+      },
+    },
+  },
+};

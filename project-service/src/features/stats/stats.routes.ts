@@ -1,6 +1,18 @@
 import type { Middleware } from 'koa';
-import type { Knex } from '@hosting/shared';
+import { parseWith, type Knex } from '@hosting/shared';
+import { idParams } from '../../http/params.js';
 import type { AppRouter } from '../../http/types.js';
+import { createStatsRepo } from './stats.repo.js';
+import { userStatsJson, userStatsQuery } from './stats.schema.js';
+import { createStatsService } from './stats.service.js';
 
-/** `GET /users/:id/stats` (issue 5). Placeholder: registered by app.ts, filled in by its feature. */
-export function registerStatsRoutes(_router: AppRouter, _deps: { auth: Middleware; db: Knex; clock: () => Date }): void {}
+/** `GET /users/:id/stats`: a user's deployments per ISO week (see stats.openapi.ts for the definition). */
+export function registerStatsRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; clock: () => Date }): void {
+  const stats = createStatsService({ stats: createStatsRepo(deps.db), clock: deps.clock });
+
+  router.get('/users/:id/stats', deps.auth, async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    const { from, to } = parseWith(userStatsQuery, { from: ctx.query.from, to: ctx.query.to }, 'query');
+    ctx.body = userStatsJson(await stats.forUser(id, { from, to }));
+  });
+}
