@@ -40,6 +40,9 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
              end as s
       from generate_series(1::bigint, ?::bigint) as i
     ) g`, [size.projects, size.deployments, size.deployments, size.deployments, size.deployments]);
+  // The live stream's change log (deployment_changes) is for recent changes only: the generated
+  // history is not something a reconnecting client would replay.
+  await db.raw('truncate deployment_changes');
   // Mark the projects that have a done deployment as live, as the webhook would have.
   await db.raw(`update projects set url = 'https://project-' || id || '.bench.example' where exists (select 1 from deployments d where d.project_id = projects.id and d.status = 'done')`);
   for (const table of ['users', 'projects', 'deployments']) {

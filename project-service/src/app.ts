@@ -82,13 +82,15 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const router = new Router<RequestState>();
   const auth = requireBearer(config.PROJECT_SERVICE_TOKEN);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
+  // The stream's literal paths first: the router runs matching routes in registration order, and
+  // `/deployments/:id` would otherwise take `/deployments/stream`.
+  registerStreamRoutes(router, { auth, db, hub: deps.streamHub });
   registerProjectRoutes(router, { auth, projects, deployments, publicBaseUrl, ongoingThreshold });
   registerDeploymentRoutes(router, { auth, deployments, publicBaseUrl });
   registerWebhookRoutes(router, { deployments, metrics });
   registerOutboxRoutes(router, { auth, outbox: outboxRepo });
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
   registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator });
-  registerStreamRoutes(router, { auth, db, hub: deps.streamHub });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

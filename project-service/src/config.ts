@@ -37,6 +37,12 @@ const schema = z.object({
   /** A project with more deployments in progress than this shows in GET /ops/busy-projects and the alert gauge. */
   ONGOING_DEPLOYMENTS_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
   OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
+  /** Live deployment stream: a `: heartbeat` comment this often on every open stream (keeps proxies from timing it out). */
+  STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
+  /** Live deployment stream: open streams one process serves at most; beyond, 503 with Retry-After. */
+  STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
+  STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
 });
 
 export type ProjectServiceConfig = z.infer<typeof schema>;

@@ -7,6 +7,7 @@ import { createOutboxRelay } from './events/outbox-relay.js';
 import { createOutboxRepo } from './events/outbox.repo.js';
 import { defaultSeedFiles } from './features/seed/default-files.js';
 import { createProjectsRepo } from './features/projects/projects.repo.js';
+import { createDeploymentStreamHub } from './features/stream/stream-hub.js';
 import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
 import { createProjectMetrics } from './metrics.js';
 
@@ -70,16 +71,29 @@ async function main() {
     onAttempt: metrics.relayAttempt,
   });
   if (config.OUTBOX_RELAY_ENABLED) relay.start();
+  const streamHub = createDeploymentStreamHub({
+    db,
+    logger: logger.child({ component: 'deployment-stream' }),
+    listenUrl: config.PROJECT_DATABASE_URL,
+    heartbeatMs: config.STREAM_HEARTBEAT_MS,
+    maxClients: config.STREAM_MAX_CLIENTS,
+    replayWindowMs: config.STREAM_REPLAY_WINDOW_MS,
+  });
+  await streamHub.start();
 
   const lifecycle = createLifecycle();
-  const app = createApp({ db, logger, config, lifecycle, metrics, aggregator });
+  const app = createApp({ db, logger, config, lifecycle, metrics, aggregator, streamHub });
   const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
 
   // On SIGTERM/SIGINT: readiness fails and the server stops accepting at once; in-flight requests
-  // and the relay's batch finish side by side (at most ~8 s); then the pool and the database close.
+  // and the relay's batch finish side by side (at most ~8 s); live streams end at once (they never
+  // finish by themselves; clients reconnect elsewhere with Last-Event-ID); then the pool and the
+  // database close. running.shutdown() closes the listening socket before streamHub.stop() ends
+  // the streams (both start in this tick), so a reconnect cannot open a connection here again (one
+  // sent over a connection already open gets a 503 from the stopped hub).
   exitOnSignals(async (signal) => {
-    await Promise.all([running.shutdown(signal), relay.stop()]);
+    await Promise.all([running.shutdown(signal), relay.stop(), streamHub.stop()]);
     await db.destroy();
     await embedded?.stop();
     logger.info('stopped');

@@ -113,7 +113,10 @@ export function loadContract(source: string | object, options: ContractOptions =
       const path = rawPath.split('?')[0]!;
       const verb = method.toLowerCase();
       const aliased = Object.entries(options.aliases ?? {}).reduce((p, [from, to]) => p.replace(new RegExp(from), to), path);
-      const match = paths.find((p) => p.regex.test(aliased));
+      // Our own literal paths (extensions) win over a template of the document that also matches
+      // them (`/deployments/stream` is not `/deployments/{id}`).
+      const extension = options.extensions?.some((e) => new RegExp(e).test(path)) ?? false;
+      const match = extension ? undefined : paths.find((p) => p.regex.test(aliased));
       if (!match) {
         // Unknown routes and our own extensions must still answer errors in the contract's shape.
         if (status >= 400) return checkError(status, path);

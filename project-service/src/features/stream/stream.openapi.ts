@@ -1,4 +1,121 @@
-import type { OpenApiPathItem } from '@hosting/shared';
+import { openapiErrorResponse, openapiErrors, type OpenApiOperation, type OpenApiPathItem } from '@hosting/shared';
 
 /** The OpenAPI paths of the live stream feature, spread into openapi/document.ts. */
-export const streamPaths: Record<string, OpenApiPathItem> = {};
+
+const ref = (to: string) => ({ $ref: to });
+const reqIdParam = ref('#/components/parameters/X-Request-Id');
+const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
+
+const EXAMPLE = `retry: 2000
+
+id: 1041
+event: deployment
+data: {"id":7,"projectId":1,"status":"building","deployedIn":null,"createdAt":"2026-11-20T10:00:00.000Z","updatedAt":"2026-11-20T10:00:12.000Z"}
+
+: heartbeat
+
+id: 1042
+event: deployment
+data: {"id":7,"projectId":1,"status":"done","deployedIn":42,"createdAt":"2026-11-20T10:00:00.000Z","updatedAt":"2026-11-20T10:00:42.000Z"}
+
+`;
+
+const EVENTS = `[Server-Sent Events](https://html.spec.whatwg.org/multipage/server-sent-events.html): open it with
+\`EventSource\` (or any SSE client) and the admin token. The stream never ends by itself.
+
+- **\`event: deployment\`**, one per created deployment (\`pending\`) and one per applied status change
+  (webhook or cancel; a repeated or stale report changes nothing and sends nothing), whatever process of the
+  service made the change. \`data\` is the deployment as \`GET /deployments/{id}\` shows it
+  (\`{ id, projectId, status, deployedIn, createdAt, updatedAt }\`, the \`Deployment\` schema), as it was right after
+  the change. \`id\` is the event's position in the stream: increasing, shared by every process and by both routes.
+  Events of one deployment arrive in the order the changes were made.
+- **\`event: reset\`** (\`data: {"reason": "expired" | "too-many" | "unknown"}\`): the \`Last-Event-ID\` cannot be
+  resumed without a gap (older than the replay window, more than 10,000 changes behind, or not an id of this stream).
+  Reload what you show through \`GET /deployments\`; the stream goes on live from there.
+- **\`: heartbeat\`** comment lines every 15 s (\`STREAM_HEARTBEAT_MS\`), so proxies and clients see the connection alive.
+- **\`retry:\`** first: how long (ms) an EventSource waits before reconnecting.
+
+**Resuming.** A client that reconnects with \`Last-Event-ID\` (EventSource sends it by itself), or with the
+\`lastEventId\` query parameter, first gets exactly the events it missed, then the live ones: no gap, no duplicate,
+for the last 10 minutes (\`STREAM_REPLAY_WINDOW_MS\`). Without either it starts with the next change.
+
+**Limits.** One process serves at most 1,000 streams at once (\`STREAM_MAX_CLIENTS\`); beyond, a 503 with
+\`Retry-After\`. A client that does not read what it is sent is disconnected (and resumes where it was when it
+reconnects). When the service shuts down, its streams end: reconnect (to another instance) with \`Last-Event-ID\`.`;
+
+function operation(operationId: string, summary: string, scope: string, project: boolean): OpenApiOperation {
+  return {
+    tags: ['deployment'],
+    operationId,
+    summary,
+    description: `${scope}\n\n${EVENTS}`,
+    parameters: [
+      ...(project ? [ref('#/components/parameters/ProjectId')] : []),
+      {
+        name: 'Last-Event-ID',
+        in: 'header',
+        required: false,
+        description: 'Resume after this event: the `id` of the last event received. EventSource sends it by itself when it reconnects.',
+        schema: { type: 'string', pattern: '^\\s*[0-9]{1,15}\\s*$' },
+      },
+      {
+        name: 'lastEventId',
+        in: 'query',
+        required: false,
+        description: 'The same as `Last-Event-ID`, for clients that cannot set headers. The header wins when both are given.',
+        schema: { type: 'integer', minimum: 0, maximum: 999999999999999 },
+      },
+      reqIdParam,
+    ],
+    responses: {
+      '200': {
+        description: 'The stream of events, until the client or the server closes it.',
+        headers: {
+          ...reqIdHeader,
+          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'no-cache, no-transform' } },
+          'X-Accel-Buffering': { description: 'Tells nginx not to buffer the stream.', required: true, schema: { type: 'string', const: 'no' } },
+        },
+        content: {
+          'text/event-stream': {
+            schema: { type: 'string', description: 'SSE frames: `deployment` and `reset` events, `: heartbeat` comments.' },
+            example: EXAMPLE,
+          },
+        },
+      },
+      '400': openapiErrorResponse('A `Last-Event-ID` or `lastEventId` that is not an event id, or a bad path parameter (`ValidationError`).', {
+        status: 400,
+        name: 'ValidationError',
+        message: 'Invalid header.last-event-id: must be the id of an event of this stream (a non-negative integer)',
+        issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
+      }),
+      ...openapiErrors(401),
+      ...(project ? { '404': openapiErrorResponse('No such project (`NotFoundError`).', { status: 404, message: 'Project 42 not found' }) } : {}),
+      ...openapiErrors(500),
+      '503': openapiErrorResponse(
+        'This process already serves `STREAM_MAX_CLIENTS` streams, is shutting down, or runs without the stream; or the database ' +
+          'took too long to answer. Try again after `Retry-After` seconds (`ServiceUnavailableError`).',
+        { status: 503, message: 'This process already serves 1000 live streams; try again shortly' },
+        { 'Retry-After': ref('#/components/headers/Retry-After') },
+      ),
+    },
+  };
+}
+
+export const streamPaths: Record<string, OpenApiPathItem> = {
+  '/deployments/stream': {
+    get: operation(
+      'streamDeployments',
+      'Live deployment changes of every project (Server-Sent Events)',
+      'Every deployment change of every project, as it happens.',
+      false,
+    ),
+  },
+  '/projects/{id}/deployments/stream': {
+    get: operation(
+      'streamProjectDeployments',
+      'Live deployment changes of one project (Server-Sent Events)',
+      'The deployment changes of one project, as they happen. An unknown project is a 404.',
+      true,
+    ),
+  },
+};

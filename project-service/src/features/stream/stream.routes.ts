@@ -1,7 +1,40 @@
 import type { Middleware } from 'koa';
-import type { Knex } from '@hosting/shared';
-import type { AppRouter } from '../../http/types.js';
+import { parseWith, ServiceUnavailableError, type Knex } from '@hosting/shared';
+import { idParams } from '../../http/params.js';
+import type { AppContext, AppRouter } from '../../http/types.js';
 import type { DeploymentStreamHub } from './stream-hub.js';
+import { streamHeaders, streamQuery } from './stream.schema.js';
 
-/** `GET /projects/:id/deployments/stream`, `GET /deployments/stream` (issue 5). Placeholder. */
-export function registerStreamRoutes(_router: AppRouter, _deps: { auth: Middleware; db: Knex; hub?: DeploymentStreamHub }): void {}
+/**
+ * `GET /deployments/stream` (every project) and `GET /projects/:id/deployments/stream` (one):
+ * Server-Sent Events of deployment changes, fed by the process's hub (stream-hub.ts). Without a
+ * hub (an app built without one, as most tests do) they answer 503: a stream that never delivers
+ * would look healthy and be wrong.
+ */
+export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; hub?: DeploymentStreamHub }): void {
+  const { auth, hub } = deps;
+
+  async function open(ctx: AppContext, projectId: number | undefined): Promise<void> {
+    const headers = parseWith(streamHeaders, { 'last-event-id': ctx.get('Last-Event-ID') || undefined }, 'header');
+    const query = parseWith(streamQuery, ctx.query, 'query');
+    if (!hub) throw new ServiceUnavailableError('The live deployment stream is not enabled in this process', 30);
+    const stream = await hub.subscribe({ projectId, lastEventId: headers['last-event-id'] ?? query.lastEventId });
+    ctx.status = 200;
+    ctx.type = 'text/event-stream; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache, no-transform'); // no-transform: no proxy may compress (and so buffer) it
+    ctx.set('X-Accel-Buffering', 'no'); // nginx: pass each event on at once
+    // The connection ends with the stream (stop() on shutdown ends every stream): closing it then,
+    // rather than keeping it alive idle, lets the server's shutdown finish at once.
+    ctx.set('Connection', 'close');
+    ctx.body = stream;
+  }
+
+  // Registered by app.ts before the deployments feature: `/deployments/:id` matches this path too.
+  router.get('/deployments/stream', auth, async (ctx) => {
+    await open(ctx, undefined);
+  });
+  router.get('/projects/:id/deployments/stream', auth, async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    await open(ctx, id);
+  });
+}
