@@ -90,7 +90,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerWebhookRoutes(router, { deployments, metrics });
   registerOutboxRoutes(router, { auth, outbox: outboxRepo });
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
-  registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator });
+  registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator, publicBaseUrl });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -1,7 +1,33 @@
 import type { Middleware } from 'koa';
-import type { Knex } from '@hosting/shared';
+import { parseWith, requestBaseUrl, type Knex } from '@hosting/shared';
 import type { AggregatorClient } from '../../events/aggregator-client.js';
+import { idParams } from '../../http/params.js';
 import type { AppRouter } from '../../http/types.js';
+import { createActivityRepo } from './activity.repo.js';
+import { activityQuery } from './activity.schema.js';
+import { createActivityService } from './activity.service.js';
 
-/** `GET /projects/:id/activity` (issue 5). Placeholder: registered by app.ts, filled in by its feature. */
-export function registerActivityRoutes(_router: AppRouter, _deps: { auth: Middleware; db: Knex; aggregator?: AggregatorClient }): void {}
+/**
+ * `GET /projects/:id/activity`: the project's events, newest first, with a sentence each, for the
+ * admin panel. The page comes from the aggregator; the `Link` is ours, built from its
+ * `nextCursor` on this service's own URL (the aggregator is private: its URL must never reach a client).
+ * `publicBaseUrl` (PUBLIC_BASE_URL) is optional: without it the link uses the request's host.
+ */
+export function registerActivityRoutes(
+  router: AppRouter,
+  deps: { auth: Middleware; db: Knex; aggregator?: AggregatorClient; publicBaseUrl?: string },
+): void {
+  const activity = createActivityService({ activity: createActivityRepo(deps.db), aggregator: deps.aggregator });
+
+  router.get('/projects/:id/activity', deps.auth, async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    const query = parseWith(activityQuery, { limit: ctx.query.limit, cursor: ctx.query.cursor }, 'query');
+    const page = await activity.feed(id, query, ctx.state.requestId);
+    if (page.nextCursor) {
+      const next = new URLSearchParams(ctx.querystring);
+      next.set('cursor', page.nextCursor);
+      ctx.set('Link', `<${requestBaseUrl(ctx, deps.publicBaseUrl)}${ctx.path}?${next.toString()}>; rel="next"`);
+    }
+    ctx.body = page;
+  });
+}

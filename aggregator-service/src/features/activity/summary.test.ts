@@ -1,0 +1,67 @@
+import { EVENT_NAMES } from '@hosting/shared';
+import { formatDuration, summarize } from './summary.js';
+
+const common = { projectId: 1, projectName: 'shop', userId: 3, deploymentId: 42, source: 'api', requestId: 'req-1' } as const;
+
+describe('summarize', () => {
+  it.each([
+    ['deployment.created', { status: 'pending' }, 'Deployment #42 created'],
+    ['deployment.status_changed', { from: 'building', to: 'deploying', deployedIn: null }, 'Deployment #42: building → deploying'],
+    ['deployment.status_changed', { from: 'deploying', to: 'done', deployedIn: 37 }, 'Deployment #42: deploying → done'],
+    ['deployment.succeeded', { deployedIn: 37 }, 'Deployment #42 finished in 37 s'],
+    ['deployment.succeeded', { deployedIn: 125 }, 'Deployment #42 finished in 2 min 5 s'],
+    ['deployment.failed', { from: 'building' }, 'Deployment #42 failed (was building)'],
+    ['deployment.cancelled', { from: 'pending' }, 'Deployment #42 cancelled (was pending) via API'],
+    ['deployment.cancelled', { from: 'deploying', source: 'webhook' }, 'Deployment #42 cancelled (was deploying) via webhook'],
+    ['project.url_assigned', { url: 'https://shop-3f9a1c0b2e.hosting.localhost' }, 'Project got its URL https://shop-3f9a1c0b2e.hosting.localhost'],
+  ])('%s %j → %s', (name, extra, sentence) => {
+    expect(summarize(name, { ...common, ...extra })).toBe(sentence);
+  });
+
+  it('has a sentence of its own for every catalogue event', () => {
+    const samples: Record<string, Record<string, unknown>> = {
+      'deployment.created': { status: 'pending' },
+      'deployment.status_changed': { from: 'pending', to: 'building', deployedIn: null },
+      'deployment.succeeded': { deployedIn: 1 },
+      'deployment.failed': { from: 'pending' },
+      'deployment.cancelled': { from: 'pending' },
+      'project.url_assigned': { url: 'https://a.example' },
+    };
+    expect(Object.keys(samples).sort()).toEqual([...EVENT_NAMES].sort());
+    for (const name of EVENT_NAMES) {
+      const sentence = summarize(name, { ...common, ...samples[name] });
+      expect({ name, generic: sentence.startsWith('Event ') }).toEqual({ name, generic: false });
+    }
+  });
+
+  it('is generic for a name outside the catalogue, naming the deployment when there is one', () => {
+    expect(summarize('build.started', { deploymentId: 7 })).toBe('Event build.started on deployment #7');
+    expect(summarize('project.renamed', { projectId: 1 })).toBe('Event project.renamed');
+    expect(summarize('project.renamed', { deploymentId: 'x' })).toBe('Event project.renamed');
+  });
+
+  it('is generic for a catalogue name whose payload does not fit its schema', () => {
+    expect(summarize('deployment.failed', { deploymentId: 42 })).toBe('Event deployment.failed on deployment #42');
+    expect(summarize('deployment.succeeded', {})).toBe('Event deployment.succeeded');
+  });
+
+  it('does not take inherited names for catalogue ones', () => {
+    expect(summarize('constructor', {})).toBe('Event constructor');
+  });
+});
+
+describe('formatDuration', () => {
+  it.each([
+    [0, '0 s'],
+    [37, '37 s'],
+    [59, '59 s'],
+    [60, '1 min'],
+    [125, '2 min 5 s'],
+    [3599, '59 min 59 s'],
+    [3600, '1 h'],
+    [3720, '1 h 2 min'],
+    [90_061, '25 h 1 min'],
+  ])('%d s → %s', (seconds, text) => {
+    expect(formatDuration(seconds)).toBe(text);
+  });
+});
