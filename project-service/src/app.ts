@@ -72,6 +72,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
 
   const app = new Koa<RequestState>();
   app.silent = true; // errors are logged once, by the request context, with the request id
+  // What still reaches Koa (a streamed body failing after its headers went out, a client gone
+  // mid-stream) goes to the log, not to the console.
+  app.on('error', (err: Error) => logger.warn({ err: err.message }, 'response stream ended early'));
   app.use(requestContext(logger, metrics.observe));
   app.use(corsFor(config.CORS_ORIGINS ?? ''));
   app.use(problemMiddleware());

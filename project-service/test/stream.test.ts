@@ -331,7 +331,8 @@ describe('order and gaps: ids are taken before commit, commits come in any order
       await tx.query('rollback');
       const [event] = await client.waitFor(1);
       expect(event!.data).toMatchObject({ id: d2.id, status: 'deploying' });
-      expect(event!.at - rolledBackAt).toBeLessThan(2_000);
+      // Well before the 10 s escape hatch: the snapshot, not the timeout, let it through.
+      expect(event!.at - rolledBackAt).toBeLessThan(5_000);
     } finally {
       await tx.end();
     }
@@ -464,7 +465,7 @@ describe('errors and limits', () => {
     const started = Date.now();
     await Promise.all([server.shutdown('test'), local.stop()]);
     expect(await raw.end).toBe('ended');
-    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(Date.now() - started).toBeLessThan(4_000); // not the 8 s grace for in-flight requests
     expect(local.streams).toBe(0);
   });
 });
