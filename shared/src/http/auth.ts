@@ -26,11 +26,12 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
-/** Admits only requests that carry `Authorization: Bearer <expected>`. */
+/** Admits only requests that carry `Authorization: Bearer <expected>`, as the `service` principal. */
 export function requireBearer(expected: string): Middleware {
   return async function auth(ctx, next) {
     const token = bearerToken(ctx.get('Authorization') || undefined);
     if (token === undefined || !secretsEqual(token, expected)) throw new UnauthorizedError();
+    ctx.state.principal = { kind: 'service', key: 'service' };
     await next();
   };
 }

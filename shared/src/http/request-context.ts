@@ -6,7 +6,24 @@ import type { Logger } from '../logger.js';
 export interface RequestState {
   requestId: string;
   log: Logger;
+  /**
+   * Who the request authenticated as, set by the authentication middleware once the credential
+   * is verified. `key` is a stable, non-secret identifier of the credential (never the secret
+   * itself): rate limits and idempotency keys are scoped by it.
+   */
+  principal?: Principal;
 }
+
+/**
+ * The authenticated caller: a machine holding the static service token, an identity-provider
+ * user with the admin claim, an identity-provider user mapped to one of our users, or a CI
+ * system holding a project's app secret (the webhook).
+ */
+export type Principal =
+  | { kind: 'service'; key: string }
+  | { kind: 'admin'; key: string; subject: string }
+  | { kind: 'user'; key: string; subject: string; userId: number }
+  | { kind: 'project'; key: string; projectId: number };
 
 /** What the request context knows of a finished request (for the log line and the metrics). */
 export interface RequestSummary {
