@@ -4,6 +4,7 @@ export * from './logger.js';
 export * from './http/problem.js';
 export * from './http/request-context.js';
 export * from './http/auth.js';
+export * from './http/jwt.js';
 export * from './http/body.js';
 export * from './http/validate.js';
 export * from './db/knex.js';

@@ -1,3 +1,4 @@
 export * from './postgres.js';
 export * from './contract.js';
 export * from './chaos-proxy.js';
+export * from './identity-provider.js';
