@@ -15,6 +15,15 @@ export interface DataSize {
 export const FULL: DataSize = { users: 1_000, projects: 10_000, deployments: 1_000_000, events: 1_000_000 };
 export const QUICK: DataSize = { users: 20, projects: 200, deployments: 20_000, events: 20_000 };
 
+/**
+ * User 1 is the heavy user of the statistics target: it owns the first tenth of the projects, so
+ * a tenth of the deployments (100,000 at full size); the other users share the rest evenly.
+ */
+export const HEAVY_USER = 1;
+export const heavyUserDeployments = (size: DataSize) => Math.floor(size.deployments / 10);
+/** The owner of project `p` (SQL over an integer expression `p`; parameters: [projects, users]). */
+const OWNER = (p: string) => `case when ${p} <= ?::int / 10 then 1 else 2 + (${p} % (?::int - 1)) end`;
+
 export async function generateProjectData(db: Knex, size: DataSize): Promise<void> {
   await db.raw(`
     insert into users (id, email, username, created_at)
@@ -22,8 +31,8 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
     from generate_series(1::bigint, ?::bigint) as i`, [size.users]);
   await db.raw(`
     insert into projects (id, name, url, user_id, app_secret_sha256, created_at)
-    select i, 'project-' || i, null, 1 + (i % ?::int), sha256(('secret-' || i)::bytea), now() - interval '2 years'
-    from generate_series(1::bigint, ?::bigint) as i`, [size.users, size.projects]);
+    select i, 'project-' || i, null, ${OWNER('i')}, sha256(('secret-' || i)::bytea), now() - interval '2 years'
+    from generate_series(1::bigint, ?::bigint) as i`, [size.projects, size.users, size.projects]);
   // Status mix: 80% done, 8% failed, 5% cancelled, and 7% in progress (pending/building/deploying),
   // the in-progress ones among the most recent, as on a real platform.
   await db.raw(`
@@ -58,10 +67,10 @@ export async function generateAggregatorData(db: Knex, size: DataSize, projects:
              'deploymentId', d, 'source', 'webhook', 'requestId', null, 'from', 'building', 'to', 'deploying', 'deployedIn', null),
            t, p, d, u
     from (
-      select i, 1 + (i * 7919) % ?::int as p, 1 + ((1 + (i * 7919) % ?::int) % ?::int) as u, 1 + i / 3 as d,
+      select i, p, ${OWNER('p')} as u, 1 + i / 3 as d,
              (array['deployment.created', 'deployment.status_changed', 'deployment.succeeded'])[1 + i % 3] as n,
              now() - make_interval(secs => (?::int - i) * (63072000.0 / ?::int)) as t
-      from generate_series(1::bigint, ?::bigint) as i
-    ) g`, [projects, projects, users, size.events, size.events, size.events]);
+      from generate_series(1::bigint, ?::bigint) as i, lateral (select (1 + (i * 7919) % ?::int)::int as p) pp
+    ) g`, [projects, users, size.events, size.events, size.events, projects]);
   await db.raw('vacuum analyze events');
 }
