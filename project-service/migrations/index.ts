@@ -5,6 +5,7 @@ import * as deployments from './20261120000300_deployments.js';
 import * as outbox from './20261120000400_outbox.js';
 import * as statsIndexes from './20261121000100_stats_indexes.js';
 import * as deploymentNotify from './20261121000200_deployment_notify.js';
+import * as idempotencyKeys from './20261122000100_idempotency_keys.js';
 
 /** Every migration of the project database, in order. Add new ones at the end. */
 export const migrations: readonly Migration[] = [
@@ -14,4 +15,5 @@ export const migrations: readonly Migration[] = [
   { name: '20261120000400_outbox', ...outbox },
   { name: '20261121000100_stats_indexes', ...statsIndexes },
   { name: '20261121000200_deployment_notify', ...deploymentNotify },
+  { name: '20261122000100_idempotency_keys', ...idempotencyKeys },
 ];

@@ -26,7 +26,7 @@ export function platformContract(): Contract {
       doc.components.schemas.Deployment.properties.deployedIn = { type: ['integer', 'null'] };
     },
     aliases: { '^/projects/([^/]+)/deployments$': '/projects/$1/deployment' },
-    extensions: ['^/outbox/status$', '^/ops/busy-projects$', '^/healthz$', '^/readyz$', '^/metrics$', '^/openapi\\.json$', '^/docs(/.*)?$', '^/users/[^/]+/stats$', '^/projects/[^/]+/activity$', '^(/projects/[^/]+)?/deployments/stream$'],
+    extensions: ['^/outbox/status$', '^/ops/busy-projects$', '^/healthz$', '^/readyz$', '^/metrics$', '^/openapi\\.json$', '^/docs(/.*)?$', '^/users/[^/]+/stats$', '^/projects/[^/]+/activity$', '^(/projects/[^/]+)?/deployments/stream$', '^/projects/[^/]+/secret$'],
   });
 }
 

@@ -39,6 +39,7 @@ const PAYLOAD_DESCRIPTIONS: Record<EventName, string> = {
   'deployment.failed': 'A deployment reached `failed`.',
   'deployment.cancelled': 'A deployment reached `cancelled`, through the cancel route (`api`) or the webhook.',
   'project.url_assigned': 'A project got its public URL with its first successful deployment.',
+  'project.secret_rotated': 'A project\'s app secret was replaced (`POST /projects/{id}/secret`). No `deploymentId`; never the secret nor its digest (the payload admits no other field).',
 };
 
 /** `deployment.status_changed` → `DeploymentStatusChangedPayload`. */
@@ -65,8 +66,9 @@ const CATALOGUE = `
 | \`deployment.failed\` | a deployment reaches \`failed\` | \`from\` |
 | \`deployment.cancelled\` | a deployment reaches \`cancelled\` | \`from\` |
 | \`project.url_assigned\` | a project's first successful deployment gives it its URL | \`url\` |
+| \`project.secret_rotated\` | a project's app secret is replaced | \`rotatedAt\`; no \`deploymentId\`, never the secret |
 
-Every catalogue payload carries \`projectId\`, \`projectName\`, \`userId\` (the owner), \`deploymentId\`, \`source\`
+Every catalogue payload carries \`projectId\`, \`projectName\`, \`userId\` (the owner), \`deploymentId\` (deployment events), \`source\`
 (\`api\` or \`webhook\`) and \`requestId\` (of the request that caused it). Other names of the form \`area.action\`
 are accepted with any payload object whose \`projectId\`, \`deploymentId\` and \`userId\`, when present, are ids.`;
 

@@ -113,11 +113,16 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         summary: 'Trigger a new deployment for a project',
         description:
           'Creates a deployment with the status `pending` and writes its `deployment.created` event. No body, or `{}`: ' +
-          'any field is refused with a 400 naming it. Also at `/projects/{id}/deployments`.',
-        parameters: [ref('#/components/parameters/ProjectId'), reqIdParam],
+          'any field is refused with a 400 naming it. Also at `/projects/{id}/deployments`.\n\n' +
+          '**Idempotency.** With an `Idempotency-Key` header, a retry of the same request (same project; either path) ' +
+          'within 24 hours answers the first 201 again, with `Idempotent-Replayed: true`, and creates nothing, also when ' +
+          'the requests race. The same key with a different request is a 422 (`IdempotencyKeyReusedError`). Keys are ' +
+          'per caller. Only creations are remembered: after a 400 or a 404 the same key runs the request again.',
+        parameters: [ref('#/components/parameters/ProjectId'), ref('#/components/parameters/Idempotency-Key'), reqIdParam],
         requestBody: ref('#/components/requestBodies/Empty'),
         responses: {
           '201': ref('#/components/responses/DeploymentCreated'),
+          '422': ref('#/components/responses/IdempotencyKeyReused'),
           ...openapiErrors(400, 401, 404, 413, 415, 500, 503),
         },
       },
@@ -127,11 +132,36 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         tags: ['project'],
         operationId: 'createProjectDeploymentAlias',
         summary: 'Trigger a new deployment for a project (alias)',
-        description: 'The same as `POST /projects/{id}/deployment`, at the plural path REST clients expect.',
-        parameters: [ref('#/components/parameters/ProjectId'), reqIdParam],
+        description: 'The same as `POST /projects/{id}/deployment`, at the plural path REST clients expect (`Idempotency-Key` included: a key used on one path replays on the other).',
+        parameters: [ref('#/components/parameters/ProjectId'), ref('#/components/parameters/Idempotency-Key'), reqIdParam],
         requestBody: ref('#/components/requestBodies/Empty'),
         responses: {
           '201': ref('#/components/responses/DeploymentCreated'),
+          '422': ref('#/components/responses/IdempotencyKeyReused'),
+          ...openapiErrors(400, 401, 404, 413, 415, 500, 503),
+        },
+      },
+    },
+    '/projects/{id}/secret': {
+      post: {
+        tags: ['project'],
+        operationId: 'rotateProjectSecret',
+        summary: "Issue a new app secret for a project",
+        description:
+          'Replaces the project\'s app secret (what its CI presents to the webhook) with a new random one, returned in this ' +
+          'answer only (`Cache-Control: no-store`): only its SHA-256 digest is kept. The old secret stops working at once. ' +
+          'Writes a `project.secret_rotated` event, which carries neither the secret nor its digest. No body, or `{}`.',
+        parameters: [ref('#/components/parameters/ProjectId'), reqIdParam],
+        requestBody: ref('#/components/requestBodies/Empty'),
+        responses: {
+          '200': {
+            description: 'The new secret. Store it now: it cannot be shown again, only replaced.',
+            headers: {
+              ...reqIdHeader,
+              'Cache-Control': { description: 'The answer holds a secret: never stored by a cache.', required: true, schema: { type: 'string', enum: ['no-store'] } },
+            },
+            content: { 'application/json': { schema: ref('#/components/schemas/SecretRotation') } },
+          },
           ...openapiErrors(400, 401, 404, 413, 415, 500, 503),
         },
       },
@@ -393,6 +423,17 @@ tells a guesser nothing.`,
         required: ['undelivered', 'oldestUndeliveredAt', 'oldestUndeliveredAgeSeconds', 'maxAttempts', 'lastError'],
         additionalProperties: false,
       },
+      SecretRotation: {
+        type: 'object',
+        description: 'A project\'s new app secret, shown once.',
+        properties: {
+          projectId: { type: 'integer', minimum: 1 },
+          appSecret: { type: 'string', minLength: 32, description: 'The new app secret (32 characters of base64url, 192 random bits). The old one no longer works.' },
+          rotatedAt: { type: 'string', format: 'date-time', description: 'When it changed, by the database clock (as in the `project.secret_rotated` event).' },
+        },
+        required: ['projectId', 'appSecret', 'rotatedAt'],
+        additionalProperties: false,
+      },
       BusyProject: {
         type: 'object',
         properties: {
@@ -420,6 +461,16 @@ tells a guesser nothing.`,
         required: false,
         description: 'The page, from 1 (at most 1,000,000). Not a positive integer: 400.',
         schema: { type: 'integer', minimum: 1, maximum: 1000000, default: 1 },
+      },
+      'Idempotency-Key': {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Your unique key for this request (1–255 printable ASCII characters; a UUID is a good choice). Retrying with it ' +
+          'within 24 hours answers the first answer again instead of creating another deployment; reusing it for a ' +
+          'different request is a 422. Anything else in the header is a 400 naming `header.Idempotency-Key`.',
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[ -~]+$' },
       },
       ProjectId: {
         name: 'id',
@@ -458,11 +509,20 @@ tells a guesser nothing.`,
     },
     responses: {
       ...openapiErrorResponses({ notFound: 'Deployment 42 not found' }),
+      IdempotencyKeyReused: openapiErrorResponse(
+        'The `Idempotency-Key` was already used, within 24 hours, for a different request (another project) (`IdempotencyKeyReusedError`). Nothing was created.',
+        { status: 422, name: 'IdempotencyKeyReusedError', message: 'Idempotency-Key "order-42" was already used for a different request (another project or body); retry with the same request, or use a new key' },
+      ),
       DeploymentCreated: {
         description: 'The new deployment, `pending`.',
         headers: {
           ...reqIdHeader,
           Location: { description: 'The new deployment: `/deployments/{id}`.', required: true, schema: { type: 'string' } },
+          'Idempotent-Replayed': {
+            description: 'Only on a replay: `true` when this is the answer first given to an earlier request with the same `Idempotency-Key`.',
+            required: false,
+            schema: { type: 'string', enum: ['true'] },
+          },
         },
         content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } },
       },

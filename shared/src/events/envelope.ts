@@ -6,7 +6,8 @@ import { z } from 'zod';
  *
  * The catalogue (README "Event catalogue"): every payload carries what analytics and a feed need
  * without a join: project id and name, owner user id, the deployment, the source of the action
- * (`api` or `webhook`) and the request id that caused it.
+ * (`api` or `webhook`) and the request id that caused it. Project events that are not about a
+ * deployment (`project.secret_rotated`) carry no `deploymentId`.
  */
 export const DEPLOYMENT_STATUSES = ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
@@ -38,6 +39,8 @@ export const EVENT_PAYLOADS = {
   'deployment.cancelled': deploymentBase.extend({ from: status }),
   /** A project got its public URL with its first successful deployment. */
   'project.url_assigned': deploymentBase.extend({ url: z.string().url() }),
+  /** A project's app secret was replaced (`POST /projects/:id/secret`). Never the secret, nor its digest. */
+  'project.secret_rotated': base.extend({ rotatedAt: z.iso.datetime({ offset: true }) }).strict(),
 } as const;
 
 export type EventName = keyof typeof EVENT_PAYLOADS;

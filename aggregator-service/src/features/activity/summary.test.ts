@@ -26,12 +26,21 @@ describe('summarize', () => {
       'deployment.failed': { from: 'pending' },
       'deployment.cancelled': { from: 'pending' },
       'project.url_assigned': { url: 'https://a.example' },
+      'project.secret_rotated': { deploymentId: undefined, rotatedAt: '2026-11-22T10:00:00.000Z' }, // not about a deployment
     };
     expect(Object.keys(samples).sort()).toEqual([...EVENT_NAMES].sort());
     for (const name of EVENT_NAMES) {
-      const sentence = summarize(name, { ...common, ...samples[name] });
+      const payload = Object.fromEntries(Object.entries({ ...common, ...samples[name] }).filter(([, v]) => v !== undefined));
+      const sentence = summarize(name, payload);
       expect({ name, generic: sentence.startsWith('Event ') }).toEqual({ name, generic: false });
     }
+  });
+
+  it('says that a secret was rotated, and nothing of the secret', () => {
+    const { deploymentId: _d, ...project } = common;
+    expect(summarize('project.secret_rotated', { ...project, rotatedAt: '2026-11-22T10:00:00.000Z' })).toBe('App secret rotated via API');
+    // A payload carrying anything more (a secret slipped in by hand) is not the catalogue's: the generic line, nothing of it.
+    expect(summarize('project.secret_rotated', { ...project, rotatedAt: '2026-11-22T10:00:00.000Z', appSecret: 'leak' })).toBe('Event project.secret_rotated');
   });
 
   it('is generic for a name outside the catalogue, naming the deployment when there is one', () => {

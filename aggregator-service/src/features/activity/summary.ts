@@ -34,6 +34,7 @@ const SENTENCES: Sentences = {
   'deployment.failed': (p) => `Deployment #${p.deploymentId} failed (was ${p.from})`,
   'deployment.cancelled': (p) => `Deployment #${p.deploymentId} cancelled (was ${p.from}) ${VIA[p.source]}`,
   'project.url_assigned': (p) => `Project got its URL ${p.url}`,
+  'project.secret_rotated': (p) => `App secret rotated ${VIA[p.source]}`,
 };
 
 function isCatalogued(name: string): name is EventName {

@@ -1,5 +1,6 @@
 import type { DeploymentStatus, Knex } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
+import type { IdempotentRequest } from './idempotency.js';
 
 /** Who caused a change, carried into every event it writes. */
 export interface Cause {
@@ -14,6 +15,18 @@ export interface DeploymentWithProject extends DeploymentRow {
   user_id: number;
   app_secret_sha256: Buffer;
 }
+
+/** What an Idempotency-Key holds: the request that first used it and what it created. */
+export interface StoredKey {
+  fingerprint: Buffer;
+  statusCode: number;
+  expired: boolean;
+  /** The deployment as the first request created it (not as it is now). */
+  deployment: DeploymentRow;
+}
+
+/** A keyed creation: done, refused because the key is taken, or no such project (nothing written). */
+export type KeyedCreate = { kind: 'created'; deployment: DeploymentRow } | { kind: 'key-taken' } | { kind: 'no-project' };
 
 export interface DeploymentFilter {
   projectId?: number;
@@ -44,6 +57,38 @@ export const DEPLOYMENTS_SQL = {
            select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
            from d join p on p.id = d.project_id)
          select ${COLUMNS} from d`,
+  /**
+   * The same, under an Idempotency-Key: [projectId, source, requestId, scope, key, fingerprint,
+   * ttlSeconds, scope, key]. The key row is inserted by the same statement, with the deployment as
+   * created, so a key exists exactly when its deployment does. When the key is already taken the
+   * insert fails with a unique violation on `idempotency_keys_pkey` and the whole statement (the
+   * deployment, its event) is undone; a racing request waits on the first one's uncommitted key
+   * and then fails the same way: PostgreSQL settles the race. It also purges a few expired keys
+   * (not this one, whose fate the caller decides), skipping rows another request holds.
+   */
+  createWithKey: `with p as (select id, name, user_id from projects where id = ?),
+         d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
+         ev as (
+           insert into outbox (event_id, name, payload, occurred_at)
+           select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
+           from d join p on p.id = d.project_id),
+         k as (
+           insert into idempotency_keys (scope, key, fingerprint, status_code, resource)
+           select ?::text, ?::text, ?::bytea, 201, to_jsonb(d) from d),
+         purge as (
+           delete from idempotency_keys where (scope, key) in (
+             select scope, key from idempotency_keys
+             where created_at <= now() - make_interval(secs => ?::float8) and not (scope = ?::text and key = ?::text)
+             order by created_at limit 16 for update skip locked))
+         select ${COLUMNS} from d`,
+  /** [ttlSeconds, scope, key] → what a key holds: the fingerprint, the answer's status, the deployment as created, and whether it expired. */
+  findKey: `select k.fingerprint, k.status_code, k.created_at <= now() - make_interval(secs => ?::float8) as expired,
+                r.id, r.project_id, r.status, r.deployed_in, r.created_at, r.updated_at
+         from idempotency_keys k cross join lateral jsonb_populate_record(null::deployments, k.resource) r
+         where k.scope = ? and k.key = ?`,
+  /** [scope, key, ttlSeconds]: removes a key only if it is (still) expired. */
+  deleteExpiredKey: `delete from idempotency_keys
+         where scope = ? and key = ? and created_at <= now() - make_interval(secs => ?::float8)`,
   /** [deploymentId] */
   findWithProject: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
                 p.name as project_name, p.url as project_url, p.user_id, p.app_secret_sha256
@@ -113,6 +158,40 @@ export function createDeploymentsRepo(db: Knex) {
         [projectId, cause.source, cause.requestId],
       );
       return rows[0];
+    },
+
+    /**
+     * Creates the deployment, its event and the key `request.key` in one statement; `key-taken`
+     * (nothing written) when the key is already there, live or expired.
+     */
+    async createWithKey(projectId: number, cause: Cause, request: IdempotentRequest, ttlSeconds: number): Promise<KeyedCreate> {
+      try {
+        const { rows } = await db.raw<{ rows: DeploymentRow[] }>(DEPLOYMENTS_SQL.createWithKey, [
+          projectId, cause.source, cause.requestId,
+          request.scope, request.key, request.fingerprint,
+          ttlSeconds, request.scope, request.key,
+        ]);
+        return rows[0] ? { kind: 'created', deployment: rows[0] } : { kind: 'no-project' };
+      } catch (err) {
+        const e = err as { code?: string; constraint?: string };
+        if (e.code === '23505' && e.constraint === 'idempotency_keys_pkey') return { kind: 'key-taken' };
+        throw err;
+      }
+    },
+
+    async findKey(scope: string, key: string, ttlSeconds: number): Promise<StoredKey | undefined> {
+      const { rows } = await db.raw<{ rows: Array<DeploymentRow & { fingerprint: Buffer; status_code: number; expired: boolean }> }>(
+        DEPLOYMENTS_SQL.findKey,
+        [ttlSeconds, scope, key],
+      );
+      const row = rows[0];
+      if (!row) return undefined;
+      const { fingerprint, status_code: statusCode, expired, ...deployment } = row;
+      return { fingerprint, statusCode, expired, deployment };
+    },
+
+    async deleteExpiredKey(scope: string, key: string, ttlSeconds: number): Promise<void> {
+      await db.raw(DEPLOYMENTS_SQL.deleteExpiredKey, [scope, key, ttlSeconds]);
     },
 
     async findById(id: number): Promise<DeploymentRow | undefined> {

@@ -1,8 +1,9 @@
-import { BadRequestError, ConflictError, NotFoundError, UnauthorizedError, secretMatchesDigest, type DeploymentStatus } from '@hosting/shared';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, UnauthorizedError, secretMatchesDigest, type DeploymentStatus } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
 import { cancelOutcome, webhookOutcome, type WebhookOutcome } from './deployment-status.js';
-import type { Cause, DeploymentFilter, DeploymentsRepo, DeploymentWithProject } from './deployments.repo.js';
+import type { Cause, DeploymentFilter, DeploymentsRepo, DeploymentWithProject, StoredKey } from './deployments.repo.js';
+import { IDEMPOTENCY_TTL_SECONDS, IdempotencyKeyReusedError, type IdempotentRequest } from './idempotency.js';
 import { generateProjectUrl } from './project-url.js';
 
 export interface StatusChange {
@@ -11,8 +12,27 @@ export interface StatusChange {
   outcome: WebhookOutcome | 'refuse';
 }
 
-export function createDeploymentsService(deps: { deployments: DeploymentsRepo; publicDomain: string }) {
+/** The answer to a keyed creation: the first request's, replayed or not. */
+export interface IdempotentCreation {
+  deployment: DeploymentRow;
+  status: number;
+  replayed: boolean;
+}
+
+export function createDeploymentsService(deps: { deployments: DeploymentsRepo; publicDomain: string; idempotencyTtlSeconds?: number }) {
   const { deployments, publicDomain } = deps;
+  const ttlSeconds = deps.idempotencyTtlSeconds ?? IDEMPOTENCY_TTL_SECONDS;
+
+  /** A live key answers what it answered the first time, to the same request only. */
+  function replay(stored: StoredKey, request: IdempotentRequest): IdempotentCreation {
+    if (!stored.fingerprint.equals(request.fingerprint)) {
+      throw new IdempotencyKeyReusedError(
+        `Idempotency-Key "${request.key}" was already used for a different request (another project or body); ` +
+          'retry with the same request, or use a new key',
+      );
+    }
+    return { deployment: stored.deployment, status: stored.statusCode, replayed: true };
+  }
 
   /**
    * Applies `to` when `decide` says so, with a compare-and-set on the status read just before.
@@ -40,6 +60,30 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
       const created = await deployments.create(projectId, cause);
       if (!created) throw new NotFoundError(`Project ${projectId} not found`);
       return created;
+    },
+
+    /**
+     * `create` under an Idempotency-Key. The first request with a key creates; the same request
+     * again (or racing) gets the first answer and creates nothing; another request with the key
+     * is a 422. Only creations are remembered: a 404 or a 400 is not, so a retry runs again. An
+     * expired key counts as absent: it is removed (if still expired) and the creation retried.
+     * Each pass follows a real change of the key (taken, expired, removed), so three are plenty.
+     */
+    async createIdempotent(projectId: number, cause: Cause, request: IdempotentRequest): Promise<IdempotentCreation> {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const result = await deployments.createWithKey(projectId, cause, request, ttlSeconds);
+        if (result.kind === 'created') return { deployment: result.deployment, status: 201, replayed: false };
+        const stored = await deployments.findKey(request.scope, request.key, ttlSeconds);
+        if (result.kind === 'no-project') {
+          // A key used before still answers for itself: another request with it is a 422, not a 404.
+          if (stored && !stored.expired) return replay(stored, request);
+          throw new NotFoundError(`Project ${projectId} not found`);
+        }
+        if (!stored) continue; // removed between the two statements: try again
+        if (!stored.expired) return replay(stored, request);
+        await deployments.deleteExpiredKey(request.scope, request.key, ttlSeconds);
+      }
+      throw new ServiceUnavailableError(`Idempotency-Key "${request.key}" is changing hands too fast; try again`, 1);
     },
 
     async get(id: number): Promise<DeploymentRow> {

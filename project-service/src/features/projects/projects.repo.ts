@@ -1,4 +1,5 @@
 import type { Knex } from '@hosting/shared';
+import type { Cause } from '../deployments/deployments.repo.js';
 
 /** A project as the API shows it: the row without its secret, plus the two flags. */
 export interface ProjectView {
@@ -31,6 +32,24 @@ export const PROJECTS_SQL = {
          order by p.id`,
   /** [id] */
   byId: `select ${VISIBLE}, ${FLAGS} from projects p where p.id = ?`,
+  /**
+   * [digest, id, source, requestId] → the project and when its secret changed, or no row. The new
+   * digest and the `project.secret_rotated` event in one statement; the event carries neither the
+   * secret nor its digest. `rotatedAt` is the database clock at millisecond precision, the same
+   * value in the event and in the answer.
+   */
+  rotateSecret: `with p as (
+           update projects set app_secret_sha256 = ?::bytea where id = ?
+           returning id, name, user_id, date_trunc('milliseconds', now()) as rotated_at),
+         ev as (
+           insert into outbox (event_id, name, payload, occurred_at)
+           select gen_random_uuid(), 'project.secret_rotated',
+                  jsonb_build_object('projectId', p.id, 'projectName', p.name, 'userId', p.user_id,
+                    'source', ?::text, 'requestId', ?::text,
+                    'rotatedAt', to_char(p.rotated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
+                  p.rotated_at
+           from p)
+         select id, rotated_at from p`,
 } as const;
 
 export function createProjectsRepo(db: Knex) {
@@ -44,6 +63,15 @@ export function createProjectsRepo(db: Knex) {
 
     async findById(id: number): Promise<ProjectView | undefined> {
       const { rows } = await db.raw<{ rows: ProjectView[] }>(PROJECTS_SQL.byId, [id]);
+      return rows[0];
+    },
+
+    /** Replaces the project's app secret digest and records it (see PROJECTS_SQL.rotateSecret); undefined for an unknown project. */
+    async rotateSecret(id: number, digest: Buffer, cause: Cause): Promise<{ id: number; rotated_at: Date } | undefined> {
+      const { rows } = await db.raw<{ rows: Array<{ id: number; rotated_at: Date }> }>(
+        PROJECTS_SQL.rotateSecret,
+        [digest, id, cause.source, cause.requestId],
+      );
       return rows[0];
     },
 

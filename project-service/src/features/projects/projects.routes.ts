@@ -6,11 +6,18 @@ import { idParams, positiveId } from '../../http/params.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
-import { projectJson } from './projects.schema.js';
+import { idempotencyKeyHeader, requestFingerprint } from '../deployments/idempotency.js';
+import { projectJson, secretRotationJson } from './projects.schema.js';
 import type { ProjectsService } from './projects.service.js';
 
 /** Creating a deployment takes no input: an empty body or `{}`. Any field is refused by name. */
 const createDeploymentBody = z.object({}).strict();
+
+/** Rotating a secret takes no input either. */
+const rotateSecretBody = z.object({}).strict();
+
+/** The operation a key's fingerprint names: both paths of the route are the same operation. */
+const CREATE_DEPLOYMENT = 'POST /projects/:id/deployment';
 
 export function registerProjectRoutes(
   router: AppRouter,
@@ -38,14 +45,43 @@ export function registerProjectRoutes(
     ctx.body = busy.map((p) => ({ projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing }));
   });
 
+  /**
+   * Without `Idempotency-Key`, one statement as ever. With one, the first answer is remembered
+   * for 24 hours for this caller (the principal's key) and replayed with `Idempotent-Replayed`.
+   */
   const createDeployment: Parameters<AppRouter['post']>[2] = async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
-    parseWith(createDeploymentBody, ctx.request.body ?? {}, 'body');
-    const deployment = await deployments.create(id, causeOf(ctx, 'api'));
-    ctx.status = 201;
+    const body = parseWith(createDeploymentBody, ctx.request.body ?? {}, 'body');
+    const cause = causeOf(ctx, 'api');
+    if (ctx.headers['idempotency-key'] === undefined) {
+      const deployment = await deployments.create(id, cause);
+      ctx.status = 201;
+      ctx.set('Location', `/deployments/${deployment.id}`);
+      ctx.body = deploymentJson(deployment);
+      return;
+    }
+    const key = parseWith(idempotencyKeyHeader, { 'Idempotency-Key': ctx.headers['idempotency-key'] }, 'header')['Idempotency-Key']!;
+    const scope = ctx.state.principal?.key;
+    if (scope === undefined) throw new Error('createDeployment: no principal after authentication');
+    const { deployment, status, replayed } = await deployments.createIdempotent(id, cause, {
+      scope,
+      key,
+      fingerprint: requestFingerprint(CREATE_DEPLOYMENT, id, body),
+    });
+    ctx.status = status;
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.set('Location', `/deployments/${deployment.id}`);
     ctx.body = deploymentJson(deployment);
   };
   router.post('/projects/:id/deployment', auth, jsonBody('16kb'), createDeployment);
   router.post('/projects/:id/deployments', auth, jsonBody('16kb'), createDeployment);
+
+  /** Issues a new app secret, shown in this answer only; the old one stops working. */
+  router.post('/projects/:id/secret', auth, jsonBody('16kb'), async (ctx) => {
+    const { id } = parseWith(idParams, ctx.params, 'path');
+    parseWith(rotateSecretBody, ctx.request.body ?? {}, 'body');
+    const rotated = await projects.rotateSecret(id, causeOf(ctx, 'api'));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = secretRotationJson(rotated);
+  });
 }

@@ -24,3 +24,14 @@ export function projectJson(p: ProjectView): ProjectJson {
     hasLiveDeployment: p.has_live,
   };
 }
+
+/** The answer to a secret rotation: the only place the new secret is ever shown. */
+export interface SecretRotationJson {
+  projectId: number;
+  appSecret: string;
+  rotatedAt: string;
+}
+
+export function secretRotationJson(r: { projectId: number; appSecret: string; rotatedAt: Date }): SecretRotationJson {
+  return { projectId: r.projectId, appSecret: r.appSecret, rotatedAt: r.rotatedAt.toISOString() };
+}
