@@ -1,16 +1,21 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import {
+  chain,
   corsFor,
+  createHttpLimits,
   createLifecycle,
   docsRoutes,
   healthRoutes,
   metricsRoute,
   problemMiddleware,
   requestContext,
+  requestTimeout,
   requireBearer,
+  trustProxy,
   type Knex,
   type Lifecycle,
+  type LimitsConfig,
   type Logger,
   type RequestState,
 } from '@hosting/shared';
@@ -25,7 +30,7 @@ import { openapiDocument } from './openapi/document.js';
 export interface AppDeps {
   db: Knex;
   logger: Logger;
-  config: { AGGREGATOR_SERVICE_TOKEN: string; CORS_ORIGINS?: string; METRICS_TOKEN?: string };
+  config: { AGGREGATOR_SERVICE_TOKEN: string; CORS_ORIGINS?: string; METRICS_TOKEN?: string } & LimitsConfig;
   /** Set by main.ts when shutting down (readiness then answers 503). */
   lifecycle?: Lifecycle;
   metrics?: AggregatorMetrics;
@@ -36,14 +41,19 @@ export interface AppDeps {
  * environment reads: main.ts and the tests pass everything in.
  *
  * Middleware order is fixed: request context (id, one log line, metrics) → CORS → error body →
- * open routes (health, docs) → metrics (own token) → routes behind the bearer token.
+ * open routes (health, docs) → failed-authentication guard (429 for an address that earned too
+ * many 401s) → request timeout (503) → metrics (own token) → routes behind the bearer token, each
+ * rate-limited per credential after authentication.
  */
 export function createApp(deps: AppDeps): Koa<RequestState> {
   const { db, logger, config } = deps;
   const events = createEventsService({ events: createEventsRepo(db) });
   const metrics = deps.metrics ?? createAggregatorMetrics({ db });
 
+  const limits = createHttpLimits(config);
+
   const app = new Koa<RequestState>();
+  trustProxy(app, config.TRUST_PROXY);
   app.silent = true; // errors are logged once, by the request context, with the request id
   // What still reaches Koa (a streamed body failing after its headers went out, a client gone
   // mid-stream) goes to the log, not to the console.
@@ -53,10 +63,12 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(problemMiddleware());
   app.use(healthRoutes({ db, lifecycle: deps.lifecycle ?? createLifecycle() }));
   app.use(docsRoutes(openapiDocument, { title: 'aggregator-service' }));
+  app.use(limits.failedAuth);
+  app.use(requestTimeout(limits.requestTimeoutMs));
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.AGGREGATOR_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
-  const auth = requireBearer(config.AGGREGATOR_SERVICE_TOKEN);
+  const auth = chain(requireBearer(config.AGGREGATOR_SERVICE_TOKEN), limits.perCredential);
   // The export's fixed path is registered before /events/:id, which would otherwise take it.
   registerExportRoutes(router, { auth, db });
   registerEventRoutes(router, { auth, events, onIngested: metrics.ingested });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -19,6 +19,8 @@ const schema = z.object({
   CORS_ORIGINS: z.string().default(''),
   /** A second bearer token accepted by GET /metrics only (for Prometheus). */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
+  ...limitsEnv,
 });
 
 export type AggregatorServiceConfig = z.infer<typeof schema>;

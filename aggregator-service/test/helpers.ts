@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
-import { createLogger, type EventEnvelope, type Knex } from '@hosting/shared';
+import { createLogger, type EventEnvelope, type Knex, type LimitsConfig } from '@hosting/shared';
 import { createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
@@ -103,10 +103,10 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-/** An aggregator app on its own freshly cloned database, with a random token. */
-export async function testService(): Promise<TestService> {
+/** An aggregator app on its own freshly cloned database, with a random token; `limits` overrides the rate limits and request timeout. */
+export async function testService(options: { limits?: LimitsConfig } = {}): Promise<TestService> {
   const database = await createTestDatabase('aggregator');
   const token = randomBytes(24).toString('base64url');
-  const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token } });
+  const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token, ...options.limits } });
   return { app, db: database.db, database, token, call: httpClient(app.callback(), token), close: () => database.drop() };
 }

@@ -14,6 +14,7 @@ import {
   type Logger,
   type RequestState,
 } from '@hosting/shared';
+import { chain, createHttpLimits, requestTimeout, trustProxy, type LimitsConfig } from '@hosting/shared';
 import { createOutboxRepo } from './events/outbox.repo.js';
 import { registerOutboxRoutes } from './events/outbox.routes.js';
 import { createDeploymentsRepo } from './features/deployments/deployments.repo.js';
@@ -34,7 +35,7 @@ import { openapiDocument } from './openapi/document.js';
 export interface AppDeps {
   db: Knex;
   logger: Logger;
-  config: {
+  config: LimitsConfig & {
     PROJECT_SERVICE_TOKEN: string;
     PUBLIC_DOMAIN: string;
     PUBLIC_BASE_URL?: string;
@@ -70,7 +71,10 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const projects = createProjectsService({ projects: projectsRepo });
   const deployments = createDeploymentsService({ deployments: createDeploymentsRepo(db), publicDomain: config.PUBLIC_DOMAIN });
 
+  const limits = createHttpLimits(config);
+
   const app = new Koa<RequestState>();
+  trustProxy(app, config.TRUST_PROXY);
   app.silent = true; // errors are logged once, by the request context, with the request id
   // What still reaches Koa (a streamed body failing after its headers went out, a client gone
   // mid-stream) goes to the log, not to the console.
@@ -80,17 +84,19 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(problemMiddleware());
   app.use(healthRoutes({ db, lifecycle: deps.lifecycle ?? createLifecycle() }));
   app.use(docsRoutes(openapiDocument, { title: 'project-service' }));
+  app.use(limits.failedAuth); // 429 for an address that earned too many 401s (shared/src/http/rate-limit.ts)
+  app.use(requestTimeout(limits.requestTimeoutMs)); // 503 for a request not done in time (streams exempt once started)
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
-  const auth = requireBearer(config.PROJECT_SERVICE_TOKEN);
+  const auth = chain(requireBearer(config.PROJECT_SERVICE_TOKEN), limits.perCredential);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
   // The stream's literal paths first: the router runs matching routes in registration order, and
   // `/deployments/:id` would otherwise take `/deployments/stream`.
   registerStreamRoutes(router, { auth, db, hub: deps.streamHub });
   registerProjectRoutes(router, { auth, projects, deployments, publicBaseUrl, ongoingThreshold });
   registerDeploymentRoutes(router, { auth, deployments, publicBaseUrl });
-  registerWebhookRoutes(router, { deployments, metrics });
+  registerWebhookRoutes(router, { deployments, metrics, limits });
   registerOutboxRoutes(router, { auth, outbox: outboxRepo });
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
   registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator, publicBaseUrl });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -43,6 +43,8 @@ const schema = z.object({
   STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
+  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
+  ...limitsEnv,
 });
 
 export type ProjectServiceConfig = z.infer<typeof schema>;

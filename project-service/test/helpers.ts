@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
-import { createLogger, sha256, type DeploymentStatus, type Knex } from '@hosting/shared';
+import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig } from '@hosting/shared';
 import { combineContracts, createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
@@ -131,14 +131,14 @@ export interface TestService {
 }
 
 /** A project-service app on its own freshly cloned database, with a random admin token. */
-export async function testService(options: { publicDomain?: string } = {}): Promise<TestService> {
+export async function testService(options: { publicDomain?: string; limits?: LimitsConfig } = {}): Promise<TestService> {
   const database = await createTestDatabase('project');
   const token = randomBytes(24).toString('base64url');
   const { logger, lines } = logCapture();
   const app = createApp({
     db: database.db,
     logger,
-    config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: options.publicDomain ?? 'example.app' },
+    config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: options.publicDomain ?? 'example.app', ...options.limits },
   });
   const handler = app.callback();
   return {

@@ -15,6 +15,7 @@ import {
   type JsonSchema,
   type OpenApiDocument,
 } from '@hosting/shared';
+import { addLimitsToDocument } from '@hosting/shared';
 import { MAX_BATCH_EVENTS, MAX_EVENT_BYTES } from '../features/events/batch.js';
 import { DEFAULT_LIMIT, INT4_MAX, MAX_LIMIT } from '../features/events/events.schema.js';
 
@@ -325,3 +326,6 @@ ${CATALOGUE}`,
     },
   },
 };
+
+// 429 (rate limits) and 503 (request timeout) on every operation behind a credential: shared/src/http/limits-openapi.ts.
+addLimitsToDocument(openapiDocument);

@@ -11,6 +11,7 @@ import {
   openapiSchemas,
   type OpenApiDocument,
 } from '@hosting/shared';
+import { addLimitsToDocument } from '@hosting/shared';
 
 import { activityPaths } from '../features/activity/activity.openapi.js';
 import { statsPaths } from '../features/stats/stats.openapi.js';
@@ -542,3 +543,6 @@ tells a guesser nothing.`,
     },
   },
 };
+
+// 429 (rate limits) and 503 (request timeout) on every operation behind a credential: shared/src/http/limits-openapi.ts.
+addLimitsToDocument(openapiDocument);

@@ -1,4 +1,4 @@
-import { bearerToken, jsonBody, parseWith, UnauthorizedError } from '@hosting/shared';
+import { bearerToken, jsonBody, parseWith, secretKey, UnauthorizedError, type HttpLimits } from '@hosting/shared';
 import { z } from 'zod';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson, deploymentStatus } from '../deployments/deployments.schema.js';
@@ -16,11 +16,14 @@ export const webhookBody = z
 /**
  * `POST /deployment/webhook`, called by CI systems with the project's app secret as bearer
  * token. The token is checked for presence before the body is read, and against the project's
- * secret once the deployment is known.
+ * secret once the deployment is known. Its per-credential rate limit is keyed by a digest of the
+ * presented secret (never the secret) and counted before the body is read; a wrong secret's 401
+ * counts against the client address (the app's failed-authentication guard).
  */
 const OUTCOME_LABEL: Record<string, WebhookOutcomeLabel> = { apply: 'applied', same: 'duplicate', stale: 'stale' };
 
-export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics }) {
+export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics; limits: HttpLimits }) {
+  const perSecret = deps.limits.perCredentialKeyedBy((ctx) => secretKey('app-secret', bearerToken(ctx.get('Authorization'))!));
   router.post(
     '/deployment/webhook',
     async (ctx, next) => {
@@ -36,6 +39,7 @@ export function registerWebhookRoutes(router: AppRouter, deps: { deployments: De
       if (bearerToken(ctx.get('Authorization') || undefined) === undefined) throw new UnauthorizedError();
       await next();
     },
+    perSecret,
     jsonBody('4kb'),
     async (ctx) => {
       const secret = bearerToken(ctx.get('Authorization'))!;

@@ -1,0 +1,178 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import pg from 'pg';
+import { createLogger } from '@hosting/shared';
+import { createApp } from '../src/app.js';
+import { aggregatorContract, deploymentCreated, httpClient, testService, type TestService } from './helpers.js';
+
+/**
+ * The limits of aggregator-service (issue 6): the batch body cap against a lying Content-Length
+ * and a chunked body, the `limit` cap, the failed-authentication guard and the per-credential
+ * rate limit (429 + headers), and the request timeout with a real lock, including an export whose
+ * start outlives it (its late stream is destroyed, so its connection and export slot come back).
+ * (The 1 MB / 500 events / 32 kB caps themselves: events.test.ts.)
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const count = async (svc: { db: TestService['db'] }) => Number((await svc.db('events').count({ n: '*' }))[0]!.n);
+
+/** One raw HTTP/1.1 exchange: `head` and then `chunks` written as they are; the first response, parsed. */
+async function rawExchange(port: number, head: string, chunks: string[]): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = '';
+  const done = new Promise<string>((resolve) => {
+    socket.on('data', (d) => {
+      received += d.toString('utf8');
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end))?.[1] ?? NaN);
+      if (received.length >= end + 4 + length) resolve(received);
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', () => resolve(received));
+  });
+  socket.write(head);
+  for (const chunk of chunks) socket.write(chunk);
+  const text = await done;
+  socket.destroy();
+  const end = text.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  const body = text.slice(end + 4);
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: body ? JSON.parse(body) : undefined };
+}
+
+describe('POST /events body cap over raw HTTP', () => {
+  let svc: TestService;
+  let server: http.Server;
+  let port: number;
+  beforeAll(async () => {
+    svc = await testService();
+    server = http.createServer(svc.app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await svc.close();
+  });
+  const head = (framing: string) =>
+    `POST /events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${svc.token}\r\nContent-Type: application/json\r\n${framing}\r\nConnection: close\r\n\r\n`;
+
+  it('answers 413 at once to a Content-Length over 1 MB, without waiting for the body', async () => {
+    const before = await count(svc);
+    const res = await rawExchange(port, head('Content-Length: 1073741824'), [JSON.stringify([deploymentCreated()])]);
+    expect(res.status).toBe(413);
+    aggregatorContract().check('post', '/events', res.status, res.body, res.headers['content-type'], res.headers);
+    expect(await count(svc)).toBe(before);
+  });
+
+  it('answers 413 to a chunked body once it passes 1 MB, before it ends, and stores none of it', async () => {
+    const before = await count(svc);
+    const event = JSON.stringify(deploymentCreated());
+    const piece = `${event},`.repeat(Math.ceil(64 * 1024 / (event.length + 1)));
+    const chunks = [`1\r\n[\r\n`, ...Array.from({ length: 20 }, () => `${piece.length.toString(16)}\r\n${piece}\r\n`)]; // ~1.3 MB, never the last chunk
+    const res = await rawExchange(port, head('Transfer-Encoding: chunked'), chunks);
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ name: 'PayloadTooLargeError', status: 413 });
+    aggregatorContract().check('post', '/events', res.status, res.body, res.headers['content-type'], res.headers);
+    expect(await count(svc)).toBe(before);
+  });
+
+  it('caps ?limit at 500 with a 400 naming the parameter', async () => {
+    const res = await svc.call('get', '/events?limit=501');
+    expect(res.status).toBe(400);
+    expect(res.body.issues).toEqual([expect.objectContaining({ path: 'query.limit' })]);
+    expect((await svc.call('get', '/events?limit=500')).status).toBe(200);
+  });
+});
+
+describe('rate limits', () => {
+  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address, answers it 429 with the right token too, until the window ends; nothing stored', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 2, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+    try {
+      expect((await svc.call('get', '/events', { token: 'a-guessed-token-123456' })).status).toBe(401);
+      expect((await svc.call('post', '/events', { token: 'another-guess-12345678', body: [deploymentCreated()] })).status).toBe(401);
+      const refused = await svc.call('post', '/events', { body: [deploymentCreated()] });
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
+      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' });
+      expect(await count(svc)).toBe(0);
+      await sleep(1_100);
+      expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
+      expect(await count(svc)).toBe(1);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('answers 429 beyond RATE_LIMIT_PER_CREDENTIAL requests per window, storing nothing', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    try {
+      expect((await svc.call('get', '/events')).status).toBe(200);
+      expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
+      const refused = await svc.call('post', '/events', { body: [deploymentCreated()] });
+      expect(refused.status).toBe(429);
+      expect(refused.body.message).toMatch(/2 requests per 1 s/);
+      expect(refused.headers).toMatchObject({ 'ratelimit-limit': '2', 'ratelimit-policy': '2;w=1' });
+      expect(await count(svc)).toBe(1);
+      await sleep(1_100);
+      expect((await svc.call('get', '/events')).status).toBe(200);
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
+describe('request timeout', () => {
+  let svc: TestService;
+  let locker: pg.Client;
+  let call: ReturnType<typeof httpClient>;
+  beforeAll(async () => {
+    svc = await testService(); // its database has no statement_timeout: only the request timeout bounds a wait
+    const app = createApp({ db: svc.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: svc.token, REQUEST_TIMEOUT_MS: 150 } });
+    call = httpClient(app.callback(), svc.token);
+    locker = new pg.Client({ connectionString: svc.database.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker.end();
+    await svc.close();
+  });
+
+  it('answers 503 with Retry-After while a lock holds the table, and serves again once it is gone', async () => {
+    await locker.query('begin');
+    await locker.query('lock table events in access exclusive mode');
+    let res;
+    try {
+      res = await call('get', '/events');
+    } finally {
+      await locker.query('rollback');
+    }
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'The request took too long to complete; try again shortly' });
+    expect((await call('get', '/events')).status).toBe(200);
+  });
+
+  it('an export that starts too late is answered 503 and its late stream is closed: its connection and export slot come back', async () => {
+    await call('post', '/events', { body: [deploymentCreated(), deploymentCreated()] });
+    // Three exports (one more than may run at once) time out while they wait for the lock.
+    await locker.query('begin');
+    await locker.query('lock table events in access exclusive mode');
+    let answers;
+    try {
+      answers = await Promise.all([1, 2, 3].map(() => call('get', '/events/export')));
+    } finally {
+      await locker.query('rollback');
+    }
+    expect(answers.map((r) => r.status)).toEqual([503, 503, 503]);
+    await sleep(200); // the exports start once the lock is gone, and find their answer sent
+    const res = await call('get', '/events/export?format=ndjson');
+    expect(res.status).toBe(200);
+    expect(res.text.trim().split('\n')).toHaveLength(2);
+    const { rows } = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
+    expect(rows[0].n).toBe(0);
+  });
+});

@@ -1,0 +1,357 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import pg from 'pg';
+import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
+import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createApp } from '../src/app.js';
+import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import { openapiDocument } from '../src/openapi/document.js';
+import { factories, httpClient, logCapture, ownContract, projectContract, testService, type Call, type TestService } from './helpers.js';
+import { openStream } from './sse-client.js';
+
+/**
+ * The limits of project-service (issue 6) over its real HTTP stack and database: the body cap of
+ * every route that takes a body (also against a lying Content-Length and a chunked body), the
+ * page cap, the failed-authentication guard and the per-credential rate limit (429 + headers, the
+ * webhook's app secret included), and the request timeout (503) with a real lock holding a table.
+ * No refused request writes anything.
+ */
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const contract = projectContract();
+
+/** Rows of every table: what a refused request must leave as it was. */
+async function rowCounts(db: Knex): Promise<Record<string, number>> {
+  const { rows } = await db.raw<{ rows: Array<{ table_name: string }> }>(
+    `select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE' and table_name not like 'knex_%' order by 1`,
+  );
+  const counts: Record<string, number> = {};
+  for (const { table_name } of rows) counts[table_name] = Number((await db(table_name).count({ n: '*' }))[0]!.n);
+  return counts;
+}
+
+/** The operations of our document that take a body, with a concrete path. */
+function bodyOperations(ids: { project: number; deployment: number }): Array<{ method: 'post' | 'put' | 'patch'; template: string; path: string }> {
+  const found = [];
+  for (const [template, item] of Object.entries(openapiDocument.paths)) {
+    for (const method of ['post', 'put', 'patch'] as const) {
+      if (!item[method]?.requestBody) continue;
+      const id = template.startsWith('/projects/') ? ids.project : ids.deployment;
+      found.push({ method, template, path: template.replace(/\{[^}]+\}/g, String(id)) });
+    }
+  }
+  return found;
+}
+
+/** The body cap of a route: the webhook's 4 kB, the API's 16 kB. */
+const capOf = (template: string) => (template === '/deployment/webhook' ? 4 * 1024 : 16 * 1024);
+
+/** A JSON object of exactly `bytes` bytes. */
+function jsonOfSize(bytes: number): string {
+  const shell = '{"pad":""}';
+  return `{"pad":"${'x'.repeat(bytes - shell.length)}"}`;
+}
+
+/** One raw HTTP/1.1 exchange: `head` and then `chunks` written as they are; the first response, parsed. */
+async function rawExchange(port: number, head: string, chunks: string[]): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let received = '';
+  const done = new Promise<string>((resolve) => {
+    socket.on('data', (d) => {
+      received += d.toString('utf8');
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received.slice(0, end))?.[1] ?? NaN);
+      if (received.length >= end + 4 + length) resolve(received);
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', () => resolve(received));
+  });
+  socket.write(head);
+  for (const chunk of chunks) socket.write(chunk);
+  const text = await done;
+  socket.destroy();
+  const end = text.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = text.slice(0, end).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  const body = text.slice(end + 4);
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: body ? JSON.parse(body) : undefined };
+}
+
+describe('body caps', () => {
+  let svc: TestService;
+  let server: http.Server;
+  let port: number;
+  let ids: { project: number; deployment: number; secret: string };
+  beforeAll(async () => {
+    svc = await testService();
+    server = http.createServer(svc.app.callback());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    port = (server.address() as AddressInfo).port;
+    const project = await svc.make.project();
+    const deployment = await svc.make.deployment(project.id, 'building');
+    ids = { project: project.id, deployment: deployment.id, secret: project.secret };
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+    await svc.close();
+  });
+  const tokenFor = (template: string) => (template === '/deployment/webhook' ? ids.secret : svc.token);
+
+  it('knows every route that takes a body', () => {
+    expect(bodyOperations(ids).map((o) => `${o.method} ${o.template}`)).toEqual(
+      expect.arrayContaining(['post /projects/{id}/deployment', 'post /projects/{id}/deployments', 'post /deployments/{id}/cancel', 'post /deployment/webhook']),
+    );
+  });
+
+  it('answers 413 in the error shape one byte over each route\'s cap, and reads a body at the cap', async () => {
+    const before = await rowCounts(svc.db);
+    for (const op of bodyOperations(ids)) {
+      const cap = capOf(op.template);
+      const over = await svc.call(op.method, op.path, { token: tokenFor(op.template), raw: jsonOfSize(cap + 1), headers: { 'Content-Type': 'application/json' } });
+      expect([op.path, over.status]).toEqual([op.path, 413]);
+      expect(over.body).toMatchObject({ name: 'PayloadTooLargeError', status: 413, requestId: over.headers['x-request-id'] });
+      // At the cap the body is read: `pad` is not a field of any of these bodies, a 400 naming it.
+      const at = await svc.call(op.method, op.path, { token: tokenFor(op.template), raw: jsonOfSize(cap), headers: { 'Content-Type': 'application/json' } });
+      expect([op.path, at.status]).toEqual([op.path, 400]);
+      expect(JSON.stringify(at.body.issues)).toContain('pad');
+    }
+    expect(await rowCounts(svc.db)).toEqual(before);
+  });
+
+  it('a body the API takes is too large for the webhook: the caps are per route', async () => {
+    const body = jsonOfSize(8 * 1024);
+    const api = await svc.call('post', `/projects/${ids.project}/deployment`, { raw: body, headers: { 'Content-Type': 'application/json' } });
+    expect(api.status).toBe(400);
+    const hook = await svc.call('post', '/deployment/webhook', { token: ids.secret, raw: body, headers: { 'Content-Type': 'application/json' } });
+    expect(hook.status).toBe(413);
+  });
+
+  it('answers 413 at once to a Content-Length over the cap, without waiting for the body', async () => {
+    const before = await rowCounts(svc.db);
+    for (const op of bodyOperations(ids)) {
+      const head =
+        `${op.method.toUpperCase()} ${op.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokenFor(op.template)}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n`;
+      const res = await rawExchange(port, head, ['{"status":']); // 100 MB announced, 10 bytes sent
+      expect([op.path, res.status]).toEqual([op.path, 413]);
+      contract.check(op.method, op.path, res.status, res.body, res.headers['content-type'], res.headers);
+    }
+    expect(await rowCounts(svc.db)).toEqual(before);
+  });
+
+  it('answers 413 to a chunked body without Content-Length once it passes the cap, before it ends', async () => {
+    const before = await rowCounts(svc.db);
+    for (const op of bodyOperations(ids)) {
+      const head =
+        `${op.method.toUpperCase()} ${op.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokenFor(op.template)}\r\n` +
+        `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
+      const chunk = 'x'.repeat(1024);
+      const chunks = [`1\r\n[\r\n`, ...Array.from({ length: capOf(op.template) / 1024 + 4 }, () => `400\r\n${chunk}\r\n`)]; // never the last chunk
+      const res = await rawExchange(port, head, chunks);
+      expect([op.path, res.status]).toEqual([op.path, 413]);
+      contract.check(op.method, op.path, res.status, res.body, res.headers['content-type'], res.headers);
+    }
+    expect(await rowCounts(svc.db)).toEqual(before);
+  });
+
+  // Node's HTTP parser takes the bytes past the announced length for a next request and refuses the
+  // connection with its own bare 400 (no JSON body: it is below the app; see the report).
+  it('reads no more than a Content-Length under the body\'s real size: a 400, nothing is written', async () => {
+    const before = await rowCounts(svc.db);
+    const body = JSON.stringify({ id: ids.deployment, status: 'done' });
+    const head =
+      `POST /deployment/webhook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ids.secret}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`;
+    const res = await rawExchange(port, head, [body + 'x'.repeat(20_000)]);
+    expect(res.status).toBe(400);
+    expect(await rowCounts(svc.db)).toEqual(before);
+    expect((await svc.db('deployments').where({ id: ids.deployment }).first())?.status).toBe('building');
+  });
+
+  it.each(['/projects', '/deployments'])('caps %s?page at 1,000,000 with a 400 naming the parameter', async (path) => {
+    const res = await svc.call('get', `${path}?page=1000001`);
+    expect(res.status).toBe(400);
+    expect(res.body.issues).toEqual([expect.objectContaining({ path: 'query.page' })]);
+    expect((await svc.call('get', `${path}?page=1000000`)).status).toBe(200);
+  });
+});
+
+describe('rate limits', () => {
+  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers it 429 with a good credential too, until the window ends', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+    try {
+      const project = await svc.make.project();
+      const deployment = await svc.make.deployment(project.id, 'building');
+      expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
+      expect((await svc.call('get', '/projects', { token: null })).status).toBe(401);
+      expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(401);
+      const before = await rowCounts(svc.db);
+
+      const refused = await svc.call('get', '/projects');
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429, requestId: refused.headers['x-request-id'] });
+      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
+      expect((await svc.call('post', `/projects/${project.id}/deployment`)).status).toBe(429);
+      expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(429);
+      expect((await svc.call('get', '/metrics')).status).toBe(429);
+      // What needs no credential still answers.
+      expect((await svc.call('get', '/healthz')).status).toBe(200);
+      expect(await rowCounts(svc.db)).toEqual(before);
+      expect(svc.logs.some((l) => l.includes('authentication failures: budget spent'))).toBe(true);
+
+      await sleep(1_100);
+      expect((await svc.call('get', '/projects')).status).toBe(200);
+      expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(200);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('answers 429 beyond RATE_LIMIT_PER_CREDENTIAL requests of one credential per window, each app secret counted on its own, writing nothing', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 3, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    try {
+      const [a, b] = [await svc.make.project(), await svc.make.project()];
+      const [da, db] = [await svc.make.deployment(a.id, 'pending'), await svc.make.deployment(b.id, 'pending')];
+      for (let i = 0; i < 3; i++) expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
+      for (let i = 0; i < 3; i++) expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'pending' } })).status).toBe(200);
+      const before = await rowCounts(svc.db);
+
+      const refused = await svc.call('post', `/projects/${a.id}/deployment`);
+      expect(refused.status).toBe(429);
+      expect(refused.body.message).toMatch(/3 requests per 1 s/);
+      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-policy': '3;w=1' });
+      const hook = await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } });
+      expect(hook.status).toBe(429);
+      expect(await rowCounts(svc.db)).toEqual(before);
+      expect((await svc.db('deployments').where({ id: da.id }).first())?.status).toBe('pending');
+      // Another project's secret has its own budget; and none of this was a failed authentication.
+      expect((await svc.call('post', '/deployment/webhook', { token: b.secret, body: { id: db.id, status: 'building' } })).status).toBe(200);
+
+      await sleep(1_100);
+      expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } })).status).toBe(200);
+      expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('with the defaults, lets a burst of one credential through (the limits are for abuse, not for busy clients)', async () => {
+    const svc = await testService();
+    try {
+      const statuses = await Promise.all(Array.from({ length: 300 }, () => svc.call('get', '/projects').then((r) => r.status)));
+      expect(new Set(statuses)).toEqual(new Set([200]));
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
+describe('request timeout', () => {
+  let database: TestDatabase;
+  let locker: pg.Client;
+  let call: Call;
+  let logs: string[];
+  let make: ReturnType<typeof factories>;
+  const token = 'a-request-timeout-test-token';
+  beforeAll(async () => {
+    database = await createTestDatabase('project'); // no statement_timeout: only the request timeout bounds a wait
+    const capture = logCapture();
+    logs = capture.lines;
+    const app = createApp({ db: database.db, logger: capture.logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 300 } });
+    call = httpClient(app.callback(), contract, token);
+    make = factories(database.db);
+    locker = new pg.Client({ connectionString: database.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker.end();
+    await database.drop();
+  });
+
+  it('answers 503 with Retry-After while a lock holds the table, and the late finish neither answers again nor crashes', async () => {
+    const project = await make.project();
+    const deployment = await make.deployment(project.id, 'building');
+    await locker.query('begin');
+    await locker.query('lock table deployments in access exclusive mode');
+    let res;
+    try {
+      const started = Date.now();
+      res = await call('get', `/deployments/${deployment.id}`);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await locker.query('rollback');
+    }
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({ name: 'ServiceUnavailableError', status: 503, message: 'The request took too long to complete; try again shortly', requestId: res.headers['x-request-id'] });
+    const requestId = res.headers['x-request-id']!;
+    // The query behind it finishes once the lock is gone; that is logged, and nothing else happens.
+    for (let i = 0; i < 50 && !logs.some((l) => l.includes(requestId) && l.includes('finished after its 503')); i++) await sleep(20);
+    expect(logs.filter((l) => l.includes(requestId)).map((l) => JSON.parse(l).msg)).toEqual(['request timed out; answered 503', 'request', 'timed-out request finished after its 503']);
+    expect((await call('get', `/deployments/${deployment.id}`)).status).toBe(200);
+  });
+
+  it('a write stuck on a lock is cancelled by the statement timeout first (it stays under the request timeout): 503, nothing written', async () => {
+    const bounded = await createTestDatabase('project', { statementTimeoutMs: 200 });
+    const locked = new pg.Client({ connectionString: bounded.url });
+    await locked.connect();
+    try {
+      const project = await factories(bounded.db).project();
+      const app = createApp({ db: bounded.db, logger: logCapture().logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 1_000 } });
+      const before = await rowCounts(bounded.db);
+      await locked.query('begin');
+      await locked.query('lock table deployments in access exclusive mode');
+      let res;
+      try {
+        res = await httpClient(app.callback(), contract, token)('post', `/projects/${project.id}/deployment`);
+      } finally {
+        await locked.query('rollback');
+      }
+      expect(res.status).toBe(503);
+      expect(res.body.message).toBe('The database took too long to answer; try again shortly');
+      await sleep(300);
+      expect(await rowCounts(bounded.db)).toEqual(before);
+    } finally {
+      await locked.end();
+      await bounded.drop();
+    }
+  });
+});
+
+describe('streams and the request timeout', () => {
+  let database: TestDatabase;
+  let hub: DeploymentStreamHub;
+  let running: RunningServer;
+  const token = 'a-stream-timeout-test-token';
+  const limits: LimitsConfig = { REQUEST_TIMEOUT_MS: 200 };
+  beforeAll(async () => {
+    database = await createTestDatabase('project');
+    const { logger } = logCapture();
+    hub = createDeploymentStreamHub({ db: database.db, logger, listenUrl: database.url, heartbeatMs: 100, maxClients: 10 });
+    await hub.start();
+    running = await listen(createApp({ db: database.db, logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', ...limits }, streamHub: hub }), { port: 0, host: '127.0.0.1', logger });
+  });
+  afterAll(async () => {
+    await Promise.all([running.shutdown('test over'), hub.stop()]);
+    await database.drop();
+  });
+
+  it('keeps an SSE stream open past the request timeout and delivers on it', async () => {
+    const project = await factories(database.db).project();
+    const client = openStream(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments/stream`, { token, contract: ownContract() });
+    try {
+      await client.opened;
+      await sleep(500); // more than twice the request timeout
+      const res = await fetch(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(201);
+      const [event] = await client.waitFor(1);
+      expect(event!.data).toMatchObject({ projectId: project.id, status: 'pending' });
+      expect(client.responses.map((r) => r.status)).toEqual([200]); // one connection: never cut, never reopened
+      expect(client.problems).toEqual([]);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -1,0 +1,223 @@
+import Koa, { type Middleware } from 'koa';
+import supertest from 'supertest';
+import { UnauthorizedError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { problemMiddleware } from './problem.js';
+import {
+  chain,
+  clientAddressKey,
+  createHttpLimits,
+  failedAuthLimit,
+  limitsEnv,
+  memoryRateLimitStore,
+  perCredentialLimit,
+  secretKey,
+  trustProxy,
+  type RateLimitStore,
+} from './rate-limit.js';
+import { requestContext, type RequestState } from './request-context.js';
+import { z } from 'zod';
+
+const GOOD = 'good-token';
+
+/** Admits `Bearer good-token` as the principal `service`, else 401, like the services' bearer check. */
+const bearer: Middleware<RequestState> = async (ctx, next) => {
+  if (ctx.get('Authorization') !== `Bearer ${GOOD}`) throw new UnauthorizedError();
+  ctx.state.principal = { kind: 'service', key: ctx.get('X-Key') || 'service' };
+  await next();
+};
+
+/** An app as the services build it: context, error body, the guard, then routes behind `auth`. */
+function app(options: { guard?: Middleware<RequestState>; limit?: Middleware<RequestState>; proxy?: number } = {}) {
+  const koa = new Koa<RequestState>();
+  koa.silent = true;
+  trustProxy(koa, options.proxy);
+  koa.use(requestContext(createLogger({ level: 'silent' })));
+  koa.use(problemMiddleware());
+  if (options.guard) koa.use(options.guard);
+  const auth = options.limit ? chain(bearer, options.limit) : bearer;
+  koa.use(async (ctx, next) => {
+    if (ctx.path === '/open') {
+      ctx.body = { ok: true };
+      return;
+    }
+    await auth(ctx, async () => {
+      ctx.body = { ok: true, principal: ctx.state.principal?.key };
+      await next();
+    });
+  });
+  return supertest(koa.callback());
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('failedAuthLimit', () => {
+  it('counts 401s per address and, once the budget is spent, refuses even a good token with a 429 until the window ends', async () => {
+    const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 1 }) });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+    const refused = await http.get('/').set('Authorization', `Bearer ${GOOD}`);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', type: 'urn:hosting:problem:too-many-requests', title: 'Too Many Requests' });
+    expect(refused.body.message).toMatch(/failed authentication/);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.headers['ratelimit-limit']).toBe('3');
+    expect(refused.headers['ratelimit-remaining']).toBe('0');
+    expect(refused.headers['ratelimit-reset']).toBe('1');
+    expect(refused.headers['ratelimit-policy']).toBe('3;w=1');
+    // Guessing on is refused too (and does not lengthen the block).
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(429);
+    await sleep(1_100);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+  });
+
+  it('does not refund failures on success: interleaving a good credential does not reset the count', async () => {
+    const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 60 }) });
+    for (let i = 0; i < 3; i++) {
+      expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+      if (i < 2) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    }
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+  });
+
+  it('leaves successes and other errors uncounted', async () => {
+    const http = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }) });
+    for (let i = 0; i < 10; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+  });
+
+  it('counts a 401 set as a status without a throw', async () => {
+    const koa = new Koa<RequestState>();
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(failedAuthLimit({ points: 1, windowSeconds: 60 }));
+    koa.use((ctx) => {
+      ctx.status = 401;
+      ctx.body = { name: 'UnauthorizedError' };
+    });
+    const http = supertest(koa.callback());
+    expect((await http.get('/')).status).toBe(401);
+    expect((await http.get('/')).status).toBe(429);
+  });
+
+  it('believes X-Forwarded-For only with TRUST_PROXY, and then only the entries our proxies wrote', async () => {
+    // Without a trusted proxy, a client cannot escape its block by inventing addresses.
+    const direct = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }) });
+    for (let i = 0; i < 2; i++) await direct.get('/').set('X-Forwarded-For', `10.0.0.${i}`).set('Authorization', 'Bearer guess');
+    expect((await direct.get('/').set('X-Forwarded-For', '10.0.0.99').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+
+    // One trusted proxy: the last entry is the client address it saw; what the client wrote before it does not count.
+    const proxied = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }), proxy: 1 });
+    for (let i = 0; i < 2; i++) await proxied.get('/').set('X-Forwarded-For', `6.6.6.${i}, 203.0.113.7`).set('Authorization', 'Bearer guess');
+    expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+    expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+  });
+
+  it('lets requests through when its store fails (and logs it)', async () => {
+    const broken: RateLimitStore = {
+      points: 1,
+      duration: 60,
+      consume: () => Promise.reject(new Error('store down')),
+      penalty: () => Promise.reject(new Error('store down')),
+      get: () => Promise.reject(new Error('store down')),
+    };
+    const http = app({ guard: failedAuthLimit({ points: 1, windowSeconds: 60, store: broken }), limit: perCredentialLimit({ points: 1, windowSeconds: 60, store: broken }) });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+  });
+});
+
+describe('perCredentialLimit', () => {
+  it('admits `points` requests of one credential per window, then 429 with the policy in the headers', async () => {
+    const http = app({ limit: perCredentialLimit({ points: 3, windowSeconds: 1 }) });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    const refused = await http.get('/').set('Authorization', `Bearer ${GOOD}`);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError' });
+    expect(refused.body.message).toMatch(/3 requests per 1 s/);
+    expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
+    // Other credentials have their own budget.
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'other')).status).toBe(200);
+    await sleep(1_100);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+  });
+
+  it('does not count requests refused by authentication, and passes requests without a principal', async () => {
+    const limit = perCredentialLimit({ points: 1, windowSeconds: 60 });
+    const http = app({ limit });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    const koa = new Koa<RequestState>();
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(limit);
+    koa.use((ctx) => (ctx.body = 'ok'));
+    for (let i = 0; i < 3; i++) expect((await supertest(koa.callback()).get('/')).status).toBe(200);
+  });
+
+  it('takes a key from the route when given one (the webhook: a digest of the presented secret)', async () => {
+    const http = app({ limit: perCredentialLimit({ points: 1, windowSeconds: 60, keyOf: (ctx) => secretKey('x', ctx.get('X-Key')) }) });
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'a')).status).toBe(200);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'a')).status).toBe(429);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'b')).status).toBe(200);
+  });
+
+  it('shares its counts between the principal-keyed and the route-keyed middleware of one app', async () => {
+    const limits = createHttpLimits({ RATE_LIMIT_PER_CREDENTIAL: 2 });
+    const keyed = limits.perCredentialKeyedBy(() => 'service');
+    const http = app({ limit: chain(limits.perCredential, keyed) });
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+  });
+});
+
+describe('clientAddressKey', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::9', '2001:db8:1:2::/64'],
+    ['2001:0db8:0001:0002:ffff::1', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['', 'unknown'],
+  ])('%p → %p', (ip, key) => expect(clientAddressKey(ip)).toBe(key));
+});
+
+describe('secretKey', () => {
+  it('is stable, distinct per secret, and does not contain the secret', () => {
+    expect(secretKey('s', 'abc')).toBe(secretKey('s', 'abc'));
+    expect(secretKey('s', 'abc')).not.toBe(secretKey('s', 'abd'));
+    expect(secretKey('s', 'a-long-app-secret')).not.toContain('a-long-app-secret');
+  });
+});
+
+describe('limitsEnv', () => {
+  const schema = z.object(limitsEnv);
+  it('has the documented defaults', () => {
+    expect(schema.parse({})).toEqual({
+      RATE_LIMIT_AUTH_FAILURES: 20,
+      RATE_LIMIT_AUTH_WINDOW_S: 60,
+      RATE_LIMIT_PER_CREDENTIAL: 100_000,
+      RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
+      REQUEST_TIMEOUT_MS: 4_000,
+      TRUST_PROXY: 0,
+    });
+  });
+  it.each([['false', 0], ['true', 1], ['0', 0], ['2', 2]])('reads TRUST_PROXY=%p as %p hops', (value, hops) => {
+    expect(schema.parse({ TRUST_PROXY: value }).TRUST_PROXY).toBe(hops);
+  });
+  it.each([{ TRUST_PROXY: 'yes' }, { RATE_LIMIT_AUTH_FAILURES: '0' }, { REQUEST_TIMEOUT_MS: 'soon' }])('refuses %p', (env) => {
+    expect(schema.safeParse(env).success).toBe(false);
+  });
+});
+
+describe('memoryRateLimitStore', () => {
+  it('counts per key in a fixed window', async () => {
+    const store = memoryRateLimitStore({ points: 2, windowSeconds: 60 }, 't');
+    await store.consume('a');
+    await store.consume('a');
+    await expect(store.consume('a')).rejects.toMatchObject({ remainingPoints: 0 });
+    await expect(store.consume('b')).resolves.toMatchObject({ remainingPoints: 1 });
+  });
+});

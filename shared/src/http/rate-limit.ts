@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { Middleware } from 'koa';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import type { RequestState } from './request-context.js';
+
+/**
+ * Rate limits of both services, answered with `429 TooManyRequestsError`, `Retry-After` and the
+ * IETF `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy` headers
+ * (draft-ietf-httpapi-ratelimit-headers, the field-per-value form):
+ *
+ * - **failed authentication per client address**: every 401 an address earns is counted; once it
+ *   has earned `points` in a window, every request it makes behind the guard (all routes that take
+ *   a credential) is a 429 until the window ends, a correct credential included, so a guesser of
+ *   tokens or app secrets cannot go on. A success does not refund anything (else a guesser would
+ *   interleave a credential of its own).
+ * - **per credential**: each authenticated credential (`ctx.state.principal.key`, or the key a
+ *   route names, like the webhook's digest of the presented app secret) may make `points` requests
+ *   per window; beyond, 429 until the window ends.
+ *
+ * The headers are on 429 answers only: a success answer does not carry them (nothing to compute or
+ * send on the hot path, and with several instances a per-process "remaining" would mislead).
+ *
+ * The counts live in the process's memory (`RateLimiterMemory`): behind a load balancer each
+ * instance counts on its own, so the effective limit is N times the configured one. Instances that
+ * must share the counts pass a shared store (rate-limiter-flexible's `RateLimiterPostgres` or
+ * `RateLimiterRedis`, which have the same interface) as `store`; each request then awaits it.
+ */
+
+/** Where a limit counts: rate-limiter-flexible's memory limiter by default, any of its stores otherwise. */
+export interface RateLimitStore {
+  readonly points: number;
+  /** The window, in seconds. */
+  readonly duration: number;
+  consume(key: string | number, points?: number): Promise<RateLimiterRes>;
+  penalty(key: string | number, points?: number): Promise<RateLimiterRes>;
+  get(key: string | number): Promise<RateLimiterRes | null>;
+}
+
+export interface RateLimitPolicy {
+  /** Requests (or failures) allowed per window. */
+  points: number;
+  /** The window, in seconds. */
+  windowSeconds: number;
+}
+
+/** A fixed-window limit in this process's memory. */
+export function memoryRateLimitStore(policy: RateLimitPolicy, keyPrefix: string): RateLimitStore {
+  return new RateLimiterMemory({ points: policy.points, duration: policy.windowSeconds, keyPrefix });
+}
+
+/** The headers of a 429: when to come back and the policy that was hit. */
+export function rateLimitHeaders(limit: number, windowSeconds: number, msBeforeNext: number): Record<string, string> {
+  const reset = String(Math.max(1, Math.ceil(msBeforeNext / 1000)));
+  return {
+    'Retry-After': reset,
+    'RateLimit-Limit': String(limit),
+    'RateLimit-Remaining': '0',
+    'RateLimit-Reset': reset,
+    'RateLimit-Policy': `${limit};w=${windowSeconds}`,
+  };
+}
+
+export class TooManyRequestsError extends AppError {
+  constructor(message: string, headers: Record<string, string>) {
+    super(429, 'TooManyRequestsError', message, { headers });
+  }
+}
+
+/**
+ * The key of a client address: IPv4 as it is (an IPv4-mapped IPv6 address as its IPv4), IPv6 by
+ * its /64 network, since one machine commonly holds a whole /64 and could otherwise step through it.
+ */
+export function clientAddressKey(ip: string): string {
+  if (!ip.includes(':')) return ip || 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+  if (mapped) return mapped[1]!;
+  const bare = ip.split('%')[0]!.toLowerCase();
+  const [head = '', tail] = bare.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** A stable, non-secret key for a presented secret (its SHA-256, shortened): never the secret itself. */
+export function secretKey(kind: string, secret: string): string {
+  return `${kind}:${createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 22)}`;
+}
+
+function isUnauthorized(err: unknown): boolean {
+  const e = err as { status?: unknown; statusCode?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.status === 401 || e.statusCode === 401);
+}
+
+export interface FailedAuthOptions extends RateLimitPolicy {
+  store?: RateLimitStore;
+}
+
+/**
+ * Counts the 401s each client address earns downstream (whoever throws them: the bearer check, the
+ * webhook's app secret, /metrics) and answers 429 to an address that has spent its budget, for
+ * every request that passes through here, until its window ends.
+ */
+export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestState> {
+  const store = options.store ?? memoryRateLimitStore(options, 'auth-failures');
+  const points = options.points;
+  const record = (ctx: { ip: string; state: RequestState }) => {
+    const key = clientAddressKey(ctx.ip);
+    store.penalty(key).then(
+      (res) => {
+        if (res.consumedPoints === points) ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, address blocked until the window ends');
+      },
+      (err: unknown) => ctx.state.log.warn({ err }, 'rate limit store failed; authentication failure not counted'),
+    );
+  };
+  return async function failedAuthGuard(ctx, next) {
+    const key = clientAddressKey(ctx.ip);
+    let seen: RateLimiterRes | null = null;
+    try {
+      seen = await store.get(key);
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'rate limit store failed; request let through'); // fail open: an outage of the store is not ours to pass on
+    }
+    if (seen && seen.consumedPoints >= points && seen.msBeforeNext > 0) {
+      ctx.state.log.info({ clientAddress: key }, 'request refused: too many authentication failures from this address');
+      throw new TooManyRequestsError(
+        `Too many failed authentication attempts from this address; try again in ${Math.ceil(seen.msBeforeNext / 1000)} s`,
+        rateLimitHeaders(points, options.windowSeconds, seen.msBeforeNext),
+      );
+    }
+    try {
+      await next();
+    } catch (err) {
+      if (isUnauthorized(err)) record(ctx);
+      throw err;
+    }
+    if (ctx.status === 401) record(ctx);
+  };
+}
+
+export interface PerCredentialOptions extends RateLimitPolicy {
+  store?: RateLimitStore;
+  /** The credential's key; by default `ctx.state.principal.key` (requests without one pass). */
+  keyOf?: (ctx: { get(field: string): string; state: RequestState }) => string | undefined;
+}
+
+/**
+ * Counts every request of a credential and answers 429 beyond `points` per window. Mount it after
+ * the authentication middleware (which sets `ctx.state.principal`), or give `keyOf`.
+ */
+export function perCredentialLimit(options: PerCredentialOptions): Middleware<RequestState> {
+  const store = options.store ?? memoryRateLimitStore(options, 'credential');
+  const keyOf = options.keyOf ?? ((ctx) => ctx.state.principal?.key);
+  return async function perCredential(ctx, next) {
+    const key = keyOf(ctx);
+    if (key !== undefined) {
+      try {
+        await store.consume(key);
+      } catch (err) {
+        if (!(err instanceof RateLimiterRes)) {
+          ctx.state.log.warn({ err }, 'rate limit store failed; request let through');
+        } else {
+          ctx.state.log.info({ credential: key }, 'request refused: rate limit of this credential reached');
+          throw new TooManyRequestsError(
+            `Rate limit of this credential reached (${options.points} requests per ${options.windowSeconds} s); try again in ${Math.ceil(err.msBeforeNext / 1000)} s`,
+            rateLimitHeaders(options.points, options.windowSeconds, err.msBeforeNext),
+          );
+        }
+      }
+    }
+    await next();
+  };
+}
+
+/** `first`, then `second`, as one middleware (e.g. authentication, then its rate limit). */
+export function chain<S>(first: Middleware<S>, second: Middleware<S>): Middleware<S> {
+  return (ctx, next) => first(ctx, () => second(ctx, next));
+}
+
+/** The settings of both services' limits (all optional: the defaults below apply). */
+export interface LimitsConfig {
+  /** 401s one client address may earn per `RATE_LIMIT_AUTH_WINDOW_S` before it gets 429s. */
+  RATE_LIMIT_AUTH_FAILURES?: number;
+  RATE_LIMIT_AUTH_WINDOW_S?: number;
+  /** Requests one credential may make per `RATE_LIMIT_PER_CREDENTIAL_WINDOW_S`. */
+  RATE_LIMIT_PER_CREDENTIAL?: number;
+  RATE_LIMIT_PER_CREDENTIAL_WINDOW_S?: number;
+  /** A request not answered after this long is a 503 (streams are exempt once they started). */
+  REQUEST_TIMEOUT_MS?: number;
+  /** Proxies in front of the service whose X-Forwarded-For is believed; 0: none, the socket's address counts. */
+  TRUST_PROXY?: number;
+}
+
+export const LIMIT_DEFAULTS = {
+  RATE_LIMIT_AUTH_FAILURES: 20,
+  RATE_LIMIT_AUTH_WINDOW_S: 60,
+  RATE_LIMIT_PER_CREDENTIAL: 100_000,
+  RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
+  REQUEST_TIMEOUT_MS: 4_000,
+  TRUST_PROXY: 0,
+} as const satisfies Required<LimitsConfig>;
+
+export interface HttpLimits {
+  /** The failed-authentication guard: before every route that takes a credential. */
+  failedAuth: Middleware<RequestState>;
+  /** The per-credential limit: after the authentication middleware. */
+  perCredential: Middleware<RequestState>;
+  /** The same limit (and counts) for a route that names the credential itself (the webhook: its app secret's digest). */
+  perCredentialKeyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState>;
+  /** The request timeout, in milliseconds. */
+  requestTimeoutMs: number;
+}
+
+/** The limits of one app, from its config (defaults for what it leaves out), counted in this process's memory. */
+export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: RateLimitStore; perCredential?: RateLimitStore } = {}): HttpLimits {
+  const perCredentialPolicy = {
+    points: config.RATE_LIMIT_PER_CREDENTIAL ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL,
+    windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
+  };
+  const perCredentialStore = stores.perCredential ?? memoryRateLimitStore(perCredentialPolicy, 'credential');
+  return {
+    failedAuth: failedAuthLimit({
+      points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
+      windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S,
+      store: stores.failedAuth,
+    }),
+    perCredential: perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore }),
+    perCredentialKeyedBy: (keyOf) => perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore, keyOf }),
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS,
+  };
+}
+
+/** X-Forwarded-For counts only with `TRUST_PROXY` > 0, and then only its last `TRUST_PROXY` entries (those our proxies wrote). */
+export function trustProxy(app: { proxy: boolean; maxIpsCount: number }, hops: number | undefined): void {
+  app.proxy = (hops ?? 0) > 0;
+  app.maxIpsCount = hops ?? 0;
+}
+
+/** The environment variables of the limits, for both services' config schemas (spread into them). */
+export const limitsEnv = {
+  /** Failed authentications (401) one client address may earn per window; then 429 for that address until the window ends. */
+  RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES),
+  RATE_LIMIT_AUTH_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S),
+  /** Requests one credential may make per window; beyond, 429 until the window ends. */
+  RATE_LIMIT_PER_CREDENTIAL: z.coerce.number().int().min(1).max(100_000_000).default(LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL),
+  RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S),
+  /** A request not done after this long is answered 503 + Retry-After; keep it above DB_STATEMENT_TIMEOUT_MS. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS),
+  /**
+   * The proxies in front of the service whose X-Forwarded-For entries are believed: `false` (or 0,
+   * the default: the header is ignored, the socket's address counts), `true` (one), or their number.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|[0-9])$/, 'must be false, true (one proxy) or the number of proxies (0-9)')
+    .default('false')
+    .transform((v) => (v === 'false' ? 0 : v === 'true' ? 1 : Number(v))),
+};
