@@ -1,6 +1,7 @@
 import type { EventEnvelope, Knex } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
 import type { Cursor } from './cursor.js';
+import { serializedOf } from './batch.js';
 
 /** The SQL of the event store: one-statement idempotent batch insert, keyset pages, lookup by id. */
 
@@ -50,7 +51,8 @@ export function createEventsRepo(db: Knex) {
     /** Inserts the events whose `eventId` is new; returns the ids (lower case, as PostgreSQL prints them) it inserted. */
     async insertNew(events: readonly EventEnvelope[]): Promise<Set<string>> {
       if (events.length === 0) return new Set();
-      const { rows } = await db.raw<{ rows: Array<{ event_id: string }> }>(INSERT, [JSON.stringify(events)]);
+      // The batch parser's text of each event, joined: the batch is not serialized a second time.
+      const { rows } = await db.raw<{ rows: Array<{ event_id: string }> }>(INSERT, [`[${events.map(serializedOf).join(',')}]`]);
       return new Set(rows.map((r) => r.event_id));
     },
 
