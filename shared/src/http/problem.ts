@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
 import { AppError, NAME_BY_STATUS, type FieldIssue } from '../errors.js';
 
@@ -95,12 +95,25 @@ export function classifyError(err: unknown): Classified {
 }
 
 /**
+ * A request with two `Authorization` lines carries no credential we can trust: Node keeps the
+ * first and drops the rest, a proxy in front may have checked the last. It is treated as one
+ * without any (so a route behind a credential answers 401), whatever the copies say. Found by
+ * the attack suite: `Bearer <valid>` then `Bearer <junk>` was a 200.
+ */
+function dropAmbiguousCredentials(req: IncomingMessage): void {
+  let count = 0;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]!.toLowerCase() === 'authorization') count++;
+  if (count > 1) delete req.headers.authorization;
+}
+
+/**
  * Turns every error into the contract's error body. Mounted first, so that nothing (not even an
  * error thrown by another middleware) comes back as Koa's plain text.
  */
 export function problemMiddleware(): Middleware {
   return async function problem(ctx, next) {
     try {
+      dropAmbiguousCredentials(ctx.req);
       await next();
       // Statuses set without a body (no route matched, the router's 405/501) get the error body too.
       if (ctx.status >= 400 && (ctx.body === undefined || ctx.body === null)) {

@@ -2,3 +2,4 @@ export * from './postgres.js';
 export * from './contract.js';
 export * from './chaos-proxy.js';
 export * from './identity-provider.js';
+export * from './attack.js';
