@@ -6,6 +6,7 @@ import * as outbox from './20261120000400_outbox.js';
 import * as statsIndexes from './20261121000100_stats_indexes.js';
 import * as deploymentNotify from './20261121000200_deployment_notify.js';
 import * as idempotencyKeys from './20261122000100_idempotency_keys.js';
+import * as usersAuthSubject from './20261122000300_users_auth_subject.js';
 
 /** Every migration of the project database, in order. Add new ones at the end. */
 export const migrations: readonly Migration[] = [
@@ -16,4 +17,5 @@ export const migrations: readonly Migration[] = [
   { name: '20261121000100_stats_indexes', ...statsIndexes },
   { name: '20261121000200_deployment_notify', ...deploymentNotify },
   { name: '20261122000100_idempotency_keys', ...idempotencyKeys },
+  { name: '20261122000300_users_auth_subject', ...usersAuthSubject },
 ];

@@ -8,7 +8,6 @@ import {
   metricsRoute,
   problemMiddleware,
   requestContext,
-  requireBearer,
   type Knex,
   type Lifecycle,
   type Logger,
@@ -17,6 +16,7 @@ import {
 import { chain, createHttpLimits, requestTimeout, trustProxy, type LimitsConfig } from '@hosting/shared';
 import { createOutboxRepo } from './events/outbox.repo.js';
 import { registerOutboxRoutes } from './events/outbox.routes.js';
+import { projectAuth, type AuthConfig } from './http/auth.js';
 import { createDeploymentsRepo } from './features/deployments/deployments.repo.js';
 import { registerDeploymentRoutes } from './features/deployments/deployments.routes.js';
 import { createDeploymentsService } from './features/deployments/deployments.service.js';
@@ -35,7 +35,8 @@ import { openapiDocument } from './openapi/document.js';
 export interface AppDeps {
   db: Knex;
   logger: Logger;
-  config: LimitsConfig & {
+  /** AuthConfig: the service token, and JWT mode's settings (off without them). */
+  config: AuthConfig & LimitsConfig & {
     PROJECT_SERVICE_TOKEN: string;
     PUBLIC_DOMAIN: string;
     PUBLIC_BASE_URL?: string;
@@ -89,7 +90,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
-  const auth = chain(requireBearer(config.PROJECT_SERVICE_TOKEN), limits.perCredential);
+  const auth = chain(projectAuth(db, config), limits.perCredential);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
   // The stream's literal paths first: the router runs matching routes in registration order, and
   // `/deployments/:id` would otherwise take `/deployments/stream`.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -45,10 +45,34 @@ const schema = z.object({
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
+  /** JWT mode (off unless all three are set): the OpenID Connect provider's key set, exact `iss`, and this API's `aud`. */
+  AUTH_JWT_JWKS_URL: z.string().url().optional(),
+  AUTH_JWT_ISSUER: z.string().optional(),
+  AUTH_JWT_AUDIENCE: z.string().optional(),
+  /** JWT mode: the signature algorithms accepted, comma-separated; asymmetric ones only. */
+  AUTH_JWT_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(ASYMMETRIC_JWT_ALGORITHMS, { message: `must be among ${ASYMMETRIC_JWT_ALGORITHMS.join(', ')}` })).min(1)),
+  /** JWT mode: a token whose claim AUTH_JWT_ADMIN_CLAIM holds AUTH_JWT_ADMIN_VALUE (equal, in an array, or in a space-separated list) is an admin. */
+  AUTH_JWT_ADMIN_CLAIM: z.string().default('permissions'),
+  AUTH_JWT_ADMIN_VALUE: z.string().default('admin'),
+  /** JWT mode: the claims with a user's address and whether the provider verified it (only a verified one maps to a user). */
+  AUTH_JWT_EMAIL_CLAIM: z.string().default('email'),
+  AUTH_JWT_EMAIL_VERIFIED_CLAIM: z.string().default('email_verified'),
 });
 
 export type ProjectServiceConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Env): ProjectServiceConfig {
-  return parseEnv(schema, env);
+  const config = parseEnv(schema, env);
+  // JWT mode is all three settings or none: one or two set is a half-configured mode, refused.
+  const jwt = { AUTH_JWT_JWKS_URL: config.AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER: config.AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE: config.AUTH_JWT_AUDIENCE };
+  const missing = Object.entries(jwt).filter(([, v]) => v === undefined).map(([k]) => k);
+  const problems: string[] = [];
+  if (missing.length > 0 && missing.length < 3) problems.push(`${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`);
+  if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
 }

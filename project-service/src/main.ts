@@ -2,6 +2,7 @@ import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSign
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
+import { jwtModeOn } from './http/auth.js';
 import { createAggregatorClient } from './events/aggregator-client.js';
 import { createOutboxRelay } from './events/outbox-relay.js';
 import { createOutboxRepo } from './events/outbox.repo.js';
@@ -85,6 +86,7 @@ async function main() {
   const app = createApp({ db, logger, config, lifecycle, metrics, aggregator, streamHub });
   const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
+  if (jwtModeOn(config)) logger.info({ issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, jwks: config.AUTH_JWT_JWKS_URL }, 'JWT mode on: tokens of this provider are accepted beside the service token');
 
   // On SIGTERM/SIGINT: readiness fails and the server stops accepting at once; in-flight requests
   // and the relay's batch finish side by side (at most ~8 s); live streams end at once (they never

@@ -52,6 +52,12 @@ export const openapiDocument: OpenApiDocument = {
 **Authentication.** Every route takes \`Authorization: Bearer <PROJECT_SERVICE_TOKEN>\` (scheme \`admin\`),
 except the webhook, which takes the project's app secret (scheme \`webhook\`), \`/metrics\` (the service token
 or \`METRICS_TOKEN\`), and \`/healthz\`, \`/readyz\`, \`/openapi.json\` and \`/docs\`, which take none.
+With JWT mode on (\`AUTH_JWT_JWKS_URL\`, \`AUTH_JWT_ISSUER\`, \`AUTH_JWT_AUDIENCE\`), scheme \`admin\` also takes an
+access token of that OpenID Connect provider (e.g. Auth0): one with the admin claim sees everything, like the
+service token; a user's token sees and acts on that user's projects, deployments, statistics, activity and streams
+only. Another user's resource is a 404 identical to a missing one, and the operator routes (\`/outbox/status\`,
+\`/ops/busy-projects\`, \`POST /projects/{id}/secret\`) a 404 like an unknown route. A token that fails verification or maps to no user is the same 401 as
+no token; when the provider's keys cannot be fetched, a 503.
 
 **Errors.** Every error is JSON (\`application/json\`, or \`application/problem+json\` when \`Accept\` asks for it)
 with the contract's \`name\` and \`message\` plus RFC 9457's \`type\`, \`title\`, \`status\`, \`detail\`, the
@@ -306,6 +312,7 @@ tells a guesser nothing.`,
         parameters: [reqIdParam],
         responses: {
           '200': { description: 'The backlog.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/OutboxStatus') } } },
+          '404': openapiErrorResponse('A user\'s token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).', { status: 404, message: 'No route for GET /outbox/status' }),
           ...openapiErrors(401, 500, 503),
         },
       },
@@ -334,6 +341,7 @@ tells a guesser nothing.`,
             headers: reqIdHeader,
             content: { 'application/json': { schema: { type: 'array', maxItems: 100, items: ref('#/components/schemas/BusyProject') } } },
           },
+          '404': openapiErrorResponse('A user\'s token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).', { status: 404, message: 'No route for GET /ops/busy-projects' }),
           ...openapiErrors(400, 401, 500, 503),
         },
       },
@@ -532,7 +540,10 @@ tells a guesser nothing.`,
       admin: {
         type: 'http',
         scheme: 'bearer',
-        description: '`PROJECT_SERVICE_TOKEN`: the admin token of the panel and other trusted callers.',
+        description:
+          '`PROJECT_SERVICE_TOKEN`: the admin token of the panel and other trusted callers. With JWT mode on, also an access token ' +
+          '(a JWT) of the configured OpenID Connect provider: with the admin claim (default: `permissions` containing `admin`) it sees ' +
+          'everything; otherwise it must map to one of our users (linked subject, or verified email) and sees only that user\'s data.',
       },
       webhook: {
         type: 'http',

@@ -40,7 +40,7 @@ export const activityPaths: Record<string, OpenApiPathItem> = {
 newest first, each with a human \`summary\`, read from aggregator-service. Keyset pagination: pass \`nextCursor\` as
 \`cursor\`, or follow \`Link: rel="next"\` (an absolute URL of this service).
 
-An unknown project is a 404. Events reach the store asynchronously (the outbox relay, usually well under a second),
+An unknown project is a 404; so is another user's project for a user's token (JWT mode). Events reach the store asynchronously (the outbox relay, usually well under a second),
 so the newest change may take a moment to appear. When the event store cannot answer within
 ${AGGREGATOR_READ_TIMEOUT_MS / 1000} s (down, slow, failing, or not configured), the answer is a 503 with \`Retry-After\`.`,
       parameters: [

@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { parseWith, requestBaseUrl, type Knex } from '@hosting/shared';
 import type { AggregatorClient } from '../../events/aggregator-client.js';
 import { idParams } from '../../http/params.js';
+import { ownerOf } from '../../http/scope.js';
 import type { AppRouter } from '../../http/types.js';
 import { createActivityRepo } from './activity.repo.js';
 import { activityQuery } from './activity.schema.js';
@@ -22,7 +23,7 @@ export function registerActivityRoutes(
   router.get('/projects/:id/activity', deps.auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
     const query = parseWith(activityQuery, { limit: ctx.query.limit, cursor: ctx.query.cursor }, 'query');
-    const page = await activity.feed(id, query, ctx.state.requestId);
+    const page = await activity.feed(id, query, ctx.state.requestId, ownerOf(ctx.state));
     if (page.nextCursor) {
       const next = new URLSearchParams(ctx.querystring);
       next.set('cursor', page.nextCursor);

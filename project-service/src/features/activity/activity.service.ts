@@ -1,5 +1,6 @@
 import { NotFoundError, ServiceUnavailableError, ValidationError } from '@hosting/shared';
 import { AggregatorError, type AggregatorClient } from '../../events/aggregator-client.js';
+import type { Owner } from '../../http/scope.js';
 import type { ActivityRepo } from './activity.repo.js';
 import { activityJson, aggregatorActivityPage, queryIssuesOf, type ActivityPage, type ActivityQuery } from './activity.schema.js';
 
@@ -10,15 +11,16 @@ const NOT_CONFIGURED_RETRY_AFTER_S = 60;
 
 /**
  * A project's activity feed, served from the aggregator (the event store). The project is looked
- * up in our database first: an unknown one is our 404, whatever the aggregator holds. Whatever
+ * up in our database first: an unknown one (or, for a user's token, another user's) is our 404,
+ * whatever the aggregator holds. Whatever
  * goes wrong on the aggregator's side (no client configured, refused, reset, timed out, a 5xx, an
  * answer of the wrong shape) is a 503 with Retry-After, logged once with its cause by the error
  * middleware: never a 500, never a hang longer than the client's read timeout.
  */
 export function createActivityService(deps: { activity: ActivityRepo; aggregator?: AggregatorClient }) {
   return {
-    async feed(projectId: number, query: ActivityQuery, requestId: string): Promise<ActivityPage> {
-      if (!(await deps.activity.projectExists(projectId))) throw new NotFoundError(`Project ${projectId} not found`);
+    async feed(projectId: number, query: ActivityQuery, requestId: string, owner?: Owner): Promise<ActivityPage> {
+      if (!(await deps.activity.projectExists(projectId, owner))) throw new NotFoundError(`Project ${projectId} not found`);
       const { aggregator } = deps;
       if (!aggregator) {
         throw new ServiceUnavailableError('The activity feed is not available: this instance has no aggregator configured', NOT_CONFIGURED_RETRY_AFTER_S);

@@ -31,6 +31,8 @@ export type KeyedCreate = { kind: 'created'; deployment: DeploymentRow } | { kin
 export interface DeploymentFilter {
   projectId?: number;
   statuses?: DeploymentStatus[];
+  /** A user's token: only the deployments of this user's projects. */
+  owner?: number;
 }
 
 const COLUMNS = 'id, project_id, status, deployed_in, created_at, updated_at';
@@ -138,6 +140,10 @@ export const DEPLOYMENTS_SQL = {
       where.push(`status in (${filter.statuses.map(() => '?').join(', ')})`);
       bindings.push(...filter.statuses);
     }
+    if (filter.owner !== undefined) {
+      where.push('project_id in (select id from projects where user_id = ?)');
+      bindings.push(filter.owner);
+    }
     const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
     return {
       sql: `with page as (select ${COLUMNS} from deployments ${clause} order by id limit ? offset ?)
@@ -149,14 +155,43 @@ export const DEPLOYMENTS_SQL = {
   },
 };
 
+/** How a creation finds its project: [projectId]. */
+const PROJECT_CTE = 'with p as (select id, name, user_id from projects where id = ?)';
+
+/** A creation for a user's token: the project must also be theirs, else no row and nothing written. [projectId, owner, …]. */
+function ofOwner(sql: string): string {
+  if (!sql.startsWith(PROJECT_CTE)) throw new Error('deployments.repo: a creation statement no longer starts with PROJECT_CTE');
+  return sql.replace(PROJECT_CTE, 'with p as (select id, name, user_id from projects where id = ? and user_id = ?)');
+}
+
+/**
+ * The statements for a user's token (principal `user`): the same as DEPLOYMENTS_SQL with an owner
+ * filter in the SQL, so another user's project or deployment is simply not found (the same 404 as a
+ * missing one) and nothing is written. The service token and admins run DEPLOYMENTS_SQL unchanged.
+ */
+export const OWNED_DEPLOYMENTS_SQL = {
+  /** [projectId, owner, source, requestId] */
+  create: ofOwner(DEPLOYMENTS_SQL.create),
+  /** [projectId, owner, then as DEPLOYMENTS_SQL.createWithKey] */
+  createWithKey: ofOwner(DEPLOYMENTS_SQL.createWithKey),
+  /** [deploymentId, owner] */
+  findById: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at
+         from deployments d join projects p on p.id = d.project_id where d.id = ? and p.user_id = ?`,
+  /** [deploymentId, owner] */
+  findWithProject: `${DEPLOYMENTS_SQL.findWithProject} and p.user_id = ?`,
+};
+
 export function createDeploymentsRepo(db: Knex) {
   return {
-    /** Creates a `pending` deployment and its `deployment.created` event; undefined when the project does not exist. */
-    async create(projectId: number, cause: Cause): Promise<DeploymentRow | undefined> {
-      const { rows } = await db.raw<{ rows: DeploymentRow[] }>(
-        DEPLOYMENTS_SQL.create,
-        [projectId, cause.source, cause.requestId],
-      );
+    /**
+     * Creates a `pending` deployment and its `deployment.created` event; undefined when the project
+     * does not exist (or, with an `owner`, is not theirs).
+     */
+    async create(projectId: number, cause: Cause, owner?: number): Promise<DeploymentRow | undefined> {
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: DeploymentRow[] }>(DEPLOYMENTS_SQL.create, [projectId, cause.source, cause.requestId])
+          : await db.raw<{ rows: DeploymentRow[] }>(OWNED_DEPLOYMENTS_SQL.create, [projectId, owner, cause.source, cause.requestId]);
       return rows[0];
     },
 
@@ -164,10 +199,10 @@ export function createDeploymentsRepo(db: Knex) {
      * Creates the deployment, its event and the key `request.key` in one statement; `key-taken`
      * (nothing written) when the key is already there, live or expired.
      */
-    async createWithKey(projectId: number, cause: Cause, request: IdempotentRequest, ttlSeconds: number): Promise<KeyedCreate> {
+    async createWithKey(projectId: number, cause: Cause, request: IdempotentRequest, ttlSeconds: number, owner?: number): Promise<KeyedCreate> {
       try {
-        const { rows } = await db.raw<{ rows: DeploymentRow[] }>(DEPLOYMENTS_SQL.createWithKey, [
-          projectId, cause.source, cause.requestId,
+        const { rows } = await db.raw<{ rows: DeploymentRow[] }>(owner === undefined ? DEPLOYMENTS_SQL.createWithKey : OWNED_DEPLOYMENTS_SQL.createWithKey, [
+          ...(owner === undefined ? [projectId] : [projectId, owner]), cause.source, cause.requestId,
           request.scope, request.key, request.fingerprint,
           ttlSeconds, request.scope, request.key,
         ]);
@@ -194,15 +229,19 @@ export function createDeploymentsRepo(db: Knex) {
       await db.raw(DEPLOYMENTS_SQL.deleteExpiredKey, [scope, key, ttlSeconds]);
     },
 
-    async findById(id: number): Promise<DeploymentRow | undefined> {
-      return db('deployments').where({ id }).first(db.raw(COLUMNS));
+    /** With an `owner`: only when the deployment's project is theirs. */
+    async findById(id: number, owner?: number): Promise<DeploymentRow | undefined> {
+      if (owner === undefined) return db('deployments').where({ id }).first(db.raw(COLUMNS));
+      const { rows } = await db.raw<{ rows: DeploymentRow[] }>(OWNED_DEPLOYMENTS_SQL.findById, [id, owner]);
+      return rows[0];
     },
 
-    async findWithProject(id: number): Promise<DeploymentWithProject | undefined> {
-      const { rows } = await db.raw<{ rows: DeploymentWithProject[] }>(
-        DEPLOYMENTS_SQL.findWithProject,
-        [id],
-      );
+    /** With an `owner`: only when the deployment's project is theirs. */
+    async findWithProject(id: number, owner?: number): Promise<DeploymentWithProject | undefined> {
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: DeploymentWithProject[] }>(DEPLOYMENTS_SQL.findWithProject, [id])
+          : await db.raw<{ rows: DeploymentWithProject[] }>(OWNED_DEPLOYMENTS_SQL.findWithProject, [id, owner]);
       return rows[0];
     },
 

@@ -3,6 +3,7 @@ import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { z } from 'zod';
 import { linkHeader, pageLinks } from '../../http/pagination.js';
 import { idParams } from '../../http/params.js';
+import { ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson, listDeploymentsQuery } from './deployments.schema.js';
 import type { DeploymentsService } from './deployments.service.js';
@@ -15,7 +16,8 @@ export function registerDeploymentRoutes(
 
   router.get('/deployments', auth, async (ctx) => {
     const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
-    const result = await deployments.list({ projectId, statuses: status }, page);
+    const owner = ownerOf(ctx.state);
+    const result = await deployments.list({ projectId, statuses: status, ...(owner === undefined ? {} : { owner }) }, page);
     ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.deployments.map(deploymentJson);
@@ -23,13 +25,13 @@ export function registerDeploymentRoutes(
 
   router.get('/deployments/:id', auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
-    ctx.body = deploymentJson(await deployments.get(id));
+    ctx.body = deploymentJson(await deployments.get(id, ownerOf(ctx.state)));
   });
 
   router.post('/deployments/:id/cancel', auth, jsonBody('16kb'), async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
     parseWith(z.object({}).strict(), ctx.request.body ?? {}, 'body');
-    const { deployment } = await deployments.cancel(id, causeOf(ctx, 'api'));
+    const { deployment } = await deployments.cancel(id, causeOf(ctx, 'api'), ownerOf(ctx.state));
     ctx.body = deploymentJson(deployment);
   });
 }

@@ -1,6 +1,7 @@
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, UnauthorizedError, secretMatchesDigest, type DeploymentStatus } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
+import type { Owner } from '../../http/scope.js';
 import { cancelOutcome, webhookOutcome, type WebhookOutcome } from './deployment-status.js';
 import type { Cause, DeploymentFilter, DeploymentsRepo, DeploymentWithProject, StoredKey } from './deployments.repo.js';
 import { IDEMPOTENCY_TTL_SECONDS, IdempotencyKeyReusedError, type IdempotentRequest } from './idempotency.js';
@@ -56,8 +57,9 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
   }
 
   return {
-    async create(projectId: number, cause: Cause): Promise<DeploymentRow> {
-      const created = await deployments.create(projectId, cause);
+    /** `owner` (a user's token): the project must be theirs; another's is not found, and nothing is written. */
+    async create(projectId: number, cause: Cause, owner?: Owner): Promise<DeploymentRow> {
+      const created = await deployments.create(projectId, cause, owner);
       if (!created) throw new NotFoundError(`Project ${projectId} not found`);
       return created;
     },
@@ -69,9 +71,9 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
      * expired key counts as absent: it is removed (if still expired) and the creation retried.
      * Each pass follows a real change of the key (taken, expired, removed), so three are plenty.
      */
-    async createIdempotent(projectId: number, cause: Cause, request: IdempotentRequest): Promise<IdempotentCreation> {
+    async createIdempotent(projectId: number, cause: Cause, request: IdempotentRequest, owner?: Owner): Promise<IdempotentCreation> {
       for (let attempt = 0; attempt < 3; attempt++) {
-        const result = await deployments.createWithKey(projectId, cause, request, ttlSeconds);
+        const result = await deployments.createWithKey(projectId, cause, request, ttlSeconds, owner);
         if (result.kind === 'created') return { deployment: result.deployment, status: 201, replayed: false };
         const stored = await deployments.findKey(request.scope, request.key, ttlSeconds);
         if (result.kind === 'no-project') {
@@ -86,8 +88,8 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
       throw new ServiceUnavailableError(`Idempotency-Key "${request.key}" is changing hands too fast; try again`, 1);
     },
 
-    async get(id: number): Promise<DeploymentRow> {
-      const found = await deployments.findById(id);
+    async get(id: number, owner?: Owner): Promise<DeploymentRow> {
+      const found = await deployments.findById(id, owner);
       if (!found) throw new NotFoundError(`Deployment ${id} not found`);
       return found;
     },
@@ -96,9 +98,13 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
       return deployments.page(filter, PAGE_SIZE, (page - 1) * PAGE_SIZE);
     },
 
-    /** `POST /deployments/:id/cancel`: ongoing → cancelled; cancelled again changes nothing; done or failed is a 400. */
-    async cancel(id: number, cause: Cause): Promise<StatusChange> {
-      const current = await deployments.findWithProject(id);
+    /**
+     * `POST /deployments/:id/cancel`: ongoing → cancelled; cancelled again changes nothing; done or
+     * failed is a 400. With an `owner`, another user's deployment is not found (projects do not
+     * change hands, so the re-reads of `move` need no filter).
+     */
+    async cancel(id: number, cause: Cause, owner?: Owner): Promise<StatusChange> {
+      const current = await deployments.findWithProject(id, owner);
       if (!current) throw new NotFoundError(`Deployment ${id} not found`);
       const change = await move(current, 'cancelled', cause, cancelOutcome);
       if (change.outcome === 'refuse') {

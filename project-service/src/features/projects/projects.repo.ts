@@ -32,6 +32,13 @@ export const PROJECTS_SQL = {
          order by p.id`,
   /** [id] */
   byId: `select ${VISIBLE}, ${FLAGS} from projects p where p.id = ?`,
+  /** For a user's token: [owner, limit, offset, owner] → as `page`, over that user's projects only (served by `projects (user_id, id)`). */
+  pageOfOwner: `with page as (select * from projects where user_id = ? order by id limit ? offset ?)
+         select (select count(*) from projects where user_id = ?) as total, ${VISIBLE}, ${FLAGS}
+         from (select 1) as one left join page as p on true
+         order by p.id`,
+  /** For a user's token: [id, owner] → the project only if it is theirs. */
+  byIdOfOwner: `select ${VISIBLE}, ${FLAGS} from projects p where p.id = ? and p.user_id = ?`,
   /**
    * [digest, id, source, requestId] → the project and when its secret changed, or no row. The new
    * digest and the `project.secret_rotated` event in one statement; the event carries neither the
@@ -55,14 +62,21 @@ export const PROJECTS_SQL = {
 export function createProjectsRepo(db: Knex) {
   return {
     /** One page in id order with its flags, and the total, in one statement (one row even past the end). */
-    async page(limit: number, offset: number): Promise<{ total: number; projects: ProjectView[] }> {
-      const { rows } = await db.raw<{ rows: Array<ProjectView & { total: number; id: number | null }> }>(PROJECTS_SQL.page, [limit, offset]);
+    async page(limit: number, offset: number, owner?: number): Promise<{ total: number; projects: ProjectView[] }> {
+      type Row = ProjectView & { total: number; id: number | null };
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: Row[] }>(PROJECTS_SQL.page, [limit, offset])
+          : await db.raw<{ rows: Row[] }>(PROJECTS_SQL.pageOfOwner, [owner, limit, offset, owner]);
       const total = rows[0]?.total ?? 0;
       return { total, projects: rows.filter((r) => r.id !== null) };
     },
 
-    async findById(id: number): Promise<ProjectView | undefined> {
-      const { rows } = await db.raw<{ rows: ProjectView[] }>(PROJECTS_SQL.byId, [id]);
+    async findById(id: number, owner?: number): Promise<ProjectView | undefined> {
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: ProjectView[] }>(PROJECTS_SQL.byId, [id])
+          : await db.raw<{ rows: ProjectView[] }>(PROJECTS_SQL.byIdOfOwner, [id, owner]);
       return rows[0];
     },
 

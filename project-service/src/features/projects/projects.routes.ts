@@ -3,6 +3,7 @@ import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { z } from 'zod';
 import { linkHeader, pageLinks, pageParam } from '../../http/pagination.js';
 import { idParams, positiveId } from '../../http/params.js';
+import { adminOnly, ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
@@ -27,7 +28,7 @@ export function registerProjectRoutes(
 
   router.get('/projects', auth, async (ctx) => {
     const { page } = parseWith(z.object({ page: pageParam }), { page: ctx.query.page }, 'query');
-    const result = await projects.list(page);
+    const result = await projects.list(page, ownerOf(ctx.state));
     ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.projects.map(projectJson);
@@ -35,11 +36,11 @@ export function registerProjectRoutes(
 
   router.get('/projects/:id', auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
-    ctx.body = projectJson(await projects.get(id));
+    ctx.body = projectJson(await projects.get(id, ownerOf(ctx.state)));
   });
 
-  /** For an operator: projects with more deployments in progress than `threshold` (default: the alert's). */
-  router.get('/ops/busy-projects', auth, async (ctx) => {
+  /** For an operator: projects with more deployments in progress than `threshold` (default: the alert's). Not for a user's token. */
+  router.get('/ops/busy-projects', auth, adminOnly, async (ctx) => {
     const { threshold } = parseWith(z.object({ threshold: positiveId.optional() }), { threshold: ctx.query.threshold }, 'query');
     const busy = await projects.busy(threshold ?? deps.ongoingThreshold);
     ctx.body = busy.map((p) => ({ projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing }));
@@ -53,8 +54,9 @@ export function registerProjectRoutes(
     const { id } = parseWith(idParams, ctx.params, 'path');
     const body = parseWith(createDeploymentBody, ctx.request.body ?? {}, 'body');
     const cause = causeOf(ctx, 'api');
+    const owner = ownerOf(ctx.state);
     if (ctx.headers['idempotency-key'] === undefined) {
-      const deployment = await deployments.create(id, cause);
+      const deployment = await deployments.create(id, cause, owner);
       ctx.status = 201;
       ctx.set('Location', `/deployments/${deployment.id}`);
       ctx.body = deploymentJson(deployment);
@@ -67,7 +69,7 @@ export function registerProjectRoutes(
       scope,
       key,
       fingerprint: requestFingerprint(CREATE_DEPLOYMENT, id, body),
-    });
+    }, owner);
     ctx.status = status;
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.set('Location', `/deployments/${deployment.id}`);
@@ -76,8 +78,8 @@ export function registerProjectRoutes(
   router.post('/projects/:id/deployment', auth, jsonBody('16kb'), createDeployment);
   router.post('/projects/:id/deployments', auth, jsonBody('16kb'), createDeployment);
 
-  /** Issues a new app secret, shown in this answer only; the old one stops working. */
-  router.post('/projects/:id/secret', auth, jsonBody('16kb'), async (ctx) => {
+  /** Issues a new app secret, shown in this answer only; the old one stops working. Not for a user's token. */
+  router.post('/projects/:id/secret', auth, adminOnly, jsonBody('16kb'), async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
     parseWith(rotateSecretBody, ctx.request.body ?? {}, 'body');
     const rotated = await projects.rotateSecret(id, causeOf(ctx, 'api'));

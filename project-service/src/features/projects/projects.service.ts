@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { NotFoundError, sha256 } from '@hosting/shared';
 import type { Cause } from '../deployments/deployments.repo.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
+import type { Owner } from '../../http/scope.js';
 import type { ProjectsRepo, ProjectView } from './projects.repo.js';
 
 /** A new app secret: 24 random bytes, base64url (32 characters), like every secret we issue. */
@@ -13,8 +14,9 @@ export function createProjectsService(deps: { projects: ProjectsRepo; generateSe
   const { projects } = deps;
   const generateSecret = deps.generateSecret ?? generateAppSecret;
   return {
-    async list(page: number): Promise<{ total: number; projects: ProjectView[] }> {
-      return projects.page(PAGE_SIZE, (page - 1) * PAGE_SIZE);
+    /** `owner` (a user's token): that user's projects only, and their total. */
+    async list(page: number, owner?: Owner): Promise<{ total: number; projects: ProjectView[] }> {
+      return projects.page(PAGE_SIZE, (page - 1) * PAGE_SIZE, owner);
     },
 
     async busy(threshold: number) {
@@ -32,8 +34,9 @@ export function createProjectsService(deps: { projects: ProjectsRepo; generateSe
       return { projectId: rotated.id, appSecret, rotatedAt: rotated.rotated_at };
     },
 
-    async get(id: number): Promise<ProjectView> {
-      const found = await projects.findById(id);
+    /** `owner` (a user's token): another user's project is not found, exactly like a missing one. */
+    async get(id: number, owner?: Owner): Promise<ProjectView> {
+      const found = await projects.findById(id, owner);
       if (!found) throw new NotFoundError(`Project ${id} not found`);
       return found;
     },

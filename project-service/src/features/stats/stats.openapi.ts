@@ -121,7 +121,7 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
             issues: [{ path: 'query.from', message: 'must not be after query.to' }],
           },
         ),
-        '404': openapiErrorResponse('No user with this id (`NotFoundError`).', { status: 404, message: 'User 42 not found' }),
+        '404': openapiErrorResponse('No user with this id, or (a user\'s token, JWT mode) another user than the token\'s: the same answer (`NotFoundError`).', { status: 404, message: 'User 42 not found' }),
         ...openapiErrors(401, 500, 503),
       },
     },

@@ -1,4 +1,5 @@
 import { NotFoundError, ValidationError } from '@hosting/shared';
+import type { Owner } from '../../http/scope.js';
 import type { StatsRepo } from './stats.repo.js';
 import { weekCount, weekEnd, weeklyAverage, weekStart, type WeekWindow } from './stats.weeks.js';
 
@@ -21,8 +22,10 @@ export function createStatsService(deps: { stats: StatsRepo; clock: () => Date }
      * The window runs from the week of `from` (default: the week of the user's first deployment)
      * through the week of `to` (default: the current week, by the clock), both included; the
      * deployments created in it count, `done` ones as successful, and empty weeks count as weeks.
+     * With an `owner` (a user's token), any other user is not found, exactly like a missing one,
+     * and without a query: every id but their own gets the same answer in the same time.
      */
-    async forUser(userId: number, bounds: { from?: Date; to?: Date }): Promise<UserStats> {
+    async forUser(userId: number, bounds: { from?: Date; to?: Date }, owner?: Owner): Promise<UserStats> {
       const last = bounds.to ?? clock();
       if (bounds.from && bounds.from.getTime() > last.getTime()) {
         const message = bounds.to ? 'must not be after query.to' : 'must not be in the future (query.to defaults to now)';
@@ -30,7 +33,7 @@ export function createStatsService(deps: { stats: StatsRepo; clock: () => Date }
       }
       const start = bounds.from ? weekStart(bounds.from) : null;
       const end = weekEnd(last);
-      const counts = await stats.deploymentCounts(userId, { from: start, before: end });
+      const counts = owner === undefined || owner === userId ? await stats.deploymentCounts(userId, { from: start, before: end }) : undefined;
       if (!counts) throw new NotFoundError(`User ${userId} not found`);
 
       const first = start ?? (counts.first_at ? weekStart(counts.first_at) : null);

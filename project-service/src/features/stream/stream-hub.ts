@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
 import { NotFoundError, ServiceUnavailableError, type Knex, type Logger } from '@hosting/shared';
 import { advanceCursor, type CursorState } from './stream-cursor.js';
-import { createStreamRepo, type ChangeRow } from './stream.repo.js';
+import { createStreamRepo, type LiveChangeRow } from './stream.repo.js';
 import { deploymentFrame, HEARTBEAT, resetFrame, retryFrame, type ResetReason } from './stream.schema.js';
 
 /**
@@ -54,6 +54,8 @@ export interface StreamHubOptions {
 
 interface Subscriber {
   projectId: number | null;
+  /** A user's token: only that user's projects (an all-projects stream is filtered by it). */
+  owner: number | null;
   /** The highest id written to this stream (or its starting point); live frames at or below it are skipped. */
   lastId: number;
   stream: PassThrough;
@@ -87,6 +89,8 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
 
   const everyone = new Set<Subscriber>();
   const ofAllProjects = new Set<Subscriber>();
+  /** All-projects streams of users' tokens, by user: each gets its own projects' changes only. */
+  const ofOwner = new Map<number, Set<Subscriber>>();
   const byProject = new Map<number, Set<Subscriber>>();
   /** Subscriptions admitted but not yet open (their project is being checked). */
   let admitting = 0;
@@ -171,12 +175,14 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     }
   }
 
-  function fanOut(change: ChangeRow): void {
+  function fanOut(change: LiveChangeRow): void {
     const subscribers = byProject.get(change.project_id);
-    if (ofAllProjects.size === 0 && !subscribers) return;
+    const owners = change.user_id === null ? undefined : ofOwner.get(change.user_id);
+    if (ofAllProjects.size === 0 && !subscribers && !owners) return;
     const frame = deploymentFrame(change);
     deliver(ofAllProjects, change.id, frame);
     if (subscribers) deliver(subscribers, change.id, frame);
+    if (owners) deliver(owners, change.id, frame);
     stats.delivered++;
   }
 
@@ -226,7 +232,11 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
 
   function add(sub: Subscriber): void {
     everyone.add(sub);
-    if (sub.projectId === null) ofAllProjects.add(sub);
+    if (sub.projectId === null && sub.owner !== null) {
+      let set = ofOwner.get(sub.owner);
+      if (!set) ofOwner.set(sub.owner, (set = new Set()));
+      set.add(sub);
+    } else if (sub.projectId === null) ofAllProjects.add(sub);
     else {
       let set = byProject.get(sub.projectId);
       if (!set) byProject.set(sub.projectId, (set = new Set()));
@@ -238,7 +248,11 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     if (sub.closed) return;
     sub.closed = true;
     everyone.delete(sub);
-    if (sub.projectId === null) ofAllProjects.delete(sub);
+    if (sub.projectId === null && sub.owner !== null) {
+      const set = ofOwner.get(sub.owner);
+      set?.delete(sub);
+      if (set?.size === 0) ofOwner.delete(sub.owner);
+    } else if (sub.projectId === null) ofAllProjects.delete(sub);
     else {
       const set = byProject.get(sub.projectId);
       set?.delete(sub);
@@ -250,7 +264,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
   /** Sends what the client missed after `from` (up to `upTo`, the cursor when it subscribed), then its backlog. */
   async function replay(sub: Subscriber, from: number, upTo: number): Promise<void> {
     try {
-      const info = await repo.replayInfo({ after: from, upTo, projectId: sub.projectId, limit: replayMax });
+      const info = await repo.replayInfo({ after: from, upTo, projectId: sub.projectId, owner: sub.owner, limit: replayMax });
       let reset: ResetReason | undefined;
       if (from > info.head) reset = 'unknown';
       else if (from < upTo && (info.oldest === null || info.oldest > from + 1)) reset = 'expired';
@@ -260,7 +274,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
         sub.lastId = upTo;
       } else {
         for (let after = from; after < upTo && !sub.closed; ) {
-          const page = await repo.replayPage({ after, upTo, projectId: sub.projectId, limit: REPLAY_PAGE });
+          const page = await repo.replayPage({ after, upTo, projectId: sub.projectId, owner: sub.owner, limit: REPLAY_PAGE });
           for (const change of page) write(sub, deploymentFrame(change));
           sub.sent += page.length;
           if (page.length < REPLAY_PAGE) break;
@@ -298,10 +312,11 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
 
     /**
      * Opens a stream of the changes of `projectId` (or of all projects) after `lastEventId` (or
-     * after now). NotFoundError for an unknown project; ServiceUnavailableError when this process
-     * is at `maxClients`, not started or stopping.
+     * after now). With an `owner` (a user's token), only that user's projects: another user's
+     * project is not found, like an unknown one. NotFoundError for an unknown project;
+     * ServiceUnavailableError when this process is at `maxClients`, not started or stopping.
      */
-    async subscribe(request: { projectId?: number; lastEventId?: number }): Promise<Readable> {
+    async subscribe(request: { projectId?: number; lastEventId?: number; owner?: number }): Promise<Readable> {
       if (!running || !state) throw unavailable();
       if (everyone.size + admitting >= maxClients) {
         throw new ServiceUnavailableError(`This process already serves ${maxClients} live streams; try again shortly`, 5);
@@ -309,7 +324,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
       admitting++;
       let exists = true;
       try {
-        if (request.projectId !== undefined) exists = await repo.projectExists(request.projectId);
+        if (request.projectId !== undefined) exists = await repo.projectExists(request.projectId, request.owner);
       } finally {
         admitting--;
       }
@@ -320,6 +335,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
       const from = request.lastEventId;
       const sub: Subscriber = {
         projectId: request.projectId ?? null,
+        owner: request.owner ?? null,
         lastId: Math.max(upTo, from ?? 0),
         stream: new PassThrough(),
         backlog: from === undefined ? null : [],

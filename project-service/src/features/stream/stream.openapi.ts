@@ -89,7 +89,7 @@ function operation(operationId: string, summary: string, scope: string, project:
         issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
       }),
       ...openapiErrors(401),
-      ...(project ? { '404': openapiErrorResponse('No such project (`NotFoundError`).', { status: 404, message: 'Project 42 not found' }) } : {}),
+      ...(project ? { '404': openapiErrorResponse('No such project, or (a user\'s token) not theirs: the same answer (`NotFoundError`).', { status: 404, message: 'Project 42 not found' }) } : {}),
       ...openapiErrors(500),
       '503': openapiErrorResponse(
         'This process already serves `STREAM_MAX_CLIENTS` streams, is shutting down, or runs without the stream; or the database ' +
@@ -106,7 +106,7 @@ export const streamPaths: Record<string, OpenApiPathItem> = {
     get: operation(
       'streamDeployments',
       'Live deployment changes of every project (Server-Sent Events)',
-      'Every deployment change of every project, as it happens.',
+      'Every deployment change of every project, as it happens; for a user\'s token (JWT mode), of that user\'s projects only.',
       false,
     ),
   },
@@ -114,7 +114,7 @@ export const streamPaths: Record<string, OpenApiPathItem> = {
     get: operation(
       'streamProjectDeployments',
       'Live deployment changes of one project (Server-Sent Events)',
-      'The deployment changes of one project, as they happen. An unknown project is a 404.',
+      'The deployment changes of one project, as they happen. An unknown project is a 404; so is another user\'s project for a user\'s token (JWT mode).',
       true,
     ),
   },

@@ -14,6 +14,12 @@ export interface ChangeRow {
 
 const COLUMNS = 'id, deployment_id, project_id, status, deployed_in, created_at, updated_at';
 
+/** A change as the live reader sees it: with the owner of its project, for the streams of one user's projects. */
+export type LiveChangeRow = ChangeRow & { user_id: number | null };
+
+/** `(project_id in the owner's projects)`, or everything when the owner parameter is null: [owner, owner]. */
+const OWNED_BY = '(?::int is null or project_id in (select id from projects where user_id = ?::int))';
+
 /** What a reconnecting client's replay needs to know before it starts. */
 export interface ReplayInfo {
   /** The oldest change still kept (older ones were purged); null when none is kept. */
@@ -26,8 +32,12 @@ export interface ReplayInfo {
 
 export function createStreamRepo(db: Knex) {
   return {
-    async projectExists(id: number): Promise<boolean> {
-      const { rows } = await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ?) as found', [id]);
+    /** Whether the project exists (and, with an owner, is theirs). */
+    async projectExists(id: number, owner?: number): Promise<boolean> {
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ?) as found', [id])
+          : await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ? and user_id = ?) as found', [id, owner]);
       return rows[0]?.found === true;
     },
 
@@ -49,45 +59,50 @@ export function createStreamRepo(db: Knex) {
     /**
      * The changes after `after` in id order, with the statement's own snapshot bounds (the same
      * snapshot the rows were read with: see stream-cursor.ts for what they prove). One row with
-     * null columns when there is no change.
+     * null columns when there is no change. Each change carries its project's owner (a primary-key
+     * probe per row), for the all-projects streams of a user's token.
      */
-    async readAfter(after: number, limit: number): Promise<{ rows: ChangeRow[]; snapshot: Snapshot }> {
-      const { rows } = await db.raw<{ rows: Array<Omit<ChangeRow, 'id'> & { id: number | null; xmin: string; xmax: string }> }>(
+    async readAfter(after: number, limit: number): Promise<{ rows: LiveChangeRow[]; snapshot: Snapshot }> {
+      const { rows } = await db.raw<{ rows: Array<Omit<LiveChangeRow, 'id'> & { id: number | null; xmin: string; xmax: string }> }>(
         `select s.xmin::text as xmin, s.xmax::text as xmax, c.*
          from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin, pg_snapshot_xmax(pg_current_snapshot()) as xmax) s
-         left join lateral (select ${COLUMNS} from deployment_changes where id > ? order by id limit ?) c on true
+         left join lateral (
+           select ch.id, ch.deployment_id, ch.project_id, ch.status, ch.deployed_in, ch.created_at, ch.updated_at, p.user_id
+           from deployment_changes ch left join projects p on p.id = ch.project_id
+           where ch.id > ? order by ch.id limit ?) c on true
          order by c.id`,
         [after, limit],
       );
       const first = rows[0]!;
       return {
         snapshot: { xmin: BigInt(first.xmin), xmax: BigInt(first.xmax) },
-        rows: rows.filter((r) => r.id !== null).map(({ xmin: _n, xmax: _x, ...change }) => change as ChangeRow),
+        rows: rows.filter((r) => r.id !== null).map(({ xmin: _n, xmax: _x, ...change }) => change as LiveChangeRow),
       };
     },
 
-    async replayInfo(args: { after: number; upTo: number; projectId: number | null; limit: number }): Promise<ReplayInfo> {
-      const { after, upTo, projectId, limit } = args;
+    /** `owner`: only the changes of that user's projects (null: everyone's). */
+    async replayInfo(args: { after: number; upTo: number; projectId: number | null; owner: number | null; limit: number }): Promise<ReplayInfo> {
+      const { after, upTo, projectId, owner, limit } = args;
       const { rows } = await db.raw<{ rows: ReplayInfo[] }>(
         `select (select min(id) from deployment_changes) as oldest,
                 (select case when is_called then last_value else 0 end from deployment_changes_id_seq) as head,
                 (select count(*) from (
                    select 1 from deployment_changes
-                   where id > ? and id <= ? and (?::int is null or project_id = ?::int)
+                   where id > ? and id <= ? and (?::int is null or project_id = ?::int) and ${OWNED_BY}
                    limit ?) x)::int as pending`,
-        [after, upTo, projectId, projectId, limit + 1],
+        [after, upTo, projectId, projectId, owner, owner, limit + 1],
       );
       return rows[0]!;
     },
 
-    /** The changes in (after, upTo], of one project or all, in id order. */
-    async replayPage(args: { after: number; upTo: number; projectId: number | null; limit: number }): Promise<ChangeRow[]> {
-      const { after, upTo, projectId, limit } = args;
+    /** The changes in (after, upTo], of one project or all (of the owner's, with one), in id order. */
+    async replayPage(args: { after: number; upTo: number; projectId: number | null; owner: number | null; limit: number }): Promise<ChangeRow[]> {
+      const { after, upTo, projectId, owner, limit } = args;
       const { rows } = await db.raw<{ rows: ChangeRow[] }>(
         `select ${COLUMNS} from deployment_changes
-         where id > ? and id <= ? and (?::int is null or project_id = ?::int)
+         where id > ? and id <= ? and (?::int is null or project_id = ?::int) and ${OWNED_BY}
          order by id limit ?`,
-        [after, upTo, projectId, projectId, limit],
+        [after, upTo, projectId, projectId, owner, owner, limit],
       );
       return rows;
     },

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { parseWith, ServiceUnavailableError, type Knex } from '@hosting/shared';
 import { idParams } from '../../http/params.js';
+import { ownerOf } from '../../http/scope.js';
 import type { AppContext, AppRouter } from '../../http/types.js';
 import type { DeploymentStreamHub } from './stream-hub.js';
 import { streamHeaders, streamQuery } from './stream.schema.js';
@@ -9,7 +10,8 @@ import { streamHeaders, streamQuery } from './stream.schema.js';
  * `GET /deployments/stream` (every project) and `GET /projects/:id/deployments/stream` (one):
  * Server-Sent Events of deployment changes, fed by the process's hub (stream-hub.ts). Without a
  * hub (an app built without one, as most tests do) they answer 503: a stream that never delivers
- * would look healthy and be wrong.
+ * would look healthy and be wrong. A user's token streams its own projects only (another user's
+ * project is a 404, like an unknown one).
  */
 export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; hub?: DeploymentStreamHub }): void {
   const { auth, hub } = deps;
@@ -18,7 +20,8 @@ export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware
     const headers = parseWith(streamHeaders, { 'last-event-id': ctx.get('Last-Event-ID') || undefined }, 'header');
     const query = parseWith(streamQuery, ctx.query, 'query');
     if (!hub) throw new ServiceUnavailableError('The live deployment stream is not enabled in this process', 30);
-    const stream = await hub.subscribe({ projectId, lastEventId: headers['last-event-id'] ?? query.lastEventId });
+    const owner = ownerOf(ctx.state);
+    const stream = await hub.subscribe({ projectId, lastEventId: headers['last-event-id'] ?? query.lastEventId, ...(owner === undefined ? {} : { owner }) });
     ctx.status = 200;
     ctx.type = 'text/event-stream; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache, no-transform'); // no-transform: no proxy may compress (and so buffer) it
