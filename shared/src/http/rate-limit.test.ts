@@ -86,6 +86,18 @@ describe('failedAuthLimit', () => {
     expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
   });
 
+  it('does not count a 401 its thrower marks as no guess (countsAsGuess = false: a correctly signed, expired JWT)', async () => {
+    const koa = new Koa<RequestState>();
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(failedAuthLimit({ points: 1, windowSeconds: 60 }));
+    koa.use(() => {
+      throw Object.assign(new UnauthorizedError('The token has expired'), { countsAsGuess: false });
+    });
+    const http = supertest(koa.callback());
+    for (let i = 0; i < 3; i++) expect((await http.get('/')).status).toBe(401);
+  });
+
   it('counts a 401 set as a status without a throw', async () => {
     const koa = new Koa<RequestState>();
     koa.use(requestContext(createLogger({ level: 'silent' })));

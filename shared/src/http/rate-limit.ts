@@ -89,9 +89,14 @@ export function secretKey(kind: string, secret: string): string {
   return `${kind}:${createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 22)}`;
 }
 
-function isUnauthorized(err: unknown): boolean {
-  const e = err as { status?: unknown; statusCode?: unknown } | null;
-  return e !== null && typeof e === 'object' && (e.status === 401 || e.statusCode === 401);
+/**
+ * A 401 that counts against the client address. Authentication code may mark one that is no guess
+ * with `countsAsGuess = false` (e.g. a correctly signed JWT that has just expired: an admin panel
+ * polling with a stale session must not lock its office out).
+ */
+function isGuess(err: unknown): boolean {
+  const e = err as { status?: unknown; statusCode?: unknown; countsAsGuess?: unknown } | null;
+  return e !== null && typeof e === 'object' && (e.status === 401 || e.statusCode === 401) && e.countsAsGuess !== false;
 }
 
 export interface FailedAuthOptions extends RateLimitPolicy {
@@ -133,7 +138,7 @@ export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestS
     try {
       await next();
     } catch (err) {
-      if (isUnauthorized(err)) record(ctx);
+      if (isGuess(err)) record(ctx);
       throw err;
     }
     if (ctx.status === 401) record(ctx);
