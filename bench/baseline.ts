@@ -9,9 +9,10 @@ import { EVENTS_SQL } from '@hosting/aggregator-service';
  * The engineering limit the benchmark compares our services with: bare `node:http` and `pg`,
  * answering the same routes with the same SQL statements (imported from the services'
  * repositories), the same bearer checks and the same JSON, and nothing else: no framework, no
- * validation library, no logging, no metrics. Run: node bench/dist/baseline.js <project|aggregator> <port> <db url> <token>
+ * validation library, no logging, no metrics. Run: node bench/dist/baseline.js <project|aggregator> <port> <db url> <token> [prepared]
  */
-const [role, portArg, url, token] = process.argv.slice(2) as [string, string, string, string];
+const [role, portArg, url, token, mode] = process.argv.slice(2) as [string, string, string, string, string | undefined];
+const prepared = mode === 'prepared';
 const pool = new pg.Pool({ connectionString: url, max: 10 });
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
@@ -28,6 +29,20 @@ const SQL = {
   transition: toPg(DEPLOYMENTS_SQL.transition),
   insertEvents: toPg(EVENTS_SQL.insert),
 };
+
+/**
+ * By default each statement is sent as `pool.query(text, values)` does: unnamed, parsed and
+ * planned by PostgreSQL on every call. With `prepared` (the bench's --baseline-prepared) each
+ * is a named prepared statement, as the services' knex sends them (shared/src/db/knex.ts), so
+ * the comparison is then only of what each does in Node.
+ */
+const names = new Map<string, string>();
+function run(text: string, values: unknown[]) {
+  if (!prepared) return pool.query(text, values);
+  let name = names.get(text);
+  if (name === undefined) names.set(text, (name = `b_${names.size + 1}`));
+  return pool.query({ name, text, values });
+}
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
 const tokenDigest = digest(token);
@@ -64,37 +79,37 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
   if (req.method === 'POST' && path === '/deployment/webhook') {
     const body = (await readJson(req)) as { id: number; status: any };
     const presented = bearer(req);
-    const { rows } = await pool.query(SQL.findWithProject, [body.id]);
+    const { rows } = await run(SQL.findWithProject, [body.id]);
     const current = rows[0];
     if (!current || !presented || !timingSafeEqual(digest(presented), current.app_secret_sha256)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
     const outcome = webhookOutcome(current.status, body.status);
     if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
     if (outcome !== 'apply') return send(res, 200, deployment(current));
     const url = body.status === 'done' && current.project_url === null ? generateProjectUrl(current.project_name, 'bench.example') : null;
-    const moved = await pool.query(SQL.transition, DEPLOYMENTS_SQL.transitionBindings({ id: body.id, from: current.status, to: body.status, url }, { source: 'webhook', requestId: null }));
+    const moved = await run(SQL.transition, DEPLOYMENTS_SQL.transitionBindings({ id: body.id, from: current.status, to: body.status, url }, { source: 'webhook', requestId: null }));
     return send(res, 200, deployment(moved.rows[0] ?? current));
   }
   if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
   if (req.method === 'GET' && path === '/projects') {
     const page = Number(query.get('page') ?? 1);
-    const { rows } = await pool.query(SQL.projectPage, [8, (page - 1) * 8]);
+    const { rows } = await run(SQL.projectPage, [8, (page - 1) * 8]);
     res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
     return send(res, 200, rows.filter((r) => r.id !== null).map(project));
   }
   if (req.method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
-    const { rows } = await pool.query(SQL.projectById, [Number(m[1])]);
+    const { rows } = await run(SQL.projectById, [Number(m[1])]);
     return rows[0] ? send(res, 200, project(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
   }
   if (req.method === 'GET' && path === '/deployments') {
     const page = Number(query.get('page') ?? 1);
     const statuses = (query.get('status')?.split(',') ?? []) as DeploymentStatus[];
     const { sql, bindings } = DEPLOYMENTS_SQL.page({ statuses }, 8, (page - 1) * 8);
-    const { rows } = await pool.query(toPg(sql), bindings);
+    const { rows } = await run(toPg(sql), bindings);
     res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
     return send(res, 200, rows.filter((r) => r.id !== null).map(deployment));
   }
   if (req.method === 'POST' && (m = /^\/projects\/(\d+)\/deployment$/.exec(path))) {
-    const { rows } = await pool.query(SQL.create, [Number(m[1]), 'api', null]);
+    const { rows } = await run(SQL.create, [Number(m[1]), 'api', null]);
     return rows[0] ? send(res, 201, deployment(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
   }
   send(res, 404, { name: 'NotFoundError', message: 'no route' });
@@ -105,7 +120,7 @@ async function aggregator_(req: http.IncomingMessage, res: http.ServerResponse, 
   if (req.method === 'POST' && path === '/events') {
     const body = await readJson(req);
     const events = Array.isArray(body) ? body : [body];
-    const { rows } = await pool.query(SQL.insertEvents, [JSON.stringify(events)]);
+    const { rows } = await run(SQL.insertEvents, [JSON.stringify(events)]);
     const stored = new Set(rows.map((r) => r.event_id));
     return send(res, 200, { stored: stored.size, duplicates: events.length - stored.size, results: events.map((e: any) => ({ eventId: e.eventId, status: stored.has(e.eventId) ? 'stored' : 'duplicate' })) });
   }

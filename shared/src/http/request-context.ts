@@ -47,9 +47,16 @@ export function acceptRequestId(incoming: string | undefined): string {
 export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware {
   return async function context(ctx, next) {
     const requestId = acceptRequestId(ctx.get('X-Request-Id') || undefined);
-    const log = logger.child({ requestId });
+    // The child logger is made when a handler first logs: most requests write only the line below,
+    // which carries the request id itself (same JSON as the child's, without making one).
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => (child ??= logger.child({ requestId })),
+      set: (value: Logger) => (child = value),
+      enumerable: true,
+      configurable: true,
+    });
     ctx.state.requestId = requestId;
-    ctx.state.log = log;
     ctx.set('X-Request-Id', requestId);
     const started = performance.now();
     try {
@@ -62,7 +69,9 @@ export function requestContext(logger: Logger, onFinish?: (summary: RequestSumma
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
-      log.info({ ...summary, path: ctx.path, ...(ctx.state.error ? { error: ctx.state.error } : {}) }, 'request');
+      const line = { ...summary, path: ctx.path, ...(ctx.state.error ? { error: ctx.state.error } : {}) };
+      if (child) child.info(line, 'request');
+      else logger.info({ requestId, ...line }, 'request');
       onFinish?.(summary);
     }
   };
