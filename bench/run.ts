@@ -22,7 +22,8 @@ import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, h
  * issue's targets (one figure each), and writes both as JSON under bench/results/ (or --out).
  *
  * `--only X` runs the endpoints and phases whose name contains X (phases: flags, stats, export,
- * delivery, backlog). `--quick` is the test suite's mode: small data, 1 s per endpoint, short
+ * delivery, backlog). `--baseline-prepared` has the baseline prepare its statements as the
+ * services do (by default it sends them unnamed, as a bare `pool.query(text, values)` does). `--quick` is the test suite's mode: small data, 1 s per endpoint, short
  * phases; it proves the benchmark runs and says nothing about speed.
  */
 const { values } = parseArgs({
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     only: { type: 'string' },
     out: { type: 'string' },
+    'baseline-prepared': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -246,8 +248,9 @@ async function main() {
       PROJECT_SERVICE_HOST: '127.0.0.1',
       AGGREGATOR_URL: `http://127.0.0.1:${ports.aggregator}`,
     });
-    const baseProject = startProcess(['bench/dist/baseline.js', 'project', String(ports.baseProject), projectUrl, token], {});
-    const baseAggregator = startProcess(['bench/dist/baseline.js', 'aggregator', String(ports.baseAggregator), aggregatorUrl, aggregatorToken], {});
+    const baselineMode = values['baseline-prepared'] ? ['prepared'] : [];
+    const baseProject = startProcess(['bench/dist/baseline.js', 'project', String(ports.baseProject), projectUrl, token, ...baselineMode], {});
+    const baseAggregator = startProcess(['bench/dist/baseline.js', 'aggregator', String(ports.baseAggregator), aggregatorUrl, aggregatorToken, ...baselineMode], {});
     children.push(aggregator, project, baseProject, baseAggregator);
     await Promise.all(Object.values(ports).map((p) => waitFor(`http://127.0.0.1:${p}/`)));
 
@@ -317,7 +320,7 @@ async function main() {
     const report = {
       when: new Date().toISOString(),
       machine,
-      settings: { quick, duration, rounds, connections, size, delivery, only: values.only ?? null },
+      settings: { quick, duration, rounds, connections, size, delivery, only: values.only ?? null, baselinePrepared: values['baseline-prepared'] },
       results: rows,
       phases,
       targets: targetRows,
@@ -328,6 +331,11 @@ async function main() {
     say(`machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, node ${machine.node}; ${quick ? 'QUICK (small data: figures say nothing)' : 'full'} data: ${size.deployments} deployments, ${size.events} events; ${rounds} round(s) of ${duration} s at ${connections} connections`);
     say('');
     say(table(rows));
+    say(
+      values['baseline-prepared']
+        ? 'baseline: statements prepared, as the services send them (--baseline-prepared): the ratio is the cost of what the services do in Node'
+        : 'baseline: statements unnamed, as pool.query(text, values) sends them; the services prepare theirs (shared/src/db/knex.ts). --baseline-prepared compares like with like in the database',
+    );
     say('');
     say(renderTable(['target', 'goal', 'measured', 'met'], targetRows.map((r) => [r.target, r.goal, r.measured, r.met === null ? '–' : r.met ? 'yes' : 'NO'])));
     say('');
@@ -643,6 +651,8 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
     { name: 'projects page', db: projectDb, sql: PROJECTS_SQL.page, bindings: [8, 800] },
     { name: 'project by id', db: projectDb, sql: PROJECTS_SQL.byId, bindings: [42] },
     { name: 'deployments page by status', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80)) },
+    { name: 'deployments page, status done', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80)) },
+    { name: 'deployments page, two statuses', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80)) },
     { name: 'deployment with project (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findWithProject, bindings: [42] },
     { name: 'events by project (feed)', db: aggregatorDb, sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`, bindings: [42] },
   ];

@@ -129,25 +129,44 @@ export const DEPLOYMENTS_SQL = {
   },
   /** One page in id order with the total matching the filter. */
   page(filter: DeploymentFilter, limit: number, offset: number): { sql: string; bindings: Array<string | number> } {
+    const statuses = [...new Set(filter.statuses ?? [])];
     const where: string[] = [];
     const bindings: Array<string | number> = [];
     if (filter.projectId !== undefined) {
       where.push('project_id = ?');
       bindings.push(filter.projectId);
     }
-    if (filter.statuses && filter.statuses.length > 0) {
+    if (statuses.length > 0) {
       // knex expands an array binding into a list, so the placeholders are spelled out.
-      where.push(`status in (${filter.statuses.map(() => '?').join(', ')})`);
-      bindings.push(...filter.statuses);
+      where.push(`status in (${statuses.map(() => '?').join(', ')})`);
+      bindings.push(...statuses);
     }
     if (filter.owner !== undefined) {
       where.push('project_id in (select id from projects where user_id = ?)');
       bindings.push(filter.owner);
     }
     const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
+    // The exact total from the per-project, per-status counters the triggers keep (migration
+    // deployment_counts): the same filter over one row per project and status, not over every
+    // deployment (at a million, `status=done` counted 800,000 index entries per page).
+    const total = `(select coalesce(sum(n), 0)::bigint from deployment_counts ${clause})`;
+    // Several statuses over all projects: `status in (…) order by id` has no index that yields id
+    // order (the (status, id) index yields it per status), and walking the primary key to the newest
+    // in-progress deployments read most of the table. Each status's first offset + limit by id come
+    // from its own index range, and the page is taken from their union.
+    if (statuses.length > 1 && filter.projectId === undefined && filter.owner === undefined) {
+      const perStatus = statuses.map(() => `(select ${COLUMNS} from deployments where status = ? order by id limit ?)`).join(' union all ');
+      return {
+        sql: `with page as (select ${COLUMNS} from (${perStatus}) s order by id limit ? offset ?)
+         select ${total} as total, page.*
+         from (select 1) as one left join page on true
+         order by page.id`,
+        bindings: [...statuses.flatMap((status) => [status, offset + limit]), limit, offset, ...bindings],
+      };
+    }
     return {
       sql: `with page as (select ${COLUMNS} from deployments ${clause} order by id limit ? offset ?)
-         select (select count(*) from deployments ${clause}) as total, page.*
+         select ${total} as total, page.*
          from (select 1) as one left join page on true
          order by page.id`,
       bindings: [...bindings, limit, offset, ...bindings],
