@@ -184,6 +184,17 @@ describe('authentication in JWT mode', () => {
     expect(logs.lines.some((l) => l.includes(token))).toBe(false);
   });
 
+  it('does not count an expired but genuine token against the address (a stale session), but does count forgeries', async () => {
+    await withApp(app({ RATE_LIMIT_AUTH_FAILURES: 3 }), async (at) => {
+      const expired = await idp.sign({ sub: 'auth0|alice', iat: now() - 600 }, { expiresIn: now() - 60 });
+      for (let i = 0; i < 5; i++) expect((await call('get', '/projects', expired, { at })).status).toBe(401);
+      const forged = await idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { key: await idp.foreignKey() });
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await call('get', '/projects', forged, { at })).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    });
+  });
+
   it('refuses JWTs altogether when JWT mode is off (the default), even an admin one', async () => {
     await withApp(app({ AUTH_JWT_JWKS_URL: undefined, AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined }), async (at) => {
       expect((await call('get', '/projects', tokens.admin, { at })).status).toBe(401);

@@ -62,7 +62,8 @@ export const eventEnvelopeSchema = z
   })
   .strict()
   .superRefine((event, ctx) => {
-    const known = (EVENT_PAYLOADS as Record<string, z.ZodType>)[event.name];
+    // Own keys only: `__proto__` or `constructor` as a name would find Object's (the attack suite: a 500).
+    const known = Object.hasOwn(EVENT_PAYLOADS, event.name) ? (EVENT_PAYLOADS as Record<string, z.ZodType>)[event.name] : undefined;
     const result = (known ?? refs).safeParse(event.payload);
     if (!result.success) {
       for (const issue of result.error.issues) {

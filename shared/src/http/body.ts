@@ -1,6 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import type { Middleware } from 'koa';
-import { AppError } from '../errors.js';
+import { AppError, ValidationError } from '../errors.js';
 
 /**
  * What reading a body can throw, as a client error: co-body and raw-body give most of theirs a
@@ -17,12 +17,32 @@ function bodyError(err: unknown, contentEncoding: string): unknown {
   return err;
 }
 
+/** How deep a JSON body may nest (objects and arrays), by default. */
+export const MAX_BODY_DEPTH = 64;
+
+/**
+ * Throws a 400 when `value` nests deeper than `max`. Iterative: it must not itself overflow the
+ * stack on the 500,000-deep array a 1 MB body can hold, which JSON.parse reads happily and the
+ * first recursive step after it (JSON.stringify, a schema) did not: a RangeError, a 500, found by
+ * the attack suite.
+ */
+export function assertJsonDepth(value: unknown, max = MAX_BODY_DEPTH): void {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth >= max) throw new ValidationError(`The body nests deeper than ${max} levels`, [{ path: 'body', message: `nests deeper than ${max} levels` }]);
+    for (const child of Array.isArray(node) ? node : Object.values(node)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+}
+
 /**
  * JSON bodies only: a body of another type is a 415, malformed JSON a 400, one over `limit` a
- * 413, one that does not decompress as its Content-Encoding says a 400 (see bodyError; the
- * problem middleware shapes them all).
+ * 413, one that does not decompress as its Content-Encoding says a 400 (see bodyError), one that
+ * nests deeper than `maxDepth` (64) a 400 (the problem middleware shapes them all).
  */
-export function jsonBody(limit: string): Middleware {
+export function jsonBody(limit: string, options: { maxDepth?: number } = {}): Middleware {
+  const maxDepth = options.maxDepth ?? MAX_BODY_DEPTH;
   const parse = bodyParser({
     enableTypes: ['json'],
     jsonLimit: limit,
@@ -37,6 +57,9 @@ export function jsonBody(limit: string): Middleware {
         throw new AppError(415, 'UnsupportedMediaTypeError', 'Request bodies must be application/json');
       }
     }
-    await parse(ctx, next);
+    await parse(ctx, async () => {
+      assertJsonDepth(ctx.request.body, maxDepth);
+      await next();
+    });
   };
 }

@@ -30,8 +30,14 @@ export interface JwtVerifierOptions {
 
 /** The token was not accepted: expired, wrong audience or issuer, bad signature, unknown key… `reason` is for the log only. */
 export class JwtRejectedError extends Error {
-  constructor(readonly reason: string) {
+  /** jose's error code (e.g. `ERR_JWT_EXPIRED`), when jose refused it. */
+  readonly code: string | undefined;
+  constructor(
+    readonly reason: string,
+    code?: string,
+  ) {
     super(`JWT rejected: ${reason}`);
+    this.code = code;
     this.name = 'JwtRejectedError';
   }
 }
@@ -96,7 +102,7 @@ export function createJwtVerifier(options: JwtVerifierOptions) {
         return payload as VerifiedClaims;
       } catch (err) {
         if (err instanceof JwksUnavailableError || err instanceof JwtRejectedError) throw err;
-        if (err instanceof errors.JOSEError) throw new JwtRejectedError(`${err.code}: ${err.message}`);
+        if (err instanceof errors.JOSEError) throw new JwtRejectedError(`${err.code}: ${err.message}`, err.code);
         throw new JwtRejectedError(err instanceof Error ? err.message : String(err));
       }
     },
@@ -178,6 +184,10 @@ export function authenticate(options: { serviceToken: string; jwt?: JwtAuthOptio
       if (err instanceof JwksUnavailableError) throw new ServiceUnavailableError('The identity provider\'s keys could not be fetched; try again shortly', 5, err);
       if (!(err instanceof JwtRejectedError)) throw err;
       log?.info({ auth: 'jwt', reason: err.reason }, 'JWT rejected');
+      // jose checks `exp` only once the signature holds: an expired token is a stale session (a
+      // panel polling after its login ran out), not a guess, and must not lock its address out
+      // (the failed-authentication limit skips a 401 marked so; rate-limit.ts). Same 401 body.
+      if (err.code === 'ERR_JWT_EXPIRED') throw Object.assign(new UnauthorizedError(), { countsAsGuess: false });
     }
     if (!principal) throw new UnauthorizedError();
     ctx.state.principal = principal;
