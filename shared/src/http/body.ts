@@ -9,7 +9,14 @@ import { AppError, ValidationError } from '../errors.js';
  * the attack suite: it was a 500). Anything else is ours, and stays a 500.
  */
 function bodyError(err: unknown, contentEncoding: string): unknown {
-  const e = err as { status?: unknown; errno?: unknown };
+  const e = err as { status?: unknown; errno?: unknown; message?: unknown };
+  // co-body's JSON parser (@hapi/bourne) refuses a `__proto__` key anywhere in the body: a 400 that
+  // names it like any other field a request may not carry (mass assignment, prototype pollution).
+  if (e?.status === 400 && e.message === 'Object contains forbidden prototype property') {
+    return new ValidationError('Invalid body.__proto__: a "__proto__" key is refused anywhere in a body', [
+      { path: 'body.__proto__', message: 'is not a field of this request (refused anywhere in a body)' },
+    ]);
+  }
   const encoded = contentEncoding !== '' && contentEncoding.toLowerCase() !== 'identity';
   if (encoded && typeof e?.status !== 'number' && typeof e?.errno === 'number') {
     return new AppError(400, 'BadRequestError', `The body could not be decoded as its Content-Encoding (${contentEncoding.slice(0, 40)}) says`, { cause: err });
