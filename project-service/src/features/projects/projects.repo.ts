@@ -25,15 +25,22 @@ const VISIBLE = 'p.id, p.name, p.url, p.user_id, p.created_at';
 
 /** The statements, exported so that the benchmark's bare baseline server runs exactly these. */
 export const PROJECTS_SQL = {
-  /** [limit, offset] → the page's rows and the total (one row even past the end). */
-  page: `with page as (select * from projects order by id limit ? offset ?)
+  /**
+   * [limit, offset] → the page's rows and the total (one row even past the end). The offset is
+   * skipped in the primary key alone (an index-only scan); only the page's 8 rows are read from
+   * the table. Skipping it with `select *` read every skipped row from the table: 3.5 ms of the
+   * database per page at 10,000 projects.
+   */
+  page: `with ids as (select id from projects order by id limit ? offset ?),
+         page as (select projects.* from projects join ids using (id))
          select (select count(*) from projects) as total, ${VISIBLE}, ${FLAGS}
          from (select 1) as one left join page as p on true
          order by p.id`,
   /** [id] */
   byId: `select ${VISIBLE}, ${FLAGS} from projects p where p.id = ?`,
   /** For a user's token: [owner, limit, offset, owner] → as `page`, over that user's projects only (served by `projects (user_id, id)`). */
-  pageOfOwner: `with page as (select * from projects where user_id = ? order by id limit ? offset ?)
+  pageOfOwner: `with ids as (select id from projects where user_id = ? order by id limit ? offset ?),
+         page as (select projects.* from projects join ids using (id))
          select (select count(*) from projects where user_id = ?) as total, ${VISIBLE}, ${FLAGS}
          from (select 1) as one left join page as p on true
          order by p.id`,
