@@ -71,6 +71,17 @@ async function report(secret: string, id: number, status: string) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until the hub has read every change committed so far. A stream opened without
+ * Last-Event-ID starts at the hub's cursor, so a change committed a moment before the stream
+ * opened, but not yet read by the hub, is still sent; tests that assert "nothing yet" wait here.
+ */
+async function hubCaughtUp(): Promise<void> {
+  const { max } = (await database.db('deployment_changes').max('id as max').first()) as { max: number | null };
+  for (let i = 0; i < 200 && (hub.status().cursor ?? 0) < (max ?? 0); i++) await sleep(10);
+  expect(hub.status().cursor ?? 0).toBeGreaterThanOrEqual(max ?? 0);
+}
+
 beforeAll(async () => {
   database = await createTestDatabase('project');
   make = factories(database.db);
@@ -298,6 +309,7 @@ describe('order and gaps: ids are taken before commit, commits come in any order
   it('holds a change back while an earlier id is in flight, then sends both in id order', async () => {
     const p = await project();
     const [d1, d2] = [await deploy(p.id), await deploy(p.id)];
+    await hubCaughtUp();
     const client = stream(`/projects/${p.id}/deployments/stream`);
     await client.opened;
 
@@ -319,6 +331,7 @@ describe('order and gaps: ids are taken before commit, commits come in any order
   it('skips an id whose transaction rolled back, as soon as no transaction that could hold it is left', async () => {
     const p = await project();
     const [d1, d2] = [await deploy(p.id), await deploy(p.id)];
+    await hubCaughtUp();
     const client = stream(`/projects/${p.id}/deployments/stream`);
     await client.opened;
     const tx = await openTransaction();
