@@ -3,7 +3,8 @@ import type { Middleware } from 'koa';
 
 /**
  * CORS for the admin panel: only the listed origins (comma-separated) get CORS headers; with
- * none listed, none do. Exposes the headers a browser client needs to page and trace.
+ * none listed, none do. Exposes the headers a browser client needs to page, trace, back off
+ * (Retry-After, RateLimit-*) and tell a replayed creation (Idempotent-Replayed).
  */
 export function corsFor(origins: string): Middleware {
   const allowed = new Set(origins.split(',').map((o) => o.trim()).filter(Boolean));
@@ -14,7 +15,19 @@ export function corsFor(origins: string): Middleware {
     },
     allowMethods: ['GET', 'POST', 'OPTIONS'],
     allowHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'Idempotency-Key'],
-    exposeHeaders: ['Link', 'X-Total-Count', 'X-Request-Id', 'X-Webhook-Outcome', 'Location', 'Retry-After'],
+    exposeHeaders: [
+      'Link',
+      'X-Total-Count',
+      'X-Request-Id',
+      'X-Webhook-Outcome',
+      'Location',
+      'Retry-After',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+      'RateLimit-Policy',
+      'Idempotent-Replayed',
+    ],
     maxAge: 600,
   });
 }

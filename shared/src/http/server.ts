@@ -1,7 +1,52 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import type { Logger } from '../logger.js';
 import type { Lifecycle } from './ops.js';
+import { problemBody } from './problem.js';
+
+/** What Node's HTTP parser refuses before the app sees a request, and how we name it. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+const CLIENT_ERROR_NAME: Record<number, string> = {
+  400: 'BadRequestError',
+  408: 'RequestTimeoutError',
+  431: 'RequestHeaderFieldsTooLargeError',
+};
+
+const CLIENT_ERROR_MESSAGE: Record<number, string> = {
+  400: 'The request is not valid HTTP',
+  408: 'The request was not received in time',
+  431: 'The request headers are too large (16 KB at most)',
+};
+
+/**
+ * Answers a request Node's parser refused (malformed HTTP, headers over 16 KB, a slow upload) in
+ * the contract's error shape instead of Node's bare status line, then closes the connection.
+ * Nothing is written when a response is already on its way on that socket (bytes beyond a
+ * request's Content-Length arrive while its answer is being written) or the socket is gone.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === 'ECONNRESET' || !socket.writable || (inFlight && inFlight.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  const status = clientErrorStatus(err.code);
+  const body = JSON.stringify(problemBody(status, CLIENT_ERROR_NAME[status]!, CLIENT_ERROR_MESSAGE[status]!));
+  logger.info({ status, code: err.code }, 'request refused by the HTTP parser');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}
 
 export interface RunningServer {
   server: Server;
@@ -26,6 +71,7 @@ export async function listen(
     server.once('listening', resolve);
     server.once('error', reject);
   });
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => answerClientError(err, socket, options.logger));
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;
