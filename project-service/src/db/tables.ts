@@ -5,6 +5,8 @@ export interface UserRow {
   id: number;
   email: string;
   username: string;
+  /** The identity provider's subject this user signs in as (JWT mode); set by an operator. */
+  auth_subject: string | null;
   created_at: Date;
 }
 
