@@ -74,6 +74,17 @@ export function classifyError(err: unknown): Classified {
       unexpected: true,
     };
   }
+  // knex waited `acquireConnectionTimeout` for a pool connection: every connection is busy, an
+  // overload rather than a bug, and nothing was written.
+  if ((err as { name?: unknown } | undefined)?.name === 'KnexTimeoutError') {
+    return {
+      status: 503,
+      name: 'ServiceUnavailableError',
+      message: 'Every database connection is busy; try again shortly',
+      headers: { 'Retry-After': '1' },
+      unexpected: true,
+    };
+  }
   const raw = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
   const status = raw >= 400 && raw <= 599 ? raw : 500;
   // Errors raised by Koa middleware (http-errors) say whether their message is safe to show.
