@@ -23,7 +23,8 @@ import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, h
  *
  * `--only X` runs the endpoints and phases whose name contains X (phases: flags, stats, export,
  * delivery, backlog). `--baseline-prepared` has the baseline prepare its statements as the
- * services do (by default it sends them unnamed, as a bare `pool.query(text, values)` does). `--quick` is the test suite's mode: small data, 1 s per endpoint, short
+ * services do (by default it sends them unnamed, as a bare `pool.query(text, values)` does).
+ * `--node-options "…"` starts the services with these V8 flags (NODE_OPTIONS), e.g. heap limits. `--quick` is the test suite's mode: small data, 1 s per endpoint, short
  * phases; it proves the benchmark runs and says nothing about speed.
  */
 const { values } = parseArgs({
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'baseline-prepared': { type: 'boolean', default: false },
+    'node-options': { type: 'string' },
   },
   strict: true,
 });
@@ -256,7 +258,14 @@ async function main() {
     const token = `bench-${randomUUID()}`;
     const aggregatorToken = `bench-${randomUUID()}`;
     const ports = { project: await freePort(), aggregator: await freePort(), baseProject: await freePort(), baseAggregator: await freePort() };
-    const common = { NODE_ENV: 'production', LOG_LEVEL: 'info', PROJECT_SERVICE_TOKEN: token, AGGREGATOR_SERVICE_TOKEN: aggregatorToken };
+    // --node-options: V8 flags for the services (e.g. heap limits), as NODE_OPTIONS would give them in a deployment.
+    const common = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'info',
+      PROJECT_SERVICE_TOKEN: token,
+      AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
+      ...(values['node-options'] ? { NODE_OPTIONS: values['node-options'] } : {}),
+    };
     const aggregator = startProcess(['aggregator-service/dist/src/main.js'], { ...common, AGGREGATOR_DATABASE_URL: aggregatorUrl, AGGREGATOR_SERVICE_PORT: String(ports.aggregator), AGGREGATOR_SERVICE_HOST: '127.0.0.1' });
     const project = startProcess(['project-service/dist/src/main.js'], {
       ...common,
@@ -337,7 +346,7 @@ async function main() {
     const report = {
       when: new Date().toISOString(),
       machine,
-      settings: { quick, duration, rounds, connections, size, delivery, only: values.only ?? null, baselinePrepared: values['baseline-prepared'] },
+      settings: { quick, duration, rounds, connections, size, delivery, only: values.only ?? null, baselinePrepared: values['baseline-prepared'], nodeOptions: values['node-options'] ?? null },
       results: rows,
       phases,
       targets: targetRows,
