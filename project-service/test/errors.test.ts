@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, withAdmin, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
-import { httpClient, logCapture, projectContract, testService, type Call, type TestService } from './helpers.js';
+import { factories, httpClient, logCapture, projectContract, testService, type Call, type TestService } from './helpers.js';
 
 let svc: TestService;
 beforeAll(async () => {
@@ -14,7 +14,7 @@ afterAll(() => svc.close());
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A second app, on a database of its own, for tests that break that database. */
-async function isolatedApp(options: { statementTimeoutMs?: number } = {}): Promise<{ database: TestDatabase; call: Call; logs: string[] }> {
+async function isolatedApp(options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {}): Promise<{ database: TestDatabase; call: Call; logs: string[] }> {
   const database = await createTestDatabase('project', options);
   const token = randomBytes(24).toString('base64url');
   const { logger, lines } = logCapture();
@@ -235,5 +235,34 @@ describe('when the database is too slow', () => {
     }
     const after = await call('get', '/projects');
     expect(after.status).toBe(200);
+  });
+});
+
+describe('when every database connection is busy', () => {
+  it('answers 503 with Retry-After once the pool wait runs out, writes nothing, and serves again when a connection is free', async () => {
+    const isolated = await isolatedApp({ poolMax: 1, acquireTimeoutMs: 300 });
+    const { database, call } = isolated;
+    try {
+      const { id: projectId } = await factories(database.db).project();
+      const before = await database.db('deployments').count<{ count: number }[]>('* as count').first();
+      // The pool's one connection, held by a transaction that does nothing.
+      let release!: () => void;
+      const held = database.db.transaction(async (trx) => {
+        await trx.raw('select 1');
+        await new Promise<void>((resolve) => (release = resolve));
+      });
+      await sleep(50);
+      const refused = await call('post', `/projects/${projectId}/deployment`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'Every database connection is busy; try again shortly' });
+      release();
+      await held;
+      const after = await database.db('deployments').count<{ count: number }[]>('* as count').first();
+      expect(after!.count).toBe(before!.count);
+      expect((await call('post', `/projects/${projectId}/deployment`)).status).toBe(201);
+    } finally {
+      await database.drop();
+    }
   });
 });

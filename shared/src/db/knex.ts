@@ -22,6 +22,12 @@ export interface DbOptions {
   /** Server-side cap on every statement, in milliseconds. */
   statementTimeoutMs?: number;
   applicationName?: string;
+  /**
+   * How long a query waits for a free pool connection before failing (answered 503). Kept under
+   * the services' request timeout, so that a request that waited this long is refused before it
+   * could write after its client was already told 503. Default 2,000 ms.
+   */
+  acquireTimeoutMs?: number;
   /** Where knex's own warnings go (pool errors, deprecations); otherwise knex writes to the console. */
   logger?: Logger;
 }
@@ -67,7 +73,7 @@ export function createDb(options: DbOptions): Knex {
       connectionTimeoutMillis: 5_000,
     } as Knex.PgConnectionConfig,
     pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10, idleTimeoutMillis: 30_000 },
-    acquireConnectionTimeout: 5_000,
+    acquireConnectionTimeout: options.acquireTimeoutMs ?? 2_000,
     log: options.logger && {
       warn: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex warning'),
       error: (message: unknown) => options.logger!.error({ knex: String(message) }, 'knex error'),

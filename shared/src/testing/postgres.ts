@@ -40,7 +40,7 @@ export function templateName(service: 'project' | 'aggregator'): string {
   return `template_${service}`;
 }
 
-export async function createTestDatabase(service: 'project' | 'aggregator', options: { statementTimeoutMs?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(service: 'project' | 'aggregator', options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {}): Promise<TestDatabase> {
   const name = `test_${service}_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (client) => {
     for (let attempt = 0; ; attempt++) {
@@ -55,7 +55,13 @@ export async function createTestDatabase(service: 'project' | 'aggregator', opti
     }
   });
   const url = databaseUrl(name);
-  const db = createDb({ connectionString: url, pool: { max: 10 }, statementTimeoutMs: options.statementTimeoutMs, applicationName: 'jest' });
+  const db = createDb({
+    connectionString: url,
+    pool: { max: options.poolMax ?? 10 },
+    statementTimeoutMs: options.statementTimeoutMs,
+    acquireTimeoutMs: options.acquireTimeoutMs,
+    applicationName: 'jest',
+  });
   return {
     name,
     url,
