@@ -47,6 +47,9 @@ COPY --from=build /app/scripts/dist scripts/dist
 COPY seeds seeds
 COPY docker/healthcheck.mjs docker/healthcheck.mjs
 
+# V8 heap sizes of a service process (set after npm ci, which needs more): the value of SERVICE_NODE_OPTIONS in shared/src/config.ts (docker.test.ts checks).
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=96"
+
 # Everything above belongs to root and is read-only for the service.
 USER node
 EXPOSE 3000 3001

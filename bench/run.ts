@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { migrations as projectMigrations } from '@hosting/project-service';
-import { createDb, freePort, runMigrations, startEmbeddedDb } from '@hosting/shared';
+import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, startEmbeddedDb } from '@hosting/shared';
 import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, heavyUserDeployments } from './generate.js';
 
 /**
@@ -264,7 +264,8 @@ async function main() {
       LOG_LEVEL: 'info',
       PROJECT_SERVICE_TOKEN: token,
       AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
-      ...(values['node-options'] ? { NODE_OPTIONS: values['node-options'] } : {}),
+      // As users run them (npm start, the Docker image): SERVICE_NODE_OPTIONS unless --node-options says otherwise.
+      NODE_OPTIONS: values['node-options'] ?? SERVICE_NODE_OPTIONS,
     };
     const aggregator = startProcess(['aggregator-service/dist/src/main.js'], { ...common, AGGREGATOR_DATABASE_URL: aggregatorUrl, AGGREGATOR_SERVICE_PORT: String(ports.aggregator), AGGREGATOR_SERVICE_HOST: '127.0.0.1' });
     const project = startProcess(['project-service/dist/src/main.js'], {

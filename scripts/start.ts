@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, loadDotenv, resolveSecret } from '@hosting/shared';
+import { SERVICE_NODE_OPTIONS, createLogger, loadDotenv, resolveSecret } from '@hosting/shared';
 import { databases } from './databases.js';
 
 /**
@@ -34,6 +34,7 @@ const childEnv = {
   AGGREGATOR_SERVICE_PORT: String(aggregatorPort),
   AGGREGATOR_URL: env.AGGREGATOR_URL || `http://127.0.0.1:${aggregatorPort}`,
   LOG_PRETTY: env.LOG_PRETTY ?? (process.stdout.isTTY ? '1' : '0'),
+  NODE_OPTIONS: env.NODE_OPTIONS || SERVICE_NODE_OPTIONS,
 };
 
 const children = new Map<string, ChildProcess>();

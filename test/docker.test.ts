@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { freePort, sha256 } from '@hosting/shared';
+import { SERVICE_NODE_OPTIONS, freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, databaseUrl, withAdmin, type TestDatabase } from '@hosting/shared/testing';
 
 /**
@@ -192,6 +192,8 @@ describe('Dockerfile', () => {
     expect(dockerfileHealthcheck()[0]).toBe('node');
     expect(dockerfileCmd()).toEqual(['node', 'project-service/dist/src/main.js']);
     expect(finalStage.some((i) => i.keyword === 'ENV' && /\bNODE_ENV[= ]production\b/.test(i.args))).toBe(true);
+    // the same V8 heap sizes as npm start and the benchmark
+    expect(finalStage.some((i) => i.keyword === 'ENV' && i.args === `NODE_OPTIONS="${SERVICE_NODE_OPTIONS}"`)).toBe(true);
     // two stages, both on the slim Node 20 image; the final one installs production dependencies only
     expect(dockerfile.filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0])).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim']);
     const install = finalStage.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
