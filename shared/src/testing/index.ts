@@ -3,3 +3,4 @@ export * from './contract.js';
 export * from './chaos-proxy.js';
 export * from './identity-provider.js';
 export * from './attack.js';
+export * from './raw-http.js';
