@@ -428,9 +428,9 @@ async function waitForOutbox(db: Db, timeoutMs: number): Promise<void> {
  * is what a request pays, execution plus whatever planning a prepared statement still does.
  */
 async function flagsCost(db: Db): Promise<NonNullable<Phases['flags']>> {
-  const { PROJECTS_SQL } = await import('@hosting/project-service');
+  const { PROJECT_FLAGS_SQL, PROJECTS_SQL } = await import('@hosting/project-service');
   const withFlags = PROJECTS_SQL.page;
-  const withoutFlags = withFlags.replace(/,\s*exists \(select 1 from deployments[\s\S]*?\) as has_live/, '');
+  const withoutFlags = withFlags.replace(`, ${PROJECT_FLAGS_SQL.columns}`, '').replace(` ${PROJECT_FLAGS_SQL.join}`, '');
   if (withoutFlags === withFlags) throw new Error('flags: could not find the flag columns in PROJECTS_SQL.page');
   const numbered = (sql: string) => {
     let n = 0;

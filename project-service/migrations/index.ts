@@ -8,6 +8,7 @@ import * as deploymentNotify from './20261121000200_deployment_notify.js';
 import * as idempotencyKeys from './20261122000100_idempotency_keys.js';
 import * as usersAuthSubject from './20261122000300_users_auth_subject.js';
 import * as deploymentCounts from './20261123000100_deployment_counts.js';
+import * as projectCounts from './20261123000200_project_counts.js';
 
 /** Every migration of the project database, in order. Add new ones at the end. */
 export const migrations: readonly Migration[] = [
@@ -20,4 +21,5 @@ export const migrations: readonly Migration[] = [
   { name: '20261122000100_idempotency_keys', ...idempotencyKeys },
   { name: '20261122000300_users_auth_subject', ...usersAuthSubject },
   { name: '20261123000100_deployment_counts', ...deploymentCounts },
+  { name: '20261123000200_project_counts', ...projectCounts },
 ];
