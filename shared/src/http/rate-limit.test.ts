@@ -210,7 +210,7 @@ describe('limitsEnv', () => {
     expect(schema.parse({})).toEqual({
       RATE_LIMIT_AUTH_FAILURES: 20,
       RATE_LIMIT_AUTH_WINDOW_S: 60,
-      RATE_LIMIT_PER_CREDENTIAL: 100_000,
+      RATE_LIMIT_PER_CREDENTIAL: 300_000,
       RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
       REQUEST_TIMEOUT_MS: 4_000,
       TRUST_PROXY: 0,
