@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { waitUntilUp } from './processes.js';
 
 /**
  * Graceful shutdown of each service's own process (what a container runs): with a slow request
@@ -20,15 +21,6 @@ function start(main: string, env: Record<string, string>): ChildProcess {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function waitUntilUp(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answers on ${port}`);
 }
 
 /** Holds `lock table` in a transaction of its own until released. */

@@ -5,6 +5,7 @@ import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, loadContract, type TestDatabase } from '@hosting/shared/testing';
 import { openapiDocument } from '../project-service/src/openapi/document.js';
 import { openStream, rawStream, type StreamClient } from '../project-service/test/sse-client.js';
+import { waitUntilUp } from './processes.js';
 
 /**
  * The live deployment stream across real processes (what containers run): two project-service
@@ -33,15 +34,6 @@ function start(port: number, databaseUrl: string): ChildProcess {
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-async function waitUntilUp(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answers on ${port}`);
 }
 
 async function post(port: number, url: string, auth: string, body?: unknown) {
