@@ -21,7 +21,20 @@ export interface PositionedEvent extends EventRow {
   position: Cursor;
 }
 
-const COLUMNS = ['id', 'event_id', 'name', 'payload', 'occurred_at', 'created_at', 'project_id', 'deployment_id', 'user_id'] as const;
+/** The columns of a stored event, as every reader of the store selects them. */
+export const EVENT_COLUMNS = ['id', 'event_id', 'name', 'payload', 'occurred_at', 'created_at', 'project_id', 'deployment_id', 'user_id'] as const;
+const COLUMNS = EVENT_COLUMNS;
+
+/** Narrows `query` to the events matching `filter`: the one definition of the filters, for pages and the export. */
+export function whereEventMatches<Q extends Knex.QueryBuilder>(query: Q, filter: EventFilter): Q {
+  if (filter.name !== undefined) query.where('name', filter.name);
+  if (filter.projectId !== undefined) query.where('project_id', filter.projectId);
+  if (filter.deploymentId !== undefined) query.where('deployment_id', filter.deploymentId);
+  if (filter.userId !== undefined) query.where('user_id', filter.userId);
+  if (filter.from !== undefined) query.whereRaw('occurred_at >= ?::timestamptz', [filter.from]);
+  if (filter.to !== undefined) query.whereRaw('occurred_at < ?::timestamptz', [filter.to]);
+  return query;
+}
 
 /** `occurred_at` to the microsecond, in UTC: the cursor's half of the position (a JS Date keeps milliseconds). */
 const EXACT_OCCURRED_AT = `to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as exact_occurred_at`;
@@ -59,12 +72,7 @@ export function createEventsRepo(db: Knex) {
     /** Up to `limit` events matching `filter`, newest first by (occurred_at, id), strictly after `after`. */
     async page(filter: EventFilter, limit: number, after?: Cursor): Promise<PositionedEvent[]> {
       const query = db('events').select<Array<EventRow & { exact_occurred_at: string }>>([...COLUMNS, db.raw(EXACT_OCCURRED_AT)]);
-      if (filter.name !== undefined) query.where('name', filter.name);
-      if (filter.projectId !== undefined) query.where('project_id', filter.projectId);
-      if (filter.deploymentId !== undefined) query.where('deployment_id', filter.deploymentId);
-      if (filter.userId !== undefined) query.where('user_id', filter.userId);
-      if (filter.from !== undefined) query.whereRaw('occurred_at >= ?::timestamptz', [filter.from]);
-      if (filter.to !== undefined) query.whereRaw('occurred_at < ?::timestamptz', [filter.to]);
+      whereEventMatches(query, filter);
       if (after) query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [after.occurredAt, after.id]);
       const rows = await query.orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
       return rows.map(({ exact_occurred_at, ...row }) => ({ ...row, position: { occurredAt: exact_occurred_at, id: row.id } }));

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { ServiceUnavailableError, type Knex } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
-import type { EventFilter } from '../events/events.repo.js';
+import { EVENT_COLUMNS, whereEventMatches, type EventFilter } from '../events/events.repo.js';
 
 /**
  * The export's SQL: every matching event, oldest first by (occurred_at, id), read through a
@@ -21,8 +21,6 @@ import type { EventFilter } from '../events/events.repo.js';
  * to the pool. Here the connection is released in a `finally`, on every way out.
  */
 
-const COLUMNS = ['id', 'event_id', 'name', 'payload', 'occurred_at', 'created_at', 'project_id', 'deployment_id', 'user_id'] as const;
-
 /** Rows per round trip: large enough to amortise the round trip, small enough to stay a few hundred kB. */
 export const EXPORT_BATCH_ROWS = 1_000;
 
@@ -34,13 +32,7 @@ export const EXPORT_MAX_DURATION_MS = 30 * 60_000;
 
 /** The export's statement (not run): knex builds it, pg-query-stream runs it. */
 export function exportQuery(db: Knex, filter: EventFilter): { sql: string; bindings: readonly unknown[] } {
-  const query = db('events').select(...COLUMNS);
-  if (filter.name !== undefined) query.where('name', filter.name);
-  if (filter.projectId !== undefined) query.where('project_id', filter.projectId);
-  if (filter.deploymentId !== undefined) query.where('deployment_id', filter.deploymentId);
-  if (filter.userId !== undefined) query.where('user_id', filter.userId);
-  if (filter.from !== undefined) query.whereRaw('occurred_at >= ?::timestamptz', [filter.from]);
-  if (filter.to !== undefined) query.whereRaw('occurred_at < ?::timestamptz', [filter.to]);
+  const query = whereEventMatches(db('events').select(...EVENT_COLUMNS), filter);
   query.orderBy([{ column: 'occurred_at', order: 'asc' }, { column: 'id', order: 'asc' }]);
   const native = query.toSQL().toNative();
   return { sql: native.sql, bindings: native.bindings };
