@@ -72,7 +72,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   // The export's fixed path is registered before /events/:id, which would otherwise take it.
   registerExportRoutes(router, { auth, db });
   registerEventRoutes(router, { auth, events, onIngested: metrics.ingested });
-  registerActivityRoutes(router, { auth, db });
+  registerActivityRoutes(router, { auth, events });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

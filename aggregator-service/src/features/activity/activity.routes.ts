@@ -1,8 +1,7 @@
 import type { Middleware } from 'koa';
-import { parseWith, requestBaseUrl, type Knex } from '@hosting/shared';
+import { parseWith, setNextPageLink } from '@hosting/shared';
 import type { AppRouter } from '../../http/types.js';
-import { createEventsRepo } from '../events/events.repo.js';
-import { createEventsService } from '../events/events.service.js';
+import type { EventsService } from '../events/events.service.js';
 import { activityJson, activityParams, activityQuery } from './activity.schema.js';
 
 /**
@@ -11,18 +10,14 @@ import { activityJson, activityParams, activityQuery } from './activity.schema.j
  * narrower item shape. The aggregator does not know projects: an unknown one has no events, so
  * its feed is an empty page, not a 404 (project-service, which knows them, answers the 404).
  */
-export function registerActivityRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex }): void {
-  const events = createEventsService({ events: createEventsRepo(deps.db) });
+export function registerActivityRoutes(router: AppRouter, deps: { auth: Middleware; events: EventsService }): void {
+  const { events } = deps;
 
   router.get('/projects/:id/activity', deps.auth, async (ctx) => {
     const { id } = parseWith(activityParams, ctx.params, 'path');
     const { limit, cursor } = parseWith(activityQuery, ctx.query, 'query');
     const page = await events.list({ projectId: id }, limit, cursor);
-    if (page.nextCursor) {
-      const query = new URLSearchParams(ctx.querystring);
-      query.set('cursor', page.nextCursor);
-      ctx.set('Link', `<${requestBaseUrl(ctx)}${ctx.path}?${query.toString()}>; rel="next"`);
-    }
+    setNextPageLink(ctx, page.nextCursor);
     ctx.body = { data: page.events.map(activityJson), nextCursor: page.nextCursor };
   });
 }

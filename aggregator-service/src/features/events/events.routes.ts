@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
+import { jsonBody, parseWith, setNextPageLink } from '@hosting/shared';
 import type { AppRouter } from '../../http/types.js';
 import { parseEventBatch } from './batch.js';
 import { gate } from './gate.js';
@@ -41,11 +41,7 @@ export function registerEventRoutes(
   router.get('/events', auth, async (ctx) => {
     const { limit, cursor, ...filter } = parseWith(listEventsQuery, ctx.query, 'query');
     const page = await events.list(filter, limit, cursor);
-    if (page.nextCursor) {
-      const query = new URLSearchParams(ctx.querystring);
-      query.set('cursor', page.nextCursor);
-      ctx.set('Link', `<${requestBaseUrl(ctx)}${ctx.path}?${query.toString()}>; rel="next"`);
-    }
+    setNextPageLink(ctx, page.nextCursor);
     ctx.body = { data: page.events.map(eventJson), nextCursor: page.nextCursor };
   });
 

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { parseWith, requestBaseUrl, type Knex } from '@hosting/shared';
+import { parseWith, setNextPageLink, type Knex } from '@hosting/shared';
 import type { AggregatorClient } from '../../events/aggregator-client.js';
 import { idParams } from '../../http/params.js';
 import { ownerOf } from '../../http/scope.js';
@@ -24,11 +24,7 @@ export function registerActivityRoutes(
     const { id } = parseWith(idParams, ctx.params, 'path');
     const query = parseWith(activityQuery, { limit: ctx.query.limit, cursor: ctx.query.cursor }, 'query');
     const page = await activity.feed(id, query, ctx.state.requestId, ownerOf(ctx.state));
-    if (page.nextCursor) {
-      const next = new URLSearchParams(ctx.querystring);
-      next.set('cursor', page.nextCursor);
-      ctx.set('Link', `<${requestBaseUrl(ctx, deps.publicBaseUrl)}${ctx.path}?${next.toString()}>; rel="next"`);
-    }
+    setNextPageLink(ctx, page.nextCursor, deps.publicBaseUrl);
     ctx.body = page;
   });
 }
