@@ -100,7 +100,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerWebhookRoutes(router, { deployments, metrics, limits });
   registerOutboxRoutes(router, { auth, outbox: outboxRepo });
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
-  registerActivityRoutes(router, { auth, db, aggregator: deps.aggregator, publicBaseUrl });
+  registerActivityRoutes(router, { auth, projects: projectsRepo, aggregator: deps.aggregator, publicBaseUrl });
 
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -1,10 +1,10 @@
 import type { Middleware } from 'koa';
-import { parseWith, setNextPageLink, type Knex } from '@hosting/shared';
+import { parseWith, setNextPageLink } from '@hosting/shared';
 import type { AggregatorClient } from '../../events/aggregator-client.js';
 import { idParams } from '../../http/params.js';
 import { ownerOf } from '../../http/scope.js';
 import type { AppRouter } from '../../http/types.js';
-import { createActivityRepo } from './activity.repo.js';
+import type { ProjectsRepo } from '../projects/projects.repo.js';
 import { activityQuery } from './activity.schema.js';
 import { createActivityService } from './activity.service.js';
 
@@ -16,9 +16,9 @@ import { createActivityService } from './activity.service.js';
  */
 export function registerActivityRoutes(
   router: AppRouter,
-  deps: { auth: Middleware; db: Knex; aggregator?: AggregatorClient; publicBaseUrl?: string },
+  deps: { auth: Middleware; projects: Pick<ProjectsRepo, 'exists'>; aggregator?: AggregatorClient; publicBaseUrl?: string },
 ): void {
-  const activity = createActivityService({ activity: createActivityRepo(deps.db), aggregator: deps.aggregator });
+  const activity = createActivityService({ projects: deps.projects, aggregator: deps.aggregator });
 
   router.get('/projects/:id/activity', deps.auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');

@@ -1,7 +1,7 @@
 import { NotFoundError, ServiceUnavailableError, ValidationError } from '@hosting/shared';
 import { AggregatorError, type AggregatorClient } from '../../events/aggregator-client.js';
 import type { Owner } from '../../http/scope.js';
-import type { ActivityRepo } from './activity.repo.js';
+import type { ProjectsRepo } from '../projects/projects.repo.js';
 import { activityJson, aggregatorActivityPage, queryIssuesOf, type ActivityPage, type ActivityQuery } from './activity.schema.js';
 
 /** Seconds a client should wait before asking again when the aggregator could not answer. */
@@ -17,10 +17,10 @@ const NOT_CONFIGURED_RETRY_AFTER_S = 60;
  * answer of the wrong shape) is a 503 with Retry-After, logged once with its cause by the error
  * middleware: never a 500, never a hang longer than the client's read timeout.
  */
-export function createActivityService(deps: { activity: ActivityRepo; aggregator?: AggregatorClient }) {
+export function createActivityService(deps: { projects: Pick<ProjectsRepo, 'exists'>; aggregator?: AggregatorClient }) {
   return {
     async feed(projectId: number, query: ActivityQuery, requestId: string, owner?: Owner): Promise<ActivityPage> {
-      if (!(await deps.activity.projectExists(projectId, owner))) throw new NotFoundError(`Project ${projectId} not found`);
+      if (!(await deps.projects.exists(projectId, owner))) throw new NotFoundError(`Project ${projectId} not found`);
       const { aggregator } = deps;
       if (!aggregator) {
         throw new ServiceUnavailableError('The activity feed is not available: this instance has no aggregator configured', NOT_CONFIGURED_RETRY_AFTER_S);

@@ -98,6 +98,15 @@ export function createProjectsRepo(db: Knex) {
     },
 
     /** Replaces the project's app secret digest and records it (see PROJECTS_SQL.rotateSecret); undefined for an unknown project. */
+    /** Whether the project exists (and, with an owner, is theirs): the activity feed and the live stream ask before serving it. */
+    async exists(id: number, owner?: number): Promise<boolean> {
+      const { rows } =
+        owner === undefined
+          ? await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ?) as found', [id])
+          : await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ? and user_id = ?) as found', [id, owner]);
+      return rows[0]?.found === true;
+    },
+
     async rotateSecret(id: number, digest: Buffer, cause: Cause): Promise<{ id: number; rotated_at: Date } | undefined> {
       const { rows } = await db.raw<{ rows: Array<{ id: number; rotated_at: Date }> }>(
         PROJECTS_SQL.rotateSecret,

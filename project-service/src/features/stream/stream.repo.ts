@@ -1,4 +1,5 @@
 import type { DeploymentStatus, Knex } from '@hosting/shared';
+import { createProjectsRepo } from '../projects/projects.repo.js';
 import type { Snapshot } from './stream-cursor.js';
 
 /** A row of `deployment_changes` (migration 20261121000200): the deployment right after a change. */
@@ -33,13 +34,7 @@ export interface ReplayInfo {
 export function createStreamRepo(db: Knex) {
   return {
     /** Whether the project exists (and, with an owner, is theirs). */
-    async projectExists(id: number, owner?: number): Promise<boolean> {
-      const { rows } =
-        owner === undefined
-          ? await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ?) as found', [id])
-          : await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ? and user_id = ?) as found', [id, owner]);
-      return rows[0]?.found === true;
-    },
+    projectExists: createProjectsRepo(db).exists,
 
     /**
      * Where a hub starts: before the changes of the last `lookbackMs`, so that ids still missing then
