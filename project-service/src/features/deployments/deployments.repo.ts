@@ -47,18 +47,36 @@ const EVENT_BASE = `jsonb_build_object(
   'source', ?::text, 'requestId', ?::text)`;
 
 /**
+ * A creation statement: the project (found by `projectWhere`), the new deployment and its
+ * `deployment.created` event; `keyed` adds the Idempotency-Key row and the purge of expired keys.
+ * One template for the four variants (with or without a key, any caller or only the owner).
+ */
+function creationSql(projectWhere: string, keyed: boolean): string {
+  const key = `,
+         k as (
+           insert into idempotency_keys (scope, key, fingerprint, status_code, resource)
+           select ?::text, ?::text, ?::bytea, 201, to_jsonb(d) from d),
+         purge as (
+           delete from idempotency_keys where (scope, key) in (
+             select scope, key from idempotency_keys
+             where created_at <= now() - make_interval(secs => ?::float8) and not (scope = ?::text and key = ?::text)
+             order by created_at limit 16 for update skip locked))`;
+  return `with p as (select id, name, user_id from projects where ${projectWhere}),
+         d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
+         ev as (
+           insert into outbox (event_id, name, payload, occurred_at)
+           select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
+           from d join p on p.id = d.project_id)${keyed ? key : ''}
+         select ${COLUMNS} from d`;
+}
+
+/**
  * The statements, exported so that the benchmark's bare baseline server runs exactly these.
  * Each write is one statement: the change, its outbox events (and the project URL) together.
  */
 export const DEPLOYMENTS_SQL = {
   /** [projectId, source, requestId] → the new deployment, or no row for an unknown project. */
-  create: `with p as (select id, name, user_id from projects where id = ?),
-         d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
-         ev as (
-           insert into outbox (event_id, name, payload, occurred_at)
-           select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
-           from d join p on p.id = d.project_id)
-         select ${COLUMNS} from d`,
+  create: creationSql('id = ?', false),
   /**
    * The same, under an Idempotency-Key: [projectId, source, requestId, scope, key, fingerprint,
    * ttlSeconds, scope, key]. The key row is inserted by the same statement, with the deployment as
@@ -68,21 +86,7 @@ export const DEPLOYMENTS_SQL = {
    * and then fails the same way: PostgreSQL settles the race. It also purges a few expired keys
    * (not this one, whose fate the caller decides), skipping rows another request holds.
    */
-  createWithKey: `with p as (select id, name, user_id from projects where id = ?),
-         d as (insert into deployments (project_id) select id from p returning ${COLUMNS}),
-         ev as (
-           insert into outbox (event_id, name, payload, occurred_at)
-           select gen_random_uuid(), 'deployment.created', ${EVENT_BASE} || jsonb_build_object('status', d.status), d.created_at
-           from d join p on p.id = d.project_id),
-         k as (
-           insert into idempotency_keys (scope, key, fingerprint, status_code, resource)
-           select ?::text, ?::text, ?::bytea, 201, to_jsonb(d) from d),
-         purge as (
-           delete from idempotency_keys where (scope, key) in (
-             select scope, key from idempotency_keys
-             where created_at <= now() - make_interval(secs => ?::float8) and not (scope = ?::text and key = ?::text)
-             order by created_at limit 16 for update skip locked))
-         select ${COLUMNS} from d`,
+  createWithKey: creationSql('id = ?', true),
   /** [ttlSeconds, scope, key] → what a key holds: the fingerprint, the answer's status, the deployment as created, and whether it expired. */
   findKey: `select k.fingerprint, k.status_code, k.created_at <= now() - make_interval(secs => ?::float8) as expired,
                 r.id, r.project_id, r.status, r.deployed_in, r.created_at, r.updated_at
@@ -174,25 +178,16 @@ export const DEPLOYMENTS_SQL = {
   },
 };
 
-/** How a creation finds its project: [projectId]. */
-const PROJECT_CTE = 'with p as (select id, name, user_id from projects where id = ?)';
-
-/** A creation for a user's token: the project must also be theirs, else no row and nothing written. [projectId, owner, …]. */
-function ofOwner(sql: string): string {
-  if (!sql.startsWith(PROJECT_CTE)) throw new Error('deployments.repo: a creation statement no longer starts with PROJECT_CTE');
-  return sql.replace(PROJECT_CTE, 'with p as (select id, name, user_id from projects where id = ? and user_id = ?)');
-}
-
 /**
  * The statements for a user's token (principal `user`): the same as DEPLOYMENTS_SQL with an owner
  * filter in the SQL, so another user's project or deployment is simply not found (the same 404 as a
  * missing one) and nothing is written. The service token and admins run DEPLOYMENTS_SQL unchanged.
  */
 export const OWNED_DEPLOYMENTS_SQL = {
-  /** [projectId, owner, source, requestId] */
-  create: ofOwner(DEPLOYMENTS_SQL.create),
+  /** [projectId, owner, source, requestId]: the project must also be theirs, else no row and nothing written. */
+  create: creationSql('id = ? and user_id = ?', false),
   /** [projectId, owner, then as DEPLOYMENTS_SQL.createWithKey] */
-  createWithKey: ofOwner(DEPLOYMENTS_SQL.createWithKey),
+  createWithKey: creationSql('id = ? and user_id = ?', true),
   /** [deploymentId, owner] */
   findById: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at
          from deployments d join projects p on p.id = d.project_id where d.id = ? and p.user_id = ?`,
