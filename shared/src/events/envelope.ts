@@ -45,6 +45,11 @@ export const EVENT_PAYLOADS = {
 
 export type EventName = keyof typeof EVENT_PAYLOADS;
 export const EVENT_NAMES = Object.keys(EVENT_PAYLOADS) as EventName[];
+
+/** Whether `name` is in the catalogue. Own keys only: `__proto__` or `constructor` would find Object's (the attack suite: a 500). */
+export function isEventName(name: string): name is EventName {
+  return Object.hasOwn(EVENT_PAYLOADS, name);
+}
 export type EventPayload<N extends EventName> = z.infer<(typeof EVENT_PAYLOADS)[N]>;
 
 /** Event names the store accepts: the catalogue's, and future ones of the same form. */
@@ -62,8 +67,7 @@ export const eventEnvelopeSchema = z
   })
   .strict()
   .superRefine((event, ctx) => {
-    // Own keys only: `__proto__` or `constructor` as a name would find Object's (the attack suite: a 500).
-    const known = Object.hasOwn(EVENT_PAYLOADS, event.name) ? (EVENT_PAYLOADS as Record<string, z.ZodType>)[event.name] : undefined;
+    const known = isEventName(event.name) ? EVENT_PAYLOADS[event.name] : undefined;
     const result = (known ?? refs).safeParse(event.payload);
     if (!result.success) {
       for (const issue of result.error.issues) {

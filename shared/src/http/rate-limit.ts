@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { sha256 } from './auth.js';
 import type { RequestState } from './request-context.js';
 
 /**
@@ -86,7 +86,7 @@ export function clientAddressKey(ip: string): string {
 
 /** A stable, non-secret key for a presented secret (its SHA-256, shortened): never the secret itself. */
 export function secretKey(kind: string, secret: string): string {
-  return `${kind}:${createHash('sha256').update(secret, 'utf8').digest('base64url').slice(0, 22)}`;
+  return `${kind}:${sha256(secret).toString('base64url').slice(0, 22)}`;
 }
 
 /**

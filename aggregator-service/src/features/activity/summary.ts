@@ -1,4 +1,4 @@
-import { EVENT_PAYLOADS, type EventName, type EventPayload } from '@hosting/shared';
+import { EVENT_PAYLOADS, isEventName, type EventName, type EventPayload } from '@hosting/shared';
 
 /**
  * The one-line, human sentence the activity feed shows for an event, e.g. "Deployment #42:
@@ -37,10 +37,6 @@ const SENTENCES: Sentences = {
   'project.secret_rotated': (p) => `App secret rotated ${VIA[p.source]}`,
 };
 
-function isCatalogued(name: string): name is EventName {
-  return Object.hasOwn(EVENT_PAYLOADS, name);
-}
-
 /** A positive integer id from a payload of unknown shape, or undefined. */
 function idIn(payload: Record<string, unknown>, key: string): number | undefined {
   const value = payload[key];
@@ -54,7 +50,7 @@ function generic(name: string, payload: Record<string, unknown>): string {
 }
 
 export function summarize(name: string, payload: Record<string, unknown>): string {
-  if (!isCatalogued(name)) return generic(name, payload);
+  if (!isEventName(name)) return generic(name, payload);
   const parsed = EVENT_PAYLOADS[name].safeParse(payload);
   if (!parsed.success) return generic(name, payload);
   return (SENTENCES[name] as (p: unknown) => string)(parsed.data);

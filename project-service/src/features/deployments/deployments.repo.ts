@@ -1,4 +1,4 @@
-import type { DeploymentStatus, Knex } from '@hosting/shared';
+import { sqlState, type DeploymentStatus, type Knex } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import type { IdempotentRequest } from './idempotency.js';
 
@@ -222,8 +222,7 @@ export function createDeploymentsRepo(db: Knex) {
         ]);
         return rows[0] ? { kind: 'created', deployment: rows[0] } : { kind: 'no-project' };
       } catch (err) {
-        const e = err as { code?: string; constraint?: string };
-        if (e.code === '23505' && e.constraint === 'idempotency_keys_pkey') return { kind: 'key-taken' };
+        if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'idempotency_keys_pkey') return { kind: 'key-taken' };
         throw err;
       }
     },
