@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, ValidationError, eventEnvelopeSchema, type EventEnvelope, type FieldIssue } from '@hosting/shared';
+import { AppError, ValidationError, eventEnvelopeSchema, unstorableText, type EventEnvelope, type FieldIssue } from '@hosting/shared';
 import { isStorableInstant } from './instant.js';
 import { INT4_MAX } from './events.schema.js';
 
@@ -59,16 +59,6 @@ function pathOf(prefix: string, path: ReadonlyArray<PropertyKey>): string {
   return prefix + path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
 }
 
-/** Text that jsonb refuses: U+0000 and unpaired surrogates, in keys or values. */
-function hasUnstorableText(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\0') || /[\ud800-\udfff]/u.test(value);
-  if (Array.isArray(value)) return value.some(hasUnstorableText);
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).some(([k, v]) => hasUnstorableText(k) || hasUnstorableText(v));
-  }
-  return false;
-}
-
 /** What the envelope schema allows but the store cannot hold (each would be a database error). */
 function storeIssues(event: EventEnvelope, serialized: string, prefix: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -80,7 +70,7 @@ function storeIssues(event: EventEnvelope, serialized: string, prefix: string): 
     if (typeof value === 'number' && value > INT4_MAX) issues.push({ path: `${prefix}.payload.${ref}`, message: `must be at most ${INT4_MAX}` });
   }
   // JSON.stringify writes both as \u escapes: a cheap test first, the exact one only on a hit.
-  if (/\\u(0000|d[89a-f])/i.test(serialized) && hasUnstorableText(event.payload)) {
+  if (/\\u(0000|d[89a-f])/i.test(serialized) && unstorableText(event.payload, prefix).length > 0) {
     issues.push({ path: `${prefix}.payload`, message: 'text must not contain U+0000 or unpaired surrogates' });
   }
   return issues;
