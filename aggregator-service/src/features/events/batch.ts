@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError, ValidationError, eventEnvelopeSchema, unstorableText, type EventEnvelope, type FieldIssue } from '@hosting/shared';
 import { isStorableInstant } from './instant.js';
+import { rememberSerialized } from './serialized.js';
 import { INT4_MAX } from './events.schema.js';
 
 /**
@@ -38,14 +39,7 @@ export function parseEnvelope(item: unknown): { success: true; data: EventEnvelo
   return full.success ? { success: true, data: full.data, fast: false } : { success: false, error: full.error };
 }
 
-/**
- * The JSON text of a parsed event when it is exactly the text of what was sent (the cheap path
- * keeps the sender's objects), so the insert does not serialize the batch a second time.
- */
-const serializedText = new WeakMap<EventEnvelope, string>();
-export function serializedOf(event: EventEnvelope): string {
-  return serializedText.get(event) ?? JSON.stringify(event);
-}
+export { serializedOf } from './serialized.js';
 
 /** Limits of `POST /events` (the whole body's 1 MB is the body parser's). */
 export const MAX_BATCH_EVENTS = 500;
@@ -114,7 +108,7 @@ export function parseEventBatch(body: unknown): EventEnvelope[] {
       return;
     }
     issues.push(...storeIssues(result.data, serialized[i]!, prefix));
-    if (result.fast) serializedText.set(result.data, serialized[i]!);
+    if (result.fast) rememberSerialized(result.data, serialized[i]!);
     events.push(result.data);
   });
   const first = issues[0];

@@ -1,7 +1,7 @@
 import type { EventEnvelope, Knex } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
 import type { Cursor } from './cursor.js';
-import { serializedOf } from './batch.js';
+import { serializedOf } from './serialized.js';
 
 /** The SQL of the event store: one-statement idempotent batch insert, keyset pages, lookup by id. */
 
