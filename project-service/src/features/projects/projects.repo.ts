@@ -32,6 +32,15 @@ const FLAGS_JOIN = PROJECT_FLAGS_SQL.join;
 
 const VISIBLE = 'p.id, p.name, p.url, p.user_id, p.created_at';
 
+/** A page of projects in id order with its flags and `total`; the ids step may be narrowed by `idsWhere`. */
+function pageSql(idsWhere: string, total: string): string {
+  return `with ids as (select id from projects ${idsWhere}order by id limit ? offset ?),
+         page as (select projects.* from projects join ids using (id))
+         select ${total} as total, ${VISIBLE}, ${FLAGS}
+         from (select 1) as one left join page as p on true ${FLAGS_JOIN}
+         order by p.id`;
+}
+
 /** The statements, exported so that the benchmark's bare baseline server runs exactly these. */
 export const PROJECTS_SQL = {
   /**
@@ -41,19 +50,11 @@ export const PROJECTS_SQL = {
    * database per page at 10,000 projects. The total is the sum of the trigger-kept counters
    * (migration project_counts), exact and a row or two to read; `count(*)` was half the page.
    */
-  page: `with ids as (select id from projects order by id limit ? offset ?),
-         page as (select projects.* from projects join ids using (id))
-         select (select coalesce(sum(n), 0) from project_counts) as total, ${VISIBLE}, ${FLAGS}
-         from (select 1) as one left join page as p on true ${FLAGS_JOIN}
-         order by p.id`,
+  page: pageSql('', '(select coalesce(sum(n), 0) from project_counts)'),
   /** [id] */
   byId: `select ${VISIBLE}, ${FLAGS} from projects p ${FLAGS_JOIN} where p.id = ?`,
   /** For a user's token: [owner, limit, offset, owner] → as `page`, over that user's projects only (served by `projects (user_id, id)`). */
-  pageOfOwner: `with ids as (select id from projects where user_id = ? order by id limit ? offset ?),
-         page as (select projects.* from projects join ids using (id))
-         select (select count(*) from projects where user_id = ?) as total, ${VISIBLE}, ${FLAGS}
-         from (select 1) as one left join page as p on true ${FLAGS_JOIN}
-         order by p.id`,
+  pageOfOwner: pageSql('where user_id = ? ', '(select count(*) from projects where user_id = ?)'),
   /** For a user's token: [id, owner] → the project only if it is theirs. */
   byIdOfOwner: `select ${VISIBLE}, ${FLAGS} from projects p ${FLAGS_JOIN} where p.id = ? and p.user_id = ?`,
   /**
