@@ -3,6 +3,7 @@ import http from 'node:http';
 import pg from 'pg';
 import type { DeploymentStatus } from '@hosting/shared';
 import { DEPLOYMENTS_SQL, PROJECTS_SQL, generateProjectUrl, webhookOutcome } from '@hosting/project-service';
+import { toPg } from './sql.js';
 import { EVENTS_SQL } from '@hosting/aggregator-service';
 
 /**
@@ -16,11 +17,6 @@ const prepared = mode === 'prepared';
 const pool = new pg.Pool({ connectionString: url, max: 10 });
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
-/** knex's `?` placeholders as pg's `$n`. */
-const toPg = (sql: string) => {
-  let n = 0;
-  return sql.replace(/\?/g, () => `$${++n}`);
-};
 const SQL = {
   projectPage: toPg(PROJECTS_SQL.page),
   projectById: toPg(PROJECTS_SQL.byId),

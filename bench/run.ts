@@ -9,6 +9,7 @@ import autocannon from 'autocannon';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { migrations as projectMigrations } from '@hosting/project-service';
 import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, startEmbeddedDb } from '@hosting/shared';
+import { toPg } from './sql.js';
 import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, heavyUserDeployments } from './generate.js';
 
 /**
@@ -432,15 +433,11 @@ async function flagsCost(db: Db): Promise<NonNullable<Phases['flags']>> {
   const withFlags = PROJECTS_SQL.page;
   const withoutFlags = withFlags.replace(`, ${PROJECT_FLAGS_SQL.columns}`, '').replace(` ${PROJECT_FLAGS_SQL.join}`, '');
   if (withoutFlags === withFlags) throw new Error('flags: could not find the flag columns in PROJECTS_SQL.page');
-  const numbered = (sql: string) => {
-    let n = 0;
-    return sql.replace(/\?/g, () => `$${++n}`);
-  };
   const samples = quick ? 40 : 400;
   const pages = Math.ceil(size.projects / 8);
   return db.transaction(async (trx) => {
-    await trx.raw(`prepare bench_with_flags as ${numbered(withFlags)}`);
-    await trx.raw(`prepare bench_without_flags as ${numbered(withoutFlags)}`);
+    await trx.raw(`prepare bench_with_flags as ${toPg(withFlags)}`);
+    await trx.raw(`prepare bench_without_flags as ${toPg(withoutFlags)}`);
     const time = async (name: string, offset: number) => {
       const { rows } = await trx.raw(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
       const plan = rows[0]['QUERY PLAN'][0];
@@ -698,9 +695,9 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
   const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; bindings: unknown[] }> = [
     { name: 'projects page', db: projectDb, sql: PROJECTS_SQL.page, bindings: [8, 800] },
     { name: 'project by id', db: projectDb, sql: PROJECTS_SQL.byId, bindings: [42] },
-    { name: 'deployments page by status', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80)) },
-    { name: 'deployments page, status done', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80)) },
-    { name: 'deployments page, two statuses', db: projectDb, ...(({ sql, bindings }) => ({ sql, bindings }))(DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80)) },
+    { name: 'deployments page by status', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80) },
+    { name: 'deployments page, status done', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80) },
+    { name: 'deployments page, two statuses', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80) },
     { name: 'deployment with project (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findWithProject, bindings: [42] },
     { name: 'events by project (feed)', db: aggregatorDb, sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`, bindings: [42] },
   ];
