@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -9,6 +9,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { createDb, createLogger, problemMiddleware, requestContext, requireBearer, type EventEnvelope, type Knex, type RequestState } from '@hosting/shared';
+import { listenLocally, type LocalServer } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { registerExportRoutes, type ExportLimits } from '../src/features/export/export.routes.js';
 import { aggregatorContract, testService, uniqueId, type TestService } from './helpers.js';
@@ -19,7 +20,7 @@ import { aggregatorContract, testService, uniqueId, type TestService } from './h
  * during the export, backpressure, a client that leaves, the concurrency cap, and the errors.
  */
 let svc: TestService;
-let server: http.Server;
+let listening: LocalServer;
 let base: string;
 /** The server side of each connection, to see how much the server has written. */
 const serverSockets: Socket[] = [];
@@ -69,10 +70,9 @@ const awkward: EventEnvelope[] = AWKWARD_TEXTS.map((text, i) => ({
 
 beforeAll(async () => {
   svc = await testService();
-  server = svc.app.listen(0, '127.0.0.1');
-  server.on('connection', (socket) => serverSockets.push(socket));
-  await new Promise((resolve) => server.once('listening', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  listening = await listenLocally(svc.app.callback());
+  listening.server.on('connection', (socket) => serverSockets.push(socket));
+  base = listening.url;
   const started = performance.now();
   await startBulk();
   measured.insertSeconds = Math.round((performance.now() - started) / 100) / 10;
@@ -81,8 +81,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await listening.close();
   await svc.close();
 });
 
@@ -305,10 +304,9 @@ describe('GET /events/export of 200,000 events', () => {
     // export's own `set local statement_timeout`, this export would be cut after 300 ms.
     const db = createDb({ connectionString: svc.database.url, statementTimeoutMs: 300, applicationName: 'jest-timeout' });
     const app = createApp({ db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: svc.token } });
-    const slow = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => slow.once('listening', resolve));
+    const slow = await listenLocally(app.callback());
     try {
-      const url = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/events/export?projectId=${BULK_PROJECT}&to=2026-01-01T08:20:00Z`;
+      const url = `${slow.url}/events/export?projectId=${BULK_PROJECT}&to=2026-01-01T08:20:00Z`;
       const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
         http.get(url, { agent: false, headers: { Authorization: `Bearer ${svc.token}` } }, resolve).on('error', reject),
       );
@@ -324,8 +322,7 @@ describe('GET /events/export of 200,000 events', () => {
       }
       expect(count).toBe(29_999); // bulk events 1 s apart from 00:00:01, `to` exclusive
     } finally {
-      slow.closeAllConnections();
-      await new Promise((resolve) => slow.close(resolve));
+      await slow.close();
       await db.destroy();
     }
   });
@@ -340,14 +337,10 @@ describe('GET /events/export of 200,000 events', () => {
       const router = new Router<RequestState>();
       registerExportRoutes(router, { auth: requireBearer(svc.token), db, limits });
       app.use(router.routes());
-      const listening = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => listening.once('listening', resolve));
+      const server = await listenLocally(app.callback());
       return {
-        url: (path: string) => `http://127.0.0.1:${(listening.address() as AddressInfo).port}${path}`,
-        close: async () => {
-          listening.closeAllConnections();
-          await new Promise((resolve) => listening.close(resolve));
-        },
+        url: (path: string) => `${server.url}${path}`,
+        close: server.close,
       };
     }
 

@@ -1,8 +1,6 @@
-import http from 'node:http';
-import { type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { createLogger } from '@hosting/shared';
-import { rawExchange } from '@hosting/shared/testing';
+import { listenLocally, rawExchange, type LocalServer } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { aggregatorContract, deploymentCreated, httpClient, testService, type TestService } from './helpers.js';
 
@@ -18,17 +16,13 @@ const count = async (svc: { db: TestService['db'] }) => Number((await svc.db('ev
 
 describe('POST /events body cap over raw HTTP', () => {
   let svc: TestService;
-  let server: http.Server;
-  let port: number;
+  let server: LocalServer;
   beforeAll(async () => {
     svc = await testService();
-    server = http.createServer(svc.app.callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    server = await listenLocally(svc.app.callback());
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await svc.close();
   });
   const head = (framing: string) =>
@@ -36,7 +30,7 @@ describe('POST /events body cap over raw HTTP', () => {
 
   it('answers 413 at once to a Content-Length over 1 MB, without waiting for the body', async () => {
     const before = await count(svc);
-    const res = await rawExchange(port, head('Content-Length: 1073741824'), [JSON.stringify([deploymentCreated()])]);
+    const res = await rawExchange(server.port, head('Content-Length: 1073741824'), [JSON.stringify([deploymentCreated()])]);
     expect(res.status).toBe(413);
     aggregatorContract().check('post', '/events', res.status, res.body, res.headers['content-type'], res.headers);
     expect(await count(svc)).toBe(before);
@@ -47,7 +41,7 @@ describe('POST /events body cap over raw HTTP', () => {
     const event = JSON.stringify(deploymentCreated());
     const piece = `${event},`.repeat(Math.ceil(64 * 1024 / (event.length + 1)));
     const chunks = [`1\r\n[\r\n`, ...Array.from({ length: 20 }, () => `${piece.length.toString(16)}\r\n${piece}\r\n`)]; // ~1.3 MB, never the last chunk
-    const res = await rawExchange(port, head('Transfer-Encoding: chunked'), chunks);
+    const res = await rawExchange(server.port, head('Transfer-Encoding: chunked'), chunks);
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ name: 'PayloadTooLargeError', status: 413 });
     aggregatorContract().check('post', '/events', res.status, res.body, res.headers['content-type'], res.headers);

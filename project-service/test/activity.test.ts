@@ -1,9 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import supertest from 'supertest';
 import { createLogger, type EventEnvelope, type Knex, type Logger } from '@hosting/shared';
-import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createTestDatabase, listenLocally, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { createAggregatorClient, type AggregatorClient } from '../src/events/aggregator-client.js';
 import { factories, httpClient, logCapture, ownContract } from './helpers.js';
@@ -23,29 +22,12 @@ interface AggregatorModule {
 }
 const AGGREGATOR_MODULE = '@hosting/aggregator-service';
 
-interface Listening {
-  url: string;
-  close(): Promise<void>;
-}
-
-async function listening(handler: http.RequestListener): Promise<Listening> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
-
 const projectToken = randomBytes(24).toString('base64url');
 const aggregatorToken = randomBytes(24).toString('base64url');
 
 let projectDb: TestDatabase;
 let aggregatorDb: TestDatabase;
-let aggregator: Listening;
+let aggregator: LocalServer;
 /** The aggregator's log lines: one per request, with the request id it was given. */
 const aggregatorLogs = logCapture();
 let make: ReturnType<typeof factories>;
@@ -65,7 +47,7 @@ beforeAll(async () => {
   make = factories(projectDb.db);
   const { createApp: createAggregatorApp } = (await import(AGGREGATOR_MODULE)) as AggregatorModule;
   const app = createAggregatorApp({ db: aggregatorDb.db, logger: aggregatorLogs.logger, config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken } });
-  aggregator = await listening(app.callback());
+  aggregator = await listenLocally(app.callback());
 });
 
 afterAll(async () => {
@@ -223,7 +205,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   }
 
   it('when it is down (connection refused)', async () => {
-    const gone = await listening(() => {});
+    const gone = await listenLocally(() => {});
     await gone.close(); // a port where nothing listens any more
     const { ms, error } = await expect503(projectApp(client(gone.url)));
     expect(ms).toBeLessThan(1_000);
@@ -231,7 +213,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   });
 
   it('when it is slow: within the feed\'s 2 s read timeout, not the 5 s of the relay', async () => {
-    const slow = await listening(() => {}); // accepts, reads, never answers
+    const slow = await listenLocally(() => {}); // accepts, reads, never answers
     try {
       const feed = client(slow.url); // AGGREGATOR_TIMEOUT_MS left at its default, 5 s
       expect(feed.readTimeoutMs).toBe(2_000);
@@ -245,7 +227,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   });
 
   it('when its client is configured with a shorter timeout than 2 s, that one', async () => {
-    const slow = await listening(() => {});
+    const slow = await listenLocally(() => {});
     try {
       const { ms } = await expect503(projectApp(client(slow.url, { timeoutMs: 300 })));
       expect(ms).toBeGreaterThanOrEqual(280);
@@ -263,7 +245,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
     ['a 200 of another shape', 200, '{"events":[]}'],
     ['a 200 with an item of another shape', 200, '{"data":[{"id":"1"}],"nextCursor":null}'],
   ])('when it answers %s', async (_what, status, body) => {
-    const odd = await listening((_req, res) => {
+    const odd = await listenLocally((_req, res) => {
       res.writeHead(status, { 'content-type': body.startsWith('<') ? 'text/html' : 'application/json' }).end(body);
     });
     try {
@@ -291,7 +273,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
 describe('the aggregator client\'s feed call', () => {
   it('passes limit and cursor through, and the request id', async () => {
     const seen: Array<{ url?: string; requestId?: string | string[]; auth?: string }> = [];
-    const fake = await listening((req, res) => {
+    const fake = await listenLocally((req, res) => {
       seen.push({ url: req.url, requestId: req.headers['x-request-id'], auth: req.headers.authorization });
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[],"nextCursor":null}');
     });
@@ -310,7 +292,7 @@ describe('the aggregator client\'s feed call', () => {
 
   it('makes one attempt only (no retries) when the aggregator fails', async () => {
     let calls = 0;
-    const failing = await listening((_req, res) => {
+    const failing = await listenLocally((_req, res) => {
       calls++;
       res.writeHead(503, { 'content-type': 'application/json' }).end('{}');
     });

@@ -1,8 +1,6 @@
-import http from 'node:http';
-import { type AddressInfo } from 'node:net';
 import pg from 'pg';
 import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
-import { createTestDatabase, rawExchange, type TestDatabase } from '@hosting/shared/testing';
+import { createTestDatabase, listenLocally, rawExchange, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
@@ -53,21 +51,17 @@ function jsonOfSize(bytes: number): string {
 
 describe('body caps', () => {
   let svc: TestService;
-  let server: http.Server;
-  let port: number;
+  let server: LocalServer;
   let ids: { project: number; deployment: number; secret: string };
   beforeAll(async () => {
     svc = await testService();
-    server = http.createServer(svc.app.callback());
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    port = (server.address() as AddressInfo).port;
+    server = await listenLocally(svc.app.callback());
     const project = await svc.make.project();
     const deployment = await svc.make.deployment(project.id, 'building');
     ids = { project: project.id, deployment: deployment.id, secret: project.secret };
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((r) => server.close(r));
+    await server.close();
     await svc.close();
   });
   const tokenFor = (template: string) => (template === '/deployment/webhook' ? ids.secret : svc.token);
@@ -107,7 +101,7 @@ describe('body caps', () => {
       const head =
         `${op.method.toUpperCase()} ${op.path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokenFor(op.template)}\r\n` +
         `Content-Type: application/json\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n`;
-      const res = await rawExchange(port, head, ['{"status":']); // 100 MB announced, 10 bytes sent
+      const res = await rawExchange(server.port, head, ['{"status":']); // 100 MB announced, 10 bytes sent
       expect([op.path, res.status]).toEqual([op.path, 413]);
       contract.check(op.method, op.path, res.status, res.body, res.headers['content-type'], res.headers);
     }
@@ -122,7 +116,7 @@ describe('body caps', () => {
         `Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`;
       const chunk = 'x'.repeat(1024);
       const chunks = [`1\r\n[\r\n`, ...Array.from({ length: capOf(op.template) / 1024 + 4 }, () => `400\r\n${chunk}\r\n`)]; // never the last chunk
-      const res = await rawExchange(port, head, chunks);
+      const res = await rawExchange(server.port, head, chunks);
       expect([op.path, res.status]).toEqual([op.path, 413]);
       contract.check(op.method, op.path, res.status, res.body, res.headers['content-type'], res.headers);
     }
@@ -137,7 +131,7 @@ describe('body caps', () => {
     const head =
       `POST /deployment/webhook HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ids.secret}\r\n` +
       `Content-Type: application/json\r\nContent-Length: 10\r\nConnection: close\r\n\r\n`;
-    const res = await rawExchange(port, head, [body + 'x'.repeat(20_000)]);
+    const res = await rawExchange(server.port, head, [body + 'x'.repeat(20_000)]);
     expect(res.status).toBe(400);
     expect(await rowCounts(svc.db)).toEqual(before);
     expect((await svc.db('deployments').where({ id: ids.deployment }).first())?.status).toBe('building');

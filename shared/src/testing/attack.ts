@@ -1,5 +1,4 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import type { Knex } from '../db/knex.js';
 import { documentOperations, type Contract } from './contract.js';
@@ -628,20 +627,6 @@ export async function runAttack(options: AttackOptions): Promise<AttackReport> {
   );
   process.stdout.write(`[attack ${options.label}] ${report.runs} requests, statuses ${JSON.stringify(report.statuses)}\n`);
   return report;
-}
-
-/** Serves a Node request listener on a free port of 127.0.0.1. */
-export async function listenLocally(handler: http.RequestListener): Promise<{ url: string; server: http.Server; close(): Promise<void> }> {
-  const server = http.createServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    server,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------

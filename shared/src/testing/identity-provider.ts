@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { listenLocally } from './listen.js';
 
 /**
  * A stand-in OpenID Connect provider for tests: a real HTTP server on a free port serving a JSON
@@ -36,7 +35,7 @@ export async function startTestIdentityProvider(options: { audience?: string } =
   const ecJwk = { ...(await exportJWK(ec.publicKey)), kid: 'ec-1', alg: 'ES256', use: 'sig' };
   let failing = false;
   let fetches = 0;
-  const server: Server = createServer((req, res) => {
+  const { url: base, close } = await listenLocally((req, res) => {
     if (req.url !== '/.well-known/jwks.json') {
       res.writeHead(404).end();
       return;
@@ -48,9 +47,6 @@ export async function startTestIdentityProvider(options: { audience?: string } =
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [rsaJwk, ecJwk] }));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const base = `http://127.0.0.1:${port}`;
   const issuer = `${base}/`;
   const audience = options.audience ?? 'https://api.hosting.test';
 
@@ -83,10 +79,7 @@ export async function startTestIdentityProvider(options: { audience?: string } =
       failing = false;
     },
     stop() {
-      return new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      });
+      return close();
     },
   };
 }
