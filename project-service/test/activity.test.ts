@@ -1,33 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import http from 'node:http';
 import supertest from 'supertest';
-import { createLogger, type EventEnvelope, type Knex, type Logger } from '@hosting/shared';
-import { createTestDatabase, listenLocally, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
+import { createLogger, type EventEnvelope } from '@hosting/shared';
+import { createTestDatabase, listenLocally, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { createAggregatorClient, type AggregatorClient } from '../src/events/aggregator-client.js';
-import { factories, httpClient, logCapture, ownContract } from './helpers.js';
+import { factories, httpClient, logCapture, ownContract, startAggregator, type TestAggregator } from './helpers.js';
 
 /**
  * GET /projects/:id/activity of project-service, served from a real aggregator-service app
  * listening on a port, through the real got client; then the aggregator down, slow, failing,
- * answering nonsense, or not configured.
- *
- * project-service does not depend on aggregator-service (no project reference, so `tsc -b` does
- * not need one built before the other): the test loads it at run time through jest's module
- * mapper, typed here by the little it uses. Responses are checked against our own document,
+ * answering nonsense, or not configured. Responses are checked against our own document,
  * strictly (the platform's contract does not have this route).
  */
-interface AggregatorModule {
-  createApp(deps: { db: Knex; logger: Logger; config: { AGGREGATOR_SERVICE_TOKEN: string } }): { callback(): http.RequestListener };
-}
-const AGGREGATOR_MODULE = '@hosting/aggregator-service';
 
 const projectToken = randomBytes(24).toString('base64url');
 const aggregatorToken = randomBytes(24).toString('base64url');
 
 let projectDb: TestDatabase;
-let aggregatorDb: TestDatabase;
-let aggregator: LocalServer;
+let aggregator: TestAggregator;
 /** The aggregator's log lines: one per request, with the request id it was given. */
 const aggregatorLogs = logCapture();
 let make: ReturnType<typeof factories>;
@@ -43,16 +33,12 @@ const client = (baseUrl: string, options: { timeoutMs?: number; token?: string }
   createAggregatorClient({ baseUrl, token: options.token ?? aggregatorToken, timeoutMs: options.timeoutMs });
 
 beforeAll(async () => {
-  [projectDb, aggregatorDb] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
+  [projectDb, aggregator] = await Promise.all([createTestDatabase('project'), startAggregator({ token: aggregatorToken, logger: aggregatorLogs.logger })]);
   make = factories(projectDb.db);
-  const { createApp: createAggregatorApp } = (await import(AGGREGATOR_MODULE)) as AggregatorModule;
-  const app = createAggregatorApp({ db: aggregatorDb.db, logger: aggregatorLogs.logger, config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken } });
-  aggregator = await listenLocally(app.callback());
 });
 
 afterAll(async () => {
-  await aggregator.close();
-  await Promise.all([projectDb.drop(), aggregatorDb.drop()]);
+  await Promise.all([projectDb.drop(), aggregator.close()]);
 });
 
 /** Stores events in the aggregator through its own API, as the relay would. */

@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type http from 'node:http';
 import { gzipSync } from 'node:zlib';
-import type { Knex, Logger } from '@hosting/shared';
 import { createTestDatabase, listenLocally, runAttack, sendRaw, tableDigests, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { createAggregatorClient } from '../src/events/aggregator-client.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, logCapture, projectContract } from './helpers.js';
+import { factories, logCapture, projectContract, startAggregator, type TestAggregator } from './helpers.js';
 
 /**
  * The attack suite of project-service (issue 6): every operation of its OpenAPI document, driven
@@ -16,27 +14,18 @@ import { factories, logCapture, projectContract } from './helpers.js';
  * its parts (a real aggregator behind the activity feed, the live stream hub), so no answer is a
  * 503 for want of one. Replay a failure with FC_SEED=<seed> (and FC_PATH=<path>) from its report.
  */
-interface AggregatorModule {
-  createApp(deps: { db: Knex; logger: Logger; config: { AGGREGATOR_SERVICE_TOKEN: string } }): { callback(): http.RequestListener };
-}
-
 const token = randomBytes(24).toString('base64url');
 const metricsToken = randomBytes(24).toString('base64url');
 const aggregatorToken = randomBytes(24).toString('base64url');
 
 let projectDb: TestDatabase;
-let aggregatorDb: TestDatabase;
+let aggregatorService: TestAggregator;
 let hub: DeploymentStreamHub;
-let aggregatorUrl: string;
 const servers: Array<{ close(): Promise<void> }> = [];
 const logs = logCapture();
 
 beforeAll(async () => {
-  [projectDb, aggregatorDb] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-  const { createApp: createAggregatorApp } = (await import('@hosting/aggregator-service')) as AggregatorModule;
-  const aggregator = await listenLocally(createAggregatorApp({ db: aggregatorDb.db, logger: logCapture().logger, config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken } }).callback());
-  servers.push(aggregator);
-  aggregatorUrl = aggregator.url;
+  [projectDb, aggregatorService] = await Promise.all([createTestDatabase('project'), startAggregator({ token: aggregatorToken, logger: logCapture().logger })]);
   hub = createDeploymentStreamHub({ db: projectDb.db, logger: logs.logger, listenUrl: projectDb.url, maxClients: 1_000 });
   await hub.start();
 });
@@ -44,7 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await hub.stop();
   for (const server of servers) await server.close();
-  await Promise.all([projectDb.drop(), aggregatorDb.drop()]);
+  await Promise.all([projectDb.drop(), aggregatorService.close()]);
 });
 
 it('no generated request gets a 5xx, an error body outside the contract, a 2xx without its credential, or a write when refused', async () => {
@@ -56,7 +45,7 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
   deployments.push(await make.deployment(projects[1]!.id, 'building'));
   const knownIds = [...new Set([owner.id, ...projects.map((p) => p.id), ...deployments.map((d) => d.id)])].map(String);
 
-  const aggregator = createAggregatorClient({ baseUrl: aggregatorUrl, token: aggregatorToken });
+  const aggregator = createAggregatorClient({ baseUrl: aggregatorService.url, token: aggregatorToken });
   const app = createApp({
     db: projectDb.db,
     logger: logs.logger,

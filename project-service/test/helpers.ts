@@ -3,8 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import supertest from 'supertest';
-import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig } from '@hosting/shared';
-import { combineContracts, createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
+import { createApp as createAggregatorApp, type AppDeps as AggregatorAppDeps } from '@hosting/aggregator-service';
+import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig, type Logger } from '@hosting/shared';
+import { combineContracts, createTestDatabase, listenLocally, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
@@ -150,5 +151,42 @@ export async function testService(options: { publicDomain?: string; limits?: Lim
     make: factories(database.db),
     logs: lines,
     close: () => database.drop(),
+  };
+}
+
+export interface TestAggregator {
+  /** `http://127.0.0.1:<port>` of the listening aggregator. */
+  url: string;
+  /** Its AGGREGATOR_SERVICE_TOKEN. */
+  token: string;
+  database: TestDatabase;
+  /** Closes the server (and its connections), then drops its database. */
+  close(): Promise<void>;
+}
+
+/**
+ * A real aggregator-service app, in-process, on its own freshly cloned database and a free port of
+ * 127.0.0.1: what the activity feed and the outbox relay talk to. The token is random unless
+ * given, the logger silent unless given; `config` adds to the token.
+ */
+export async function startAggregator(
+  options: { token?: string; logger?: Logger; config?: Omit<AggregatorAppDeps['config'], 'AGGREGATOR_SERVICE_TOKEN'> } = {},
+): Promise<TestAggregator> {
+  const database = await createTestDatabase('aggregator');
+  const token = options.token ?? randomBytes(24).toString('base64url');
+  const app = createAggregatorApp({
+    db: database.db,
+    logger: options.logger ?? createLogger({ level: 'silent' }),
+    config: { AGGREGATOR_SERVICE_TOKEN: token, ...options.config },
+  });
+  const server = await listenLocally(app.callback());
+  return {
+    url: server.url,
+    token,
+    database,
+    close: async () => {
+      await server.close();
+      await database.drop();
+    },
   };
 }

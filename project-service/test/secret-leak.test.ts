@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type http from 'node:http';
-import type { Knex, Logger } from '@hosting/shared';
 import {
   attackOperations,
   createTestDatabase,
@@ -17,7 +15,7 @@ import { createOutboxRelay } from '../src/events/outbox-relay.js';
 import { createOutboxRepo } from '../src/events/outbox.repo.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, logCapture, projectContract } from './helpers.js';
+import { factories, logCapture, projectContract, startAggregator, type TestAggregator } from './helpers.js';
 
 /**
  * Secrets (issue 6): the service tokens, the metrics tokens and every app secret (seeded, and one
@@ -28,10 +26,6 @@ import { factories, logCapture, projectContract } from './helpers.js';
  * bad requests (no credential, a wrong one, another service's, bad ids and bodies, the webhook
  * with wrong and rotated-away secrets), then a short attack run adds generated ones.
  */
-interface AggregatorModule {
-  createApp(deps: { db: Knex; logger: Logger; config: { AGGREGATOR_SERVICE_TOKEN: string; METRICS_TOKEN?: string; RATE_LIMIT_AUTH_FAILURES?: number } }): { callback(): http.RequestListener };
-}
-
 const secret = () => randomBytes(24).toString('base64url');
 const projectToken = secret();
 const aggregatorToken = secret();
@@ -55,7 +49,7 @@ function findLeaks(secrets: Record<string, string>, haystacks: Array<[string, st
 }
 
 let projectDb: TestDatabase;
-let aggregatorDb: TestDatabase;
+let aggregator: TestAggregator;
 let hub: DeploymentStreamHub;
 let relay: ReturnType<typeof createOutboxRelay>;
 const servers: Array<{ close(): Promise<void> }> = [];
@@ -66,19 +60,14 @@ afterAll(async () => {
   await relay?.stop();
   await hub?.stop();
   for (const server of servers) await server.close();
-  await Promise.all([projectDb?.drop(), aggregatorDb?.drop()]);
+  await Promise.all([projectDb?.drop(), aggregator?.close()]);
 });
 
 it('no secret, nor its digest, is in any response, log line, outbox payload or stored event', async () => {
-  [projectDb, aggregatorDb] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-  const aggregatorModule = (await import('@hosting/aggregator-service')) as AggregatorModule;
-  const aggregatorApp = aggregatorModule.createApp({
-    db: aggregatorDb.db,
-    logger: aggregatorLogs.logger,
-    config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken, METRICS_TOKEN: aggregatorMetricsToken, RATE_LIMIT_AUTH_FAILURES: 1_000_000 },
-  });
-  const aggregator = await listenLocally(aggregatorApp.callback());
-  servers.push(aggregator);
+  [projectDb, aggregator] = await Promise.all([
+    createTestDatabase('project'),
+    startAggregator({ token: aggregatorToken, logger: aggregatorLogs.logger, config: { METRICS_TOKEN: aggregatorMetricsToken, RATE_LIMIT_AUTH_FAILURES: 1_000_000 } }),
+  ]);
   // The aggregator's operations, from the document it serves.
   const aggregatorDocument = (await sendRaw(aggregator.url, { method: 'GET', path: '/openapi.json', headers: [] })).body as Record<string, any>;
   const client = createAggregatorClient({ baseUrl: aggregator.url, token: aggregatorToken });
@@ -154,7 +143,7 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
   }
 
   // Every documented operation of both services: good, and bad in each way.
-  const eventIds = (await aggregatorDb.db('events').select('id')).map((r) => String(r.id));
+  const eventIds = (await aggregator.database.db('events').select('id')).map((r) => String(r.id));
   const idFor = (op: AttackOperation) => {
     if (op.template.startsWith('/docs/assets/')) return 'swagger-ui.css';
     if (op.template.startsWith('/users/')) return String(owner.id);
@@ -216,7 +205,7 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     await new Promise((r) => setTimeout(r, 50));
   }
   const outbox = await projectDb.db.raw(`select row_to_json(o)::text as t from outbox o`);
-  const events = await aggregatorDb.db.raw(`select row_to_json(e)::text as t from events e`);
+  const events = await aggregator.database.db.raw(`select row_to_json(e)::text as t from events e`);
   expect(events.rows.length).toBeGreaterThanOrEqual(8);
   // Every outbox event was delivered (the aggregator also holds the example event POSTed to it above).
   expect(await projectDb.db('outbox').whereNull('delivered_at').count<{ count: number }[]>('* as count')).toEqual([{ count: 0 }]);

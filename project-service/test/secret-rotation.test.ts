@@ -1,12 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createLogger, eventEnvelopeSchema, sha256, type Knex, type Logger } from '@hosting/shared';
-import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { createLogger, eventEnvelopeSchema, sha256 } from '@hosting/shared';
 import { createAggregatorClient } from '../src/events/aggregator-client.js';
 import { createOutboxRelay } from '../src/events/outbox-relay.js';
 import { createOutboxRepo } from '../src/events/outbox.repo.js';
-import { testService, type TestService } from './helpers.js';
+import { startAggregator, testService, type TestAggregator, type TestService } from './helpers.js';
 
 /**
  * `POST /projects/:id/secret`: a new app secret, shown once; the old one stops working at once;
@@ -137,28 +133,13 @@ describe('POST /projects/:id/secret', () => {
  * The event through the real relay into a real aggregator-service app, which stores it (it
  * validates with the same catalogue) without the secret.
  */
-interface AggregatorModule {
-  createApp(deps: { db: Knex; logger: Logger; config: { AGGREGATOR_SERVICE_TOKEN: string } }): { callback(): http.RequestListener };
-}
-
 describe('project.secret_rotated in the event store', () => {
-  let aggregatorDb: TestDatabase;
-  let server: http.Server;
-  let baseUrl: string;
-  const token = randomBytes(24).toString('base64url');
+  let aggregator: TestAggregator;
 
   beforeAll(async () => {
-    aggregatorDb = await createTestDatabase('aggregator');
-    const { createApp } = (await import('@hosting/aggregator-service' as string)) as AggregatorModule;
-    server = http.createServer(createApp({ db: aggregatorDb.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token } }).callback());
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    aggregator = await startAggregator();
   });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-    await aggregatorDb.drop();
-  });
+  afterAll(() => aggregator.close());
 
   it('is delivered and stored, with nothing of the secret', async () => {
     const project = await svc.make.project();
@@ -167,7 +148,7 @@ describe('project.secret_rotated in the event store', () => {
 
     const relay = createOutboxRelay({
       outbox: createOutboxRepo(svc.db),
-      client: createAggregatorClient({ baseUrl, token }),
+      client: createAggregatorClient({ baseUrl: aggregator.url, token: aggregator.token }),
       logger: createLogger({ level: 'silent' }),
       pollMs: 20,
     });
@@ -182,7 +163,7 @@ describe('project.secret_rotated in the event store', () => {
       await relay.stop();
     }
 
-    const { rows } = await aggregatorDb.db.raw<{ rows: Array<{ name: string; project_id: number; deployment_id: number | null; text: string }> }>(
+    const { rows } = await aggregator.database.db.raw<{ rows: Array<{ name: string; project_id: number; deployment_id: number | null; text: string }> }>(
       `select e.name, e.project_id, e.deployment_id, row_to_json(e)::text as text from events e where e.event_id = ?`,
       [event!.event_id],
     );
