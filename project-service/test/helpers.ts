@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import supertest from 'supertest';
 import { createApp as createAggregatorApp, type AppDeps as AggregatorAppDeps } from '@hosting/aggregator-service';
 import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig, type Logger } from '@hosting/shared';
-import { combineContracts, createTestDatabase, listenLocally, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
+import { combineContracts, createTestDatabase, listenLocally, loadContract, logCapture, type Contract, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
@@ -77,17 +76,8 @@ export function httpClient(handler: Parameters<typeof supertest>[0], contract: C
   };
 }
 
-/** Captures every log line an app writes, for tests that look into the logs. */
-export function logCapture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return { logger: createLogger({ level: 'info' }, stream), lines };
-}
+/** Captures every log line an app writes (shared/src/testing/logs.ts; here for this package's tests). */
+export { logCapture };
 
 export function factories(db: Knex) {
   let n = 0;

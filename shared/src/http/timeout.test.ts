@@ -1,8 +1,8 @@
 import { PassThrough, Readable } from 'node:stream';
-import { Writable } from 'node:stream';
 import Koa, { type Middleware } from 'koa';
 import supertest from 'supertest';
 import { createLogger } from '../logger.js';
+import { logCapture } from '../testing/logs.js';
 import { problemMiddleware } from './problem.js';
 import { requestContext, type RequestState } from './request-context.js';
 import { requestTimeout } from './timeout.js';
@@ -10,16 +10,10 @@ import { requestTimeout } from './timeout.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function app(handler: Middleware<RequestState>, timeoutMs = 100) {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
+  const { logger, lines } = logCapture();
   const koa = new Koa<RequestState>();
   koa.silent = true;
-  koa.use(requestContext(createLogger({ level: 'info' }, stream)));
+  koa.use(requestContext(logger));
   koa.use(problemMiddleware());
   koa.use(requestTimeout(timeoutMs));
   koa.use(handler);
