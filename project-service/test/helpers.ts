@@ -8,6 +8,7 @@ import { combineContracts, createTestDatabase, listenLocally, loadContract, logC
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
+import { openStream, type StreamClient } from './sse-client.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
@@ -73,6 +74,59 @@ export function httpClient(handler: Parameters<typeof supertest>[0], contract: C
       contract.check(method, url, res.status, body, res.headers['content-type'], res.headers as Record<string, string>);
     }
     return { status: res.status, body, headers: res.headers as Record<string, string>, text: res.text };
+  };
+}
+
+/**
+ * A request over real HTTP (fetch) to `base` + `path`, its answer (status, body, headers, content
+ * type) checked against `contract` before it is handed back. `token: null` sends no Authorization
+ * header; a body is sent as JSON.
+ */
+export async function fetchChecked(
+  base: string,
+  contract: Contract,
+  method: 'get' | 'post',
+  path: string,
+  options: { token: string | null; body?: unknown; headers?: Record<string, string> },
+): Promise<Sent> {
+  const res = await fetch(`${base}${path}`, {
+    method: method.toUpperCase(),
+    headers: {
+      ...(options.token !== null ? { authorization: `Bearer ${options.token}` } : {}),
+      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+  });
+  const text = await res.text();
+  const body = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+  const headers = Object.fromEntries(res.headers);
+  contract.check(method, path, res.status, body, headers['content-type'], headers);
+  return { status: res.status, body, headers, text };
+}
+
+/**
+ * The live-stream clients a test file opens: `open` is `openStream` remembering the client;
+ * `closeAll` (each file's afterEach) closes every client opened since and expects that none saw a
+ * problem; `closeQuietly` closes them without looking.
+ */
+export function streamClients() {
+  const clients: StreamClient[] = [];
+  return {
+    open(url: string, options: Parameters<typeof openStream>[1]): StreamClient {
+      const client = openStream(url, options);
+      clients.push(client);
+      return client;
+    },
+    closeAll(): void {
+      for (const client of clients.splice(0)) {
+        client.close();
+        expect(client.problems).toEqual([]);
+      }
+    },
+    closeQuietly(): void {
+      for (const client of clients.splice(0)) client.close();
+    },
   };
 }
 

@@ -4,8 +4,8 @@ import { base64urlJson, countQueries, createTestDatabase, startTestIdentityProvi
 import { createApp, type AppDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
-import { factories, logCapture, projectContract } from './helpers.js';
-import { openStream, rawStream, type StreamClient } from './sse-client.js';
+import { factories, fetchChecked, logCapture, projectContract, streamClients, type Sent } from './helpers.js';
+import { rawStream, type StreamClient } from './sse-client.js';
 
 /**
  * JWT mode over real HTTP: a local identity provider (a JWKS server with generated keys) signs the
@@ -25,34 +25,15 @@ let running: RunningServer;
 let base: string;
 let make: ReturnType<typeof factories>;
 const logs = logCapture();
-const clients: StreamClient[] = [];
-
-interface Res {
-  status: number;
-  body: any;
-  headers: Record<string, string>;
-  text: string;
-}
+const clients = streamClients();
 
 /** A request over HTTP to `at` (default: the JWT-mode app), checked against both documents. */
-async function call(method: 'get' | 'post', path: string, token: string | null, options: { body?: unknown; at?: string } = {}): Promise<Res> {
-  const res = await fetch(`${options.at ?? base}${path}`, {
-    method: method.toUpperCase(),
-    headers: {
-      ...(token !== null ? { authorization: `Bearer ${token}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-  });
-  const text = await res.text();
-  const body = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
-  const headers = Object.fromEntries(res.headers);
-  contract.check(method, path, res.status, body, headers['content-type'], headers);
-  return { status: res.status, body, headers, text };
+function call(method: 'get' | 'post', path: string, token: string | null, options: { body?: unknown; at?: string } = {}): Promise<Sent> {
+  return fetchChecked(options.at ?? base, contract, method, path, { token, body: options.body });
 }
 
 /** An answer without what differs between any two requests (its id, its date): to compare answers byte for byte. */
-function comparable(res: Res) {
+function comparable(res: Sent) {
   const { 'x-request-id': _id, date: _date, ...headers } = res.headers;
   return { status: res.status, headers, text: res.text.replace(/"requestId":"[^"]+"/, '"requestId":"…"') };
 }
@@ -129,12 +110,7 @@ beforeAll(async () => {
   };
 });
 
-afterEach(() => {
-  for (const client of clients.splice(0)) {
-    client.close();
-    expect(client.problems).toEqual([]);
-  }
-});
+afterEach(() => clients.closeAll());
 
 afterAll(async () => {
   await Promise.all([running.shutdown('test over'), hub.stop()]);
@@ -260,7 +236,7 @@ describe('config', () => {
  * Asks for another user's resource, then deletes it and asks again: the two answers must be the
  * same bytes (but for the request id): nothing tells "not yours" from "not there".
  */
-async function sameAsMissing(method: 'get' | 'post', path: string, token: string, remove: () => Promise<unknown>, body?: unknown): Promise<Res> {
+async function sameAsMissing(method: 'get' | 'post', path: string, token: string, remove: () => Promise<unknown>, body?: unknown): Promise<Sent> {
   const theirs = await call(method, path, token, { body });
   await remove();
   const missing = await call(method, path, token, { body });
@@ -408,9 +384,7 @@ describe("a user's token: own data only", () => {
 
 describe("a user's token: live streams", () => {
   function stream(path: string, token: string, headers?: Record<string, string>): StreamClient {
-    const client = openStream(`${base}${path}`, { token, headers, contract: projectContract() });
-    clients.push(client);
-    return client;
+    return clients.open(`${base}${path}`, { token, headers, contract: projectContract() });
   }
   const deploy = async (projectId: number) => (await call('post', `/projects/${projectId}/deployments`, serviceToken, { body: {} })).body as { id: number };
 

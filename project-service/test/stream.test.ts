@@ -8,8 +8,8 @@ import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import * as notifyMigration from '../migrations/20261121000200_deployment_notify.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
-import { factories, logCapture, ownContract, projectContract } from './helpers.js';
-import { openStream, rawStream, type StreamClient } from './sse-client.js';
+import { factories, fetchChecked, logCapture, ownContract, projectContract, streamClients } from './helpers.js';
+import { rawStream, type StreamClient } from './sse-client.js';
 
 /**
  * The live deployment stream over real HTTP, with a real EventSource client, on a listening app
@@ -31,31 +31,16 @@ const token = randomBytes(24).toString('base64url');
 const contract = projectContract();
 const own = ownContract();
 let make: ReturnType<typeof factories>;
-const clients: StreamClient[] = [];
+const clients = streamClients();
 
 function stream(path: string, headers?: Record<string, string>): StreamClient {
-  const client = openStream(`${base}${path}`, { token, headers, contract: own });
-  clients.push(client);
-  return client;
+  return clients.open(`${base}${path}`, { token, headers, contract: own });
 }
 
 /** A request over HTTP whose answer is checked against both documents (platform and ours, strictly). */
-async function api(method: 'get' | 'post', path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
+function api(method: 'get' | 'post', path: string, options: { token?: string | null; body?: unknown; headers?: Record<string, string> } = {}) {
   const auth = options.token === undefined ? token : options.token;
-  const res = await fetch(`${base}${path}`, {
-    method: method.toUpperCase(),
-    headers: {
-      ...(auth ? { authorization: `Bearer ${auth}` } : {}),
-      ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-      ...options.headers,
-    },
-    body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
-  });
-  const text = await res.text();
-  const body = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
-  const headers = Object.fromEntries(res.headers);
-  contract.check(method, path, res.status, body, headers['content-type'], headers);
-  return { status: res.status, body, headers };
+  return fetchChecked(base, contract, method, path, { token: auth || null, body: options.body, headers: options.headers });
 }
 
 async function project() {
@@ -98,12 +83,7 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${running.port}`;
 });
 
-afterEach(() => {
-  for (const client of clients.splice(0)) {
-    client.close();
-    expect(client.problems).toEqual([]);
-  }
-});
+afterEach(() => clients.closeAll());
 
 afterAll(async () => {
   await Promise.all([running.shutdown('test over'), hub.stop()]);
@@ -437,7 +417,7 @@ describe('errors and limits', () => {
       expect(none.headers['retry-after']).toBeDefined();
     } finally {
       base = saved;
-      for (const c of clients.splice(0)) c.close();
+      clients.closeQuietly();
       await Promise.all([server.shutdown('test'), bare.shutdown('test'), small.stop()]);
     }
   });
