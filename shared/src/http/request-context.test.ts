@@ -27,6 +27,22 @@ describe('requestContext', () => {
     expect(Object.keys(lines[0]!)).toEqual(['level', 'time', 'name', 'requestId', 'method', 'status', 'durationMs', 'path', 'msg']);
   });
 
+  it('writes the line of an answered health probe at debug, so probes every few seconds do not fill the info log', async () => {
+    const { http, records } = app(async (ctx) => {
+      if (ctx.path === '/readyz' && ctx.query.fail) ctx.status = 503;
+      else ctx.body = { status: 'ok' };
+    });
+    await http.get('/healthz');
+    await http.get('/readyz');
+    await http.get('/readyz?fail=1');
+    await http.get('/healthzz');
+    // at info: the failed probe (worth seeing) and the path that only looks like a probe
+    expect(records().map((l) => [l.path, l.status])).toEqual([
+      ['/readyz', 503],
+      ['/healthzz', 200],
+    ]);
+  });
+
   it('gives handlers a logger that carries the request id, made when they first log', async () => {
     const { http, records } = app(async (ctx) => {
       ctx.state.log.info({ step: 1 }, 'working');

@@ -33,6 +33,8 @@ export interface RequestSummary {
   durationMs: number;
 }
 
+const PROBES = new Set(['/healthz', '/readyz']);
+
 /** A client's X-Request-Id is kept when it is short and plain; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -42,7 +44,8 @@ export function acceptRequestId(incoming: string | undefined): string {
 
 /**
  * Outermost middleware: gives the request its id (echoed in X-Request-Id) and a child logger,
- * and writes exactly one log line per request with method, route template, status and duration.
+ * and writes exactly one log line per request with method, route template, status and duration
+ * (at debug for an answered /healthz or /readyz, at info for everything else).
  */
 export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware {
   // The request line of a request without an error holds only the fields below, all primitives
@@ -74,7 +77,10 @@ export function requestContext(logger: Logger, onFinish?: (summary: RequestSumma
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };
       const error = ctx.state.error;
-      if (!error) plain.info({ requestId, ...summary, path: ctx.path }, 'request');
+      // An answered health probe (Docker's HEALTHCHECK, a balancer) comes every few seconds and
+      // says nothing new: its line goes out at debug. A failing probe stays at info.
+      if (!error && summary.status < 400 && PROBES.has(ctx.path)) plain.debug({ requestId, ...summary, path: ctx.path }, 'request');
+      else if (!error) plain.info({ requestId, ...summary, path: ctx.path }, 'request');
       else if (child) child.info({ ...summary, path: ctx.path, error }, 'request');
       else logger.info({ requestId, ...summary, path: ctx.path, error }, 'request');
       onFinish?.(summary);
