@@ -1,21 +1,19 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { SERVICE_NODE_OPTIONS, freePort, sha256 } from '@hosting/shared';
-import { createTestDatabase, databaseUrl, withAdmin, type TestDatabase } from '@hosting/shared/testing';
+import { SERVICE_NODE_OPTIONS, freePort } from '@hosting/shared';
 
 /**
- * The container setup, checked without a Docker engine:
- * - the Dockerfile's and docker-compose.yml's shape (non-root, healthcheck, exec-form commands,
- *   what the runtime stage holds, the compose dependency chain, tokens required);
- * - `docker-compose config` when docker-compose (or `docker compose`) is installed;
- * - the container's commands themselves, run exactly as written there (parsed from the files, so
- *   this breaks when they change), from the repo root, with NODE_ENV=production, against the
- *   embedded test PostgreSQL: migrate, seed, both services, the image's HEALTHCHECK, SIGTERM.
+ * The container setup:
+ * - without an engine: the Dockerfile's and docker-compose.yml's shape (non-root, healthcheck,
+ *   exec-form commands, what the runtime stage holds, the compose dependency chain, tokens
+ *   required) and `docker-compose config` when docker-compose (or `docker compose`) is installed;
+ * - on a real Docker engine (skipped, saying why, where none answers): README's "Run with Docker"
+ *   step by step, from the image build to `down` and `up` again (the last describe below).
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const projectToken = `docker-project-${randomBytes(12).toString('hex')}`;
@@ -116,69 +114,6 @@ function composeCommand(service: string): string[] {
   return command;
 }
 
-/** A container command run on this machine: `node` is this node; paths are relative to the repo root as to WORKDIR /app. */
-function run(command: string[], env: Record<string, string>, stdio: 'pipe' | 'ignore' = 'pipe'): ChildProcess {
-  const [bin, ...args] = command;
-  return spawn(bin === 'node' ? process.execPath : bin!, args, { cwd: root, env, stdio: ['ignore', stdio, stdio] });
-}
-
-function collect(child: ChildProcess): () => string {
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  return () => out;
-}
-
-function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-}
-
-async function runToEnd(command: string[], env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; output: string }> {
-  const child = run(command, env);
-  const output = collect(child);
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const { code } = await exitOf(child);
-  clearTimeout(timer);
-  return { code, output: output() };
-}
-
-/** The environment of a container: nothing of ours leaks in but PATH. */
-function containerEnv(extra: Record<string, string>): Record<string, string> {
-  return { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...extra };
-}
-
-async function waitForHealthz(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the process exited with ${child.exitCode} before answering:\n${output()}`);
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
-    if (res) {
-      expect(res.status).toBe(200);
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing answered on port ${port} within 20 s:\n${output()}`);
-}
-
-async function stopWithSigterm(child: ChildProcess): Promise<{ code: number | null; ms: number }> {
-  const started = Date.now();
-  const exited = exitOf(child);
-  child.kill('SIGTERM');
-  const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000).unref());
-  const result = await Promise.race([exited, timeout]);
-  if (result === 'timeout') {
-    child.kill('SIGKILL');
-    throw new Error('the process did not exit within 10 s of SIGTERM');
-  }
-  return { code: result.code, ms: Date.now() - started };
-}
-
-async function healthcheck(port: number): Promise<number | null> {
-  return (await runToEnd(dockerfileHealthcheck(), { PATH: process.env.PATH ?? '', SERVICE_PORT: String(port) }, 10_000)).code;
-}
-
 // ================================================================ the files themselves
 
 describe('Dockerfile', () => {
@@ -237,14 +172,15 @@ describe('docker-compose.yml', () => {
     expect(JSON.stringify(s.postgres!.healthcheck?.test)).toContain('pg_isready');
     expect(s.migrate!.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
     expect(composeCommand('migrate')).toEqual(['node', 'scripts/dist/migrate.js']);
+    // on postgres too, so that compose stops the services before the database
     for (const name of ['project-service', 'aggregator-service']) {
-      expect(s[name]!.depends_on).toEqual({ migrate: { condition: 'service_completed_successfully' } });
+      expect(s[name]!.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } });
     }
     expect(composeCommand('aggregator-service')).toEqual(['node', 'aggregator-service/dist/src/main.js']);
     // project-service runs the image's default command (stated, so the file reads on its own)
     expect(composeCommand('project-service')).toEqual(dockerfileCmd());
     const images = new Set(['migrate', 'project-service', 'aggregator-service'].map((n) => s[n]!.image));
-    expect(images.size).toBe(1);
+    expect([...images]).toEqual(['${HOSTING_IMAGE:-hosting-control-plane:local}']);
     for (const name of ['migrate', 'project-service', 'aggregator-service']) {
       expect(s[name]!.build).toBeDefined();
       expect(s[name]!.environment?.NODE_ENV).toBe('production');
@@ -316,154 +252,267 @@ describe('docker-compose config', () => {
     return { status: result.status, stderr: `${result.stderr}${result.error ?? ''}` };
   };
 
-  (cli ? it : it.skip)('is valid with both tokens set, and fails naming the token that is missing', () => {
+  (cli ? it : it.skip)('is valid with both tokens set, and fails naming the token that is missing and what to run', () => {
     const ok = config({ PROJECT_SERVICE_TOKEN: projectToken, AGGREGATOR_SERVICE_TOKEN: aggregatorToken });
     expect(ok).toEqual({ status: 0, stderr: '' });
     const noProject = config({ AGGREGATOR_SERVICE_TOKEN: aggregatorToken });
     expect(noProject.status).not.toBe(0);
-    expect(noProject.stderr).toContain('set PROJECT_SERVICE_TOKEN');
+    expect(noProject.stderr).toMatch(/PROJECT_SERVICE_TOKEN.*run sh docker\/tokens\.sh first/);
     const noAggregator = config({ PROJECT_SERVICE_TOKEN: projectToken });
     expect(noAggregator.status).not.toBe(0);
-    expect(noAggregator.stderr).toContain('set AGGREGATOR_SERVICE_TOKEN');
+    expect(noAggregator.stderr).toMatch(/AGGREGATOR_SERVICE_TOKEN.*run sh docker\/tokens\.sh first/);
   });
 });
 
-// ================================================================ the commands, outside a container
 
-describe("the containers' commands, outside a container, against the test PostgreSQL", () => {
-  const empty: string[] = [];
-  afterAll(async () => {
-    await withAdmin(async (client) => {
-      for (const name of empty) await client.query(`drop database if exists ${name} with (force)`);
+// ================================================================ on a real Docker engine
+
+/**
+ * README's "Run with Docker", done on a real engine: the image built with the classic builder and
+ * with BuildKit, `docker compose up`, both services healthy, the seed, a deployment through the
+ * webhook to `done`, its events in the aggregator, `down` (fast, every container exiting 0, the
+ * database last), and `up` again with the data kept (with docker-compose 1.29 when installed, so
+ * both compose generations are run). Its own compose project, image name and host ports; `down -v`
+ * and the images removed afterwards. Skipped, saying why, where no engine answers.
+ */
+function engine(): { ok: true; version: string } | { ok: false; why: string } {
+  const info = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8', timeout: 20_000 });
+  if (info.error) return { ok: false, why: `docker: ${info.error.message}` };
+  if (info.status !== 0) return { ok: false, why: `docker info: ${(info.stderr || info.stdout).trim().split('\n').at(-1)}` };
+  return { ok: true, version: info.stdout.trim() };
+}
+const docker = engine();
+const composeV2 = docker.ok && spawnSync('docker', ['compose', 'version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+const composeV1 = docker.ok && spawnSync('docker-compose', ['version'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+const engineSkip = !docker.ok
+  ? `no Docker engine answers (${docker.why}); as root, ../shared/tools/docker-engine.sh installs and starts one`
+  : !composeV2 && !composeV1
+    ? 'neither `docker compose` nor docker-compose is installed'
+    : undefined;
+if (engineSkip) console.warn(`test/docker.test.ts: skipping the test on a real Docker engine: ${engineSkip}`);
+
+interface Result {
+  code: number | null;
+  out: string;
+  ms: number;
+}
+
+/** Runs a command to its end (killed after timeoutMs), with the output of both streams. */
+function sh(bin: string, args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<Result> {
+  const started = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: Date.now() - started });
     });
   });
+}
 
-  async function emptyDatabase(): Promise<string> {
-    const name = `docker_${randomBytes(6).toString('hex')}`;
-    await withAdmin((client) => client.query(`create database ${name}`));
-    empty.push(name);
-    return databaseUrl(name);
+/** A command that must succeed: its output, or an error that shows it. */
+async function ok(bin: string, args: string[], env: Record<string, string>, timeoutMs?: number): Promise<string> {
+  const r = await sh(bin, args, env, timeoutMs);
+  if (r.code !== 0) throw new Error(`${bin} ${args.join(' ')} exited with ${r.code} after ${r.ms} ms:\n${r.out.slice(-4000)}`);
+  return r.out;
+}
+
+/** The README's Docker commands, as written there (so the test runs what a reader runs). */
+function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[] } {
+  const doc = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('## Run with Docker'), doc.indexOf('\n## ', doc.indexOf('## Run with Docker') + 1));
+  const find = (re: RegExp, what: string) => {
+    const m = re.exec(section);
+    if (!m) throw new Error(`README's "Run with Docker" has no ${what} (${re})`);
+    return m[1]!.trim().split(/\s+/);
+  };
+  return {
+    tokens: find(/^(sh docker\/tokens\.sh)\b/m, 'token command'),
+    up: find(/^docker compose (up --build -d)\b/m, '`docker compose up` command'),
+    seed: find(/^docker compose (run --rm project-service node scripts\/dist\/seed\.js)\b/m, 'seed command'),
+  };
+}
+
+(engineSkip ? describe.skip : describe)('on a real Docker engine: README "Run with Docker", step by step', () => {
+  const tag = randomBytes(4).toString('hex');
+  const project = `hcp-test-${tag}`;
+  const image = `hosting-control-plane-test:${tag}`;
+  const classicImage = `hosting-control-plane-test:${tag}-classic`;
+  let dir: string;
+  let envFile: string;
+  let env: Record<string, string>;
+  let ports: { project: number; aggregator: number };
+  const [first, second]: [string[], string[]] = composeV2 ? [['docker', 'compose'], composeV1 ? ['docker-compose'] : ['docker', 'compose']] : [['docker-compose'], ['docker-compose']];
+  const compose = (cli: string[], args: string[], timeoutMs?: number) => sh(cli[0]!, [...cli.slice(1), '--env-file', envFile, ...args], env, timeoutMs);
+  const composeOk = async (cli: string[], args: string[], timeoutMs?: number) => {
+    const r = await compose(cli, args, timeoutMs);
+    if (r.code !== 0) throw new Error(`${cli.join(' ')} ${args.join(' ')} exited with ${r.code}:\n${r.out.slice(-4000)}`);
+    return r.out;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'hosting-docker-'));
+    envFile = path.join(dir, '.env');
+    ports = { project: await freePort(), aggregator: await freePort() };
+    // Only what compose needs from this machine; a developer's tokens or .env cannot leak in.
+    env = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? dir,
+      ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      COMPOSE_PROJECT_NAME: project,
+      HOSTING_IMAGE: image,
+      PROJECT_SERVICE_PORT: String(ports.project),
+      AGGREGATOR_SERVICE_PORT: String(ports.aggregator),
+    };
+  });
+
+  afterAll(async () => {
+    if (!env) return;
+    for (const cli of new Set([first, second].map((c) => c.join(' ')))) await compose(cli.split(' '), ['down', '-v', '--remove-orphans', '-t', '5'], 120_000);
+    await sh('docker', ['volume', 'rm', '-f', `${project}_pgdata`], env);
+    await sh('docker', ['image', 'rm', '-f', image, classicImage], env);
+    rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
+
+  const containerOf = async (service: string): Promise<string> => {
+    const ids = (await ok('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`], env)).trim().split('\n').filter(Boolean);
+    if (ids.length !== 1) throw new Error(`expected one ${service} container, found ${ids.length}`);
+    return ids[0]!;
+  };
+
+  /** Waits until both services report healthy; fails at once when one is unhealthy or gone. */
+  async function waitHealthy(since: number): Promise<number> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const states = await Promise.all(
+        ['project-service', 'aggregator-service'].map(async (s) => (await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', await containerOf(s)], env)).trim()),
+      );
+      if (states.every((s) => s === 'running healthy')) return Date.now() - since;
+      if (states.some((s) => s.startsWith('exited') || s.endsWith('unhealthy')) || Date.now() > deadline) {
+        throw new Error(`the services did not become healthy (${states.join(', ')}):\n${(await compose(first, ['logs', '--no-color', '--tail', '40'])).out}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
   }
 
-  it('migrate (its compose command) migrates two empty databases, and again is a no-op; the documented seed command seeds', async () => {
-    const [projectUrl, aggregatorUrl] = [await emptyDatabase(), await emptyDatabase()];
-    const env = containerEnv({ PROJECT_DATABASE_URL: projectUrl, AGGREGATOR_DATABASE_URL: aggregatorUrl, LOG_LEVEL: 'info' });
-    const first = await runToEnd(composeCommand('migrate'), env);
-    expect(first).toMatchObject({ code: 0 });
-    expect(first.output).toMatch(/project: \d+ migration\(s\) applied/);
-    expect(first.output).toMatch(/aggregator: \d+ migration\(s\) applied/);
-    const again = await runToEnd(composeCommand('migrate'), env);
-    expect(again).toMatchObject({ code: 0 });
-    expect(again.output).toContain('project: up to date');
-    expect(again.output).toContain('aggregator: up to date');
+  const api = (port: number, token: string, p: string, init: RequestInit = {}) =>
+    fetch(`http://127.0.0.1:${port}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
 
-    // The seed command as the README documents it for compose.
-    const doc = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const documented = /docker compose run --rm project-service (node scripts\/dist\/seed\.js)\b/.exec(doc);
-    expect(documented).not.toBeNull();
-    const seed = await runToEnd(documented![1]!.split(' '), containerEnv({ PROJECT_DATABASE_URL: projectUrl }));
-    expect(seed).toMatchObject({ code: 0 });
-    expect(seed.output).toMatch(/Seeded 4 users .* and 20 projects/);
+  /** `down` as a user types it: exit 0 within 10 s, every container exits 0, PostgreSQL last, no lost LISTEN. */
+  async function downAndCheck(cli: string[]): Promise<number> {
+    const migrate = await containerOf('migrate');
+    expect((await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', migrate], env)).trim()).toBe('exited 0');
+    const events = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'event=die', '--format', '{{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let died = '';
+    events.stdout.on('data', (c: Buffer) => (died += c.toString()));
+    const projectLogs = spawn('docker', ['logs', '-f', await containerOf('project-service')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    projectLogs.stdout.on('data', (c: Buffer) => (logs += c.toString()));
+    projectLogs.stderr.on('data', (c: Buffer) => (logs += c.toString()));
+    await new Promise((r) => setTimeout(r, 1_000)); // both attached before anything stops
+    try {
+      const down = await compose(cli, ['down'], 60_000);
+      expect({ code: down.code, out: down.code === 0 ? '' : down.out }).toEqual({ code: 0, out: '' });
+      expect(down.ms).toBeLessThan(10_000);
+      for (const until = Date.now() + 5_000; died.trim().split('\n').length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      const order = died.trim().split('\n').map((l) => l.split(' '));
+      expect(order.map(([service]) => service).sort()).toEqual(['aggregator-service', 'postgres', 'project-service']);
+      expect(order.at(-1)![0]).toBe('postgres');
+      expect(order.filter(([, code]) => code !== '0')).toEqual([]);
+      expect(logs).toContain('"msg":"project-service listening');
+      expect(logs).not.toContain('LISTEN connection lost');
+      return down.ms;
+    } finally {
+      events.kill();
+      projectLogs.kill();
+    }
+  }
 
-    // a production start needs its database URL: the migrate command refuses to guess
-    const noUrl = await runToEnd(composeCommand('migrate'), containerEnv({ AGGREGATOR_DATABASE_URL: aggregatorUrl }));
-    expect(noUrl.code).not.toBe(0);
-    expect(noUrl.output).toContain('PROJECT_DATABASE_URL is required when NODE_ENV=production');
-  }, 60_000);
+  it('builds, comes up healthy, serves the README steps, goes down cleanly and comes up again with the data', async () => {
+    const readme = readmeDockerCommands();
 
-  describe('the image command (project-service) and the compose command of aggregator-service', () => {
-    let project: TestDatabase;
-    let aggregator: TestDatabase;
-    let dataDir: string;
-    const children: ChildProcess[] = [];
-    beforeAll(async () => {
-      [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-      dataDir = mkdtempSync(path.join(os.tmpdir(), 'hosting-docker-data-'));
-      rmSync(dataDir, { recursive: true }); // must stay absent: production writes nothing locally
-    });
-    afterAll(async () => {
-      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await Promise.all([project?.drop(), aggregator?.drop()]);
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    // ---- the image, on both builders: production code only
+    for (const [builder, name] of [['0', classicImage], ['1', image]] as const) {
+      await ok('docker', ['build', '-q', '-t', name, '.'], { ...env, DOCKER_BUILDKIT: builder }, 600_000);
+      const files = (await ok('docker', ['run', '--rm', '--entrypoint', 'sh', name, '-c', 'find /app -path /app/node_modules -prune -o -type f -print'], env)).trim().split('\n');
+      expect(files).toContain('/app/project-service/dist/src/main.js');
+      expect(files).toContain('/app/aggregator-service/dist/src/main.js');
+      expect(files).toContain('/app/scripts/dist/migrate.js');
+      expect(files.filter((f) => /\.test\.|\/testing\/|\/test\/|\/bench\//.test(f))).toEqual([]);
+      const bytes = Number((await ok('docker', ['image', 'inspect', '-f', '{{.Size}}', name], env)).trim());
+      console.log(`docker image (${builder === '0' ? 'classic builder' : 'BuildKit'}): ${(bytes / 1e6).toFixed(0)} MB, ${files.length} files outside node_modules`);
+    }
 
-    it('both answer /healthz and the HEALTHCHECK, serve authenticated requests, deliver events, and exit 0 on SIGTERM within 10 s', async () => {
-      const [aggregatorPort, projectPort] = [await freePort(), await freePort()];
+    // ---- README: tokens into .env, then up
+    await ok(readme.tokens[0]!, [...readme.tokens.slice(1), envFile], env);
+    const tokens = Object.fromEntries(readFileSync(envFile, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    expect(Object.keys(tokens).sort()).toEqual(['AGGREGATOR_SERVICE_TOKEN', 'PROJECT_SERVICE_TOKEN']);
+    const T = tokens.PROJECT_SERVICE_TOKEN!;
+    const A = tokens.AGGREGATOR_SERVICE_TOKEN!;
+    const upStarted = Date.now();
+    await composeOk(first, readme.up, 600_000);
+    const firstUp = await waitHealthy(upStarted);
+    console.log(`docker compose up (${first.join(' ')}, image built, empty volume) to both healthy: ${(firstUp / 1000).toFixed(1)} s`);
 
-      const aggregatorChild = run(
-        composeCommand('aggregator-service'),
-        containerEnv({
-          AGGREGATOR_DATABASE_URL: aggregator.url,
-          AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
-          AGGREGATOR_SERVICE_PORT: String(aggregatorPort),
-          AGGREGATOR_SERVICE_HOST: '127.0.0.1',
-          DATA_DIR: dataDir,
-        }),
-      );
-      children.push(aggregatorChild);
-      const aggregatorOutput = collect(aggregatorChild);
+    // ---- both run as non-root, with node as PID 1 (so it gets SIGTERM itself)
+    for (const service of ['project-service', 'aggregator-service']) {
+      const status = await ok('docker', ['exec', await containerOf(service), 'cat', '/proc/1/status', '/proc/1/cmdline'], env);
+      expect(/^Name:\s+(\S+)/m.exec(status)?.[1]).toBe('node');
+      const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+      expect(uid).toBeDefined();
+      expect(uid).not.toBe('0');
+      expect(status).toContain(`node\0${service}/dist/src/main.js`);
+    }
 
-      const projectChild = run(
-        dockerfileCmd(),
-        containerEnv({
-          PROJECT_DATABASE_URL: project.url,
-          PROJECT_SERVICE_TOKEN: projectToken,
-          AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
-          AGGREGATOR_URL: `http://127.0.0.1:${aggregatorPort}`,
-          PROJECT_SERVICE_PORT: String(projectPort),
-          PROJECT_SERVICE_HOST: '127.0.0.1',
-          DATA_DIR: dataDir,
-          OUTBOX_POLL_MS: '100',
-        }),
-      );
-      children.push(projectChild);
-      const projectOutput = collect(projectChild);
+    // ---- the seed, as README runs it
+    const seeded = await composeOk(first, readme.seed, 180_000);
+    expect(seeded).toMatch(/Seeded 4 users .* and 20 projects/);
 
-      await Promise.all([waitForHealthz(aggregatorPort, aggregatorChild, aggregatorOutput), waitForHealthz(projectPort, projectChild, projectOutput)]);
+    // ---- list projects, create a deployment, the webhook to done, the events in the aggregator
+    const list = await api(ports.project, T, '/projects');
+    expect(list.status).toBe(200);
+    expect(list.headers.get('x-total-count')).toBe('20');
+    expect((await api(ports.project, A, '/projects')).status).toBe(401);
+    const created = await api(ports.project, T, '/projects/1/deployment', { method: 'POST' });
+    expect(created.status).toBe(201);
+    const deployment = (await created.json()) as { id: number; status: string };
+    expect(deployment.status).toBe('pending');
+    const secret = (JSON.parse(readFileSync(path.join(root, 'seeds/projects.json'), 'utf8')) as Array<{ id: number; app_secret: string }>).find((p) => p.id === 1)!.app_secret;
+    for (const status of ['building', 'done']) {
+      const hook = await api(ports.project, secret, '/deployment/webhook', { method: 'POST', body: JSON.stringify({ id: deployment.id, status }) });
+      expect({ status, code: hook.status }).toEqual({ status, code: 200 });
+    }
+    const live = (await (await api(ports.project, T, '/projects/1')).json()) as { hasLiveDeployment: boolean; url: string | null };
+    expect(live.hasLiveDeployment).toBe(true);
+    expect(live.url).toMatch(/^https:\/\//);
+    const eventNames = async () => ((await (await api(ports.aggregator, A, `/events?deploymentId=${deployment.id}`)).json()) as { data: Array<{ name: string }> }).data.map((e) => e.name);
+    let names: string[] = [];
+    for (const until = Date.now() + 15_000; !names.includes('deployment.succeeded') && Date.now() < until; ) {
+      names = await eventNames();
+      if (!names.includes('deployment.succeeded')) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(names).toEqual(expect.arrayContaining(['deployment.created', 'deployment.status_changed', 'deployment.succeeded']));
 
-      // the image's HEALTHCHECK command, as written in the Dockerfile
-      expect(await healthcheck(projectPort)).toBe(0);
-      expect(await healthcheck(aggregatorPort)).toBe(0);
+    // ---- the health checks ran (the services are healthy) without an info line each
+    for (const service of ['project-service', 'aggregator-service']) {
+      const logs = await ok('docker', ['logs', await containerOf(service)], env);
+      expect(logs.split('\n').filter((l) => l.includes('"path":"/healthz"'))).toEqual([]);
+    }
 
-      // authenticated requests; production does not seed, so the list is empty
-      const auth = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
-      const projects = await fetch(`http://127.0.0.1:${projectPort}/projects`, auth(projectToken));
-      expect(projects.status).toBe(200);
-      expect(await projects.json()).toEqual([]);
-      expect(projects.headers.get('x-total-count')).toBe('0');
-      expect((await fetch(`http://127.0.0.1:${projectPort}/projects`)).status).toBe(401);
-      const events = await fetch(`http://127.0.0.1:${aggregatorPort}/events`, auth(aggregatorToken));
-      expect(events.status).toBe(200);
-      expect((await fetch(`http://127.0.0.1:${aggregatorPort}/events`, auth(projectToken))).status).toBe(401);
-
-      // the two wired as compose wires them: an action in project-service reaches the aggregator
-      const [user] = await project.db('users').insert({ email: 'docker@example.com', username: 'docker' }).returning('id');
-      const [p] = await project.db('projects').insert({ name: 'docker', user_id: user!.id, app_secret_sha256: sha256('d'.repeat(32)) }).returning('id');
-      const created = await fetch(`http://127.0.0.1:${projectPort}/projects/${p!.id}/deployment`, { method: 'POST', ...auth(projectToken) });
-      expect(created.status).toBe(201);
-      const deployment = (await created.json()) as { id: number };
-      let delivered = false;
-      for (const until = Date.now() + 10_000; !delivered && Date.now() < until; ) {
-        const res = await fetch(`http://127.0.0.1:${aggregatorPort}/events?deploymentId=${deployment.id}`, auth(aggregatorToken));
-        delivered = ((await res.json()) as { data: Array<{ name: string }> }).data.some((e) => e.name === 'deployment.created');
-        if (!delivered) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(delivered).toBe(true);
-
-      // SIGTERM: each drains and exits 0 within 10 s; then the HEALTHCHECK fails
-      expect(await stopWithSigterm(projectChild)).toMatchObject({ code: 0 });
-      expect(await stopWithSigterm(aggregatorChild)).toMatchObject({ code: 0 });
-      expect(await healthcheck(projectPort)).toBe(1);
-      expect(await healthcheck(aggregatorPort)).toBe(1);
-
-      // nothing was written locally (no generated token, no embedded database)
-      expect(existsSync(dataDir)).toBe(false);
-    }, 60_000);
-
-    it('refuses to start in production without a token, and says which', async () => {
-      const result = await runToEnd(dockerfileCmd(), containerEnv({ PROJECT_DATABASE_URL: project.url, AGGREGATOR_SERVICE_TOKEN: aggregatorToken, DATA_DIR: dataDir }));
-      expect(result.code).not.toBe(0);
-      expect(result.output).toContain('PROJECT_SERVICE_TOKEN');
-    });
-  });
+    // ---- down, then up again (the other compose generation when both are installed): the data stays
+    const firstDown = await downAndCheck(first);
+    const againStarted = Date.now();
+    await composeOk(second, ['up', '-d'], 300_000);
+    const secondUp = await waitHealthy(againStarted);
+    console.log(`docker compose down (${first.join(' ')}): ${(firstDown / 1000).toFixed(1)} s; up again (${second.join(' ')}, data kept) to both healthy: ${(secondUp / 1000).toFixed(1)} s`);
+    const again = await api(ports.project, T, '/projects/1');
+    expect(((await again.json()) as { hasLiveDeployment: boolean }).hasLiveDeployment).toBe(true);
+    expect((await api(ports.project, T, '/projects')).headers.get('x-total-count')).toBe('20');
+    expect(await eventNames()).toEqual(expect.arrayContaining(['deployment.created', 'deployment.succeeded']));
+    const secondDown = await downAndCheck(second);
+    console.log(`docker compose down (${second.join(' ')}): ${(secondDown / 1000).toFixed(1)} s`);
+  }, 1_200_000);
 });
