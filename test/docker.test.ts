@@ -405,9 +405,10 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
   async function downAndCheck(cli: string[]): Promise<number> {
     const migrate = await containerOf('migrate');
     expect((await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', migrate], env)).trim()).toBe('exited 0');
-    const events = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'event=die', '--format', '{{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
-    let died = '';
-    events.stdout.on('data', (c: Buffer) => (died += c.toString()));
+    const events = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'event=kill', '--filter', 'event=die', '--format', '{{.Action}} {{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let seen = '';
+    events.stdout.on('data', (c: Buffer) => (seen += c.toString()));
+    const lines = () => seen.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string, string | undefined]);
     const projectLogs = spawn('docker', ['logs', '-f', await containerOf('project-service')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     projectLogs.stdout.on('data', (c: Buffer) => (logs += c.toString()));
@@ -417,11 +418,15 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
       const down = await compose(cli, ['down'], 60_000);
       expect({ code: down.code, out: down.code === 0 ? '' : down.out }).toEqual({ code: 0, out: '' });
       expect(down.ms).toBeLessThan(10_000);
-      for (const until = Date.now() + 5_000; died.trim().split('\n').length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
-      const order = died.trim().split('\n').map((l) => l.split(' '));
-      expect(order.map(([service]) => service).sort()).toEqual(['aggregator-service', 'postgres', 'project-service']);
-      expect(order.at(-1)![0]).toBe('postgres');
-      expect(order.filter(([, code]) => code !== '0')).toEqual([]);
+      for (const until = Date.now() + 5_000; lines().filter(([action]) => action === 'die').length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      const died = lines().filter(([action]) => action === 'die');
+      expect(died.map(([, service]) => service).sort()).toEqual(['aggregator-service', 'postgres', 'project-service']);
+      expect(died.filter(([, , code]) => code !== '0')).toEqual([]);
+      // PostgreSQL is asked to stop (its first kill event: compose's stop signal) only after both services exited
+      const order = lines().map(([action, service]) => `${action} ${service}`);
+      const postgresAsked = order.indexOf('kill postgres');
+      expect(postgresAsked).toBeGreaterThan(order.indexOf('die project-service'));
+      expect(postgresAsked).toBeGreaterThan(order.indexOf('die aggregator-service'));
       expect(logs).toContain('"msg":"project-service listening');
       expect(logs).not.toContain('LISTEN connection lost');
       return down.ms;
