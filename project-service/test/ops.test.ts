@@ -90,13 +90,19 @@ describe('GET /metrics', () => {
     await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
     await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'pending' });
     await http.post('/deployment/webhook').set('Authorization', 'Bearer wrong-secret').send({ id: ongoing[0]!.id, status: 'done' });
+    const done = await make.deployment(project.id, 'done');
+    const late = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'building' });
+    const contradiction = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'failed' });
+    expect([late.status, late.headers['x-webhook-outcome'], contradiction.status]).toEqual([200, 'stale', 409]);
 
     const text = (await http.get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).text;
     expect(metric(text, /^http_request_duration_seconds_count\{.*route="\/projects\/:id".*status="200".*\}/)).toBeGreaterThanOrEqual(1);
     expect(text).not.toMatch(new RegExp(`route="/projects/${project.id}"`)); // templates, never raw paths
-    expect(metric(text, /^webhook_outcomes_total\{outcome="applied"/)).toBe(1);
-    expect(metric(text, /^webhook_outcomes_total\{outcome="duplicate"/)).toBe(1);
-    expect(metric(text, /^webhook_outcomes_total\{outcome="stale"/)).toBe(1);
+    // The labels are the X-Webhook-Outcome header's words, plus conflict (409) and rejected.
+    expect(metric(text, /^webhook_outcomes_total\{outcome="apply"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="same"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="stale"/)).toBe(2);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="conflict"/)).toBe(1);
     expect(metric(text, /^webhook_outcomes_total\{outcome="rejected"/)).toBe(1);
     expect(metric(text, /^outbox_backlog_events\{/)).toBe(1); // the one applied transition's status_changed (no relay runs here)
     expect(metric(text, /^outbox_oldest_undelivered_age_seconds\{/)).toBeGreaterThanOrEqual(0);
