@@ -112,6 +112,46 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('request metrics by route', () => {
+  it('labels the operational routes and 405s by their route; only paths nothing knows are unmatched', async () => {
+    // A fresh app: its own registry, so every count below is this test's.
+    const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' } });
+    const own = supertest(app.callback());
+    const statuses = [
+      (await own.get('/healthz')).status,
+      (await own.get('/readyz')).status,
+      (await own.get('/openapi.json')).status,
+      (await own.get('/docs')).status,
+      (await own.get('/docs/assets/init.js')).status,
+      (await own.get('/docs/assets/swagger-ui.css')).status,
+      (await own.get('/metrics')).status,
+      (await own.get('/metrics').set('Authorization', `Bearer ${token}`)).status,
+      (await own.delete('/projects/1').set('Authorization', `Bearer ${token}`)).status,
+      (await own.put('/deployment/webhook')).status,
+      (await own.get('/no-such-route')).status,
+      (await own.get('/projects/1/nothing')).status,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 401, 200, 405, 405, 404, 404]);
+    const text = (await own.get('/metrics').set('Authorization', `Bearer ${token}`)).text;
+    const count = (method: string, route: string, status: number) =>
+      metric(text, new RegExp(`^http_request_duration_seconds_count\\{(?=.*method="${method}")(?=.*route="${route.replace(/[.*]/g, '\\$&')}")(?=.*status="${status}")`));
+    expect({
+      healthz: count('GET', '/healthz', 200),
+      readyz: count('GET', '/readyz', 200),
+      openapi: count('GET', '/openapi.json', 200),
+      docs: count('GET', '/docs', 200),
+      assets: count('GET', '/docs/assets/:file', 200),
+      metrics401: count('GET', '/metrics', 401),
+      metrics200: count('GET', '/metrics', 200),
+      projects405: count('DELETE', '/projects/:id', 405),
+      webhook405: count('PUT', '/deployment/webhook', 405),
+      unmatched: count('GET', 'unmatched', 404),
+    }).toEqual({ healthz: 1, readyz: 1, openapi: 1, docs: 1, assets: 2, metrics401: 1, metrics200: 1, projects405: 1, webhook405: 1, unmatched: 2 });
+    const unmatched = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="unmatched"'));
+    expect(unmatched.filter((l) => !l.includes('status="404"'))).toEqual([]);
+  });
+});
+
 describe('GET /ops/busy-projects', () => {
   it('lists projects over the threshold, busiest first, for the admin only', async () => {
     const make = factories(database.db);
