@@ -55,6 +55,18 @@ describe('seed loader', () => {
     expect(created!.id).toBe(5);
   });
 
+  it('never moves an id sequence back: an id used by a deleted row is not handed out again', async () => {
+    const user = (id: number) => ({ id, email: `u${id}@example.com`, username: `u${id}`, created_at: '2023-01-01T00:00:00.000Z' });
+    const noProjects = writeJson('no-projects.json', []);
+    await applySeed(database.db, await readSeedFiles({ users: writeJson('users-1-2.json', [user(1), user(2)]), projects: noProjects }));
+    await database.db('users').insert([{ email: 'three@example.com', username: 'three' }, { email: 'gone@example.com', username: 'gone' }]);
+    await database.db('users').whereIn('id', [2, 4]).delete();
+    // A record below the sequence is inserted, and the sequence stays where it was (not back to max(id) = 3).
+    await applySeed(database.db, await readSeedFiles({ users: writeJson('user-2.json', [user(2)]), projects: noProjects }));
+    const [next] = await database.db('users').insert({ email: 'next@example.com', username: 'next' }).returning('id');
+    expect(next!.id).toBe(5);
+  });
+
   it('refuses a file with bad records, naming file, record and field, and writes nothing', async () => {
     const users = writeJson('users.json', [
       { id: 1, email: 'a@example.com', username: 'a', created_at: '2023-01-01T00:00:00.000Z' },
