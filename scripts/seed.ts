@@ -1,18 +1,26 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { applySeed, defaultSeedFiles, migrations, readSeedFiles, SeedError } from '@hosting/project-service';
+import { applySeed, defaultSeedFiles, describeSeedReport, migrations, readSeedFiles, SeedError } from '@hosting/project-service';
 import { createDb, loadDotenv, runMigrations } from '@hosting/shared';
 import { databases } from './databases.js';
 
 /**
- * `npm run seed -- --users FILE --projects FILE` (defaults: seeds/users.json, seeds/projects.json).
- * Validates every record first; on any problem writes nothing and names file, record and field.
- * Upserts by id, so running it again is harmless. Applies pending migrations first.
+ * `npm run seed -- --users FILE --projects FILE [--dry-run] [--overwrite]` (defaults:
+ * seeds/users.json, seeds/projects.json). Validates every record first; on any problem writes
+ * nothing and names file, record and field. Inserts the records that are not in the database and
+ * leaves existing rows alone, listing how they differ; `--overwrite` applies those differences
+ * (never a project's URL, owner or secret) with their events, `--dry-run` only lists. Running it
+ * again changes nothing. Applies pending migrations first.
  */
 loadDotenv();
 const defaults = defaultSeedFiles();
 const { values } = parseArgs({
-  options: { users: { type: 'string', default: defaults.users }, projects: { type: 'string', default: defaults.projects } },
+  options: {
+    users: { type: 'string', default: defaults.users },
+    projects: { type: 'string', default: defaults.projects },
+    'dry-run': { type: 'boolean', default: false },
+    overwrite: { type: 'boolean', default: false },
+  },
   strict: true,
 });
 const files = { users: path.resolve(values.users), projects: path.resolve(values.projects) };
@@ -28,8 +36,9 @@ const dbs = databases(process.env);
 const db = createDb({ connectionString: await dbs.url('project'), pool: { max: 2 } });
 try {
   await runMigrations(db, migrations);
-  const counts = await applySeed(db, data);
-  process.stdout.write(`Seeded ${counts.users} users from ${files.users} and ${counts.projects} projects from ${files.projects}\n`);
+  const report = await applySeed(db, data, { dryRun: values['dry-run'], overwrite: values.overwrite });
+  const lines = [`Seed files ${files.users} (${data.users.length} users) and ${files.projects} (${data.projects.length} projects):`, ...describeSeedReport(report)];
+  process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {
   process.stderr.write(`${err instanceof SeedError ? err.message : `Seeding failed: ${err instanceof Error ? err.message : String(err)}`}\n`);
   process.exitCode = 1;

@@ -474,7 +474,7 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
 
     // ---- the seed, as README runs it
     const seeded = await composeOk(first, readme.seed, 180_000);
-    expect(seeded).toMatch(/Seeded 4 users .* and 20 projects/);
+    expect(seeded).toMatch(/Created 4 users and 20 projects\./);
 
     // ---- list projects, create a deployment, the webhook to done, the events in the aggregator
     const list = await api(ports.project, T, '/projects');

@@ -28,3 +28,6 @@ export type AggregatorServiceConfig = z.infer<typeof schema>;
 export function loadConfig(env: Env): AggregatorServiceConfig {
   return parseEnv(schema, env);
 }
+
+/** The schema itself: its defaults are the ones README and .env.example must state (test/docs-defaults.test.ts). */
+export { schema as aggregatorConfigSchema };

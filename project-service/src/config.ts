@@ -76,3 +76,6 @@ export function loadConfig(env: Env): ProjectServiceConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
+
+/** The schema itself: its defaults are the ones README and .env.example must state (test/docs-defaults.test.ts). */
+export { schema as projectConfigSchema };

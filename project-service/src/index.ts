@@ -1,8 +1,8 @@
 /** What the repo's scripts and tests use of project-service. */
 export { migrations } from '../migrations/index.js';
 export { createApp, type AppDeps } from './app.js';
-export { loadConfig, type ProjectServiceConfig } from './config.js';
-export { applySeed, readSeedFiles, isEmpty, SeedError } from './features/seed/seed.js';
+export { loadConfig, projectConfigSchema, type ProjectServiceConfig } from './config.js';
+export { applySeed, describeSeedReport, readSeedFiles, isEmpty, SeedError, type SeedReport } from './features/seed/seed.js';
 export { defaultSeedFiles } from './features/seed/default-files.js';
 export { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
 export { createOutboxRepo } from './events/outbox.repo.js';

@@ -48,8 +48,8 @@ async function main() {
   const applied = await runMigrations(db, migrations);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   if (config.NODE_ENV !== 'production' && (await isEmpty(db))) {
-    const seeded = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
-    logger.info(seeded, 'empty database seeded with seeds/users.json and seeds/projects.json');
+    const { created } = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
+    logger.info({ users: created.users.length, projects: created.projects.length }, 'empty database seeded with seeds/users.json and seeds/projects.json');
   }
 
   const outbox = createOutboxRepo(db);

@@ -2,16 +2,16 @@ import { Counter, Gauge } from 'prom-client';
 import { createHttpMetrics, databaseAnswers, type HttpMetrics, type Knex } from '@hosting/shared';
 import type { OutboxRepo } from './events/outbox.repo.js';
 import type { ProjectsRepo } from './features/projects/projects.repo.js';
+import { WEBHOOK_OUTCOMES, type WebhookCallOutcome } from './features/deployments/deployment-status.js';
 
 /**
  * project-service's Prometheus metrics. The gauges that describe the database (outbox backlog,
  * readiness, busy projects) are read when Prometheus scrapes, so they are true in every process
  * and cost nothing between scrapes. Names are the contract of ops/prometheus/alerts.yml.
  */
-export type WebhookOutcomeLabel = 'applied' | 'duplicate' | 'stale' | 'rejected';
-
 export interface ProjectMetrics extends HttpMetrics {
-  webhookOutcome(outcome: WebhookOutcomeLabel): void;
+  /** One webhook call, labelled with the X-Webhook-Outcome vocabulary (WEBHOOK_OUTCOMES). */
+  webhookOutcome(outcome: WebhookCallOutcome): void;
   relayAttempt(result: 'delivered' | 'failed', events: number): void;
 }
 
@@ -21,7 +21,7 @@ export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; proje
   const webhook = new Counter({ name: 'webhook_outcomes_total', help: 'Webhook calls by outcome', labelNames: ['outcome'] as const, registers });
   const attempts = new Counter({ name: 'outbox_relay_attempts_total', help: 'Batch deliveries to the aggregator by result', labelNames: ['result'] as const, registers });
   const events = new Counter({ name: 'outbox_relay_events_total', help: 'Events in batch deliveries by result', labelNames: ['result'] as const, registers });
-  for (const outcome of ['applied', 'duplicate', 'stale', 'rejected']) webhook.inc({ outcome }, 0);
+  for (const outcome of WEBHOOK_OUTCOMES) webhook.inc({ outcome }, 0);
   for (const result of ['delivered', 'failed']) {
     attempts.inc({ result }, 0);
     events.inc({ result }, 0);

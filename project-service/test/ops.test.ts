@@ -90,19 +90,65 @@ describe('GET /metrics', () => {
     await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
     await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'pending' });
     await http.post('/deployment/webhook').set('Authorization', 'Bearer wrong-secret').send({ id: ongoing[0]!.id, status: 'done' });
+    const done = await make.deployment(project.id, 'done');
+    const late = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'building' });
+    const contradiction = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'failed' });
+    expect([late.status, late.headers['x-webhook-outcome'], contradiction.status]).toEqual([200, 'stale', 409]);
 
     const text = (await http.get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).text;
     expect(metric(text, /^http_request_duration_seconds_count\{.*route="\/projects\/:id".*status="200".*\}/)).toBeGreaterThanOrEqual(1);
     expect(text).not.toMatch(new RegExp(`route="/projects/${project.id}"`)); // templates, never raw paths
-    expect(metric(text, /^webhook_outcomes_total\{outcome="applied"/)).toBe(1);
-    expect(metric(text, /^webhook_outcomes_total\{outcome="duplicate"/)).toBe(1);
-    expect(metric(text, /^webhook_outcomes_total\{outcome="stale"/)).toBe(1);
+    // The labels are the X-Webhook-Outcome header's words, plus conflict (409) and rejected.
+    expect(metric(text, /^webhook_outcomes_total\{outcome="apply"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="same"/)).toBe(1);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="stale"/)).toBe(2);
+    expect(metric(text, /^webhook_outcomes_total\{outcome="conflict"/)).toBe(1);
     expect(metric(text, /^webhook_outcomes_total\{outcome="rejected"/)).toBe(1);
     expect(metric(text, /^outbox_backlog_events\{/)).toBe(1); // the one applied transition's status_changed (no relay runs here)
     expect(metric(text, /^outbox_oldest_undelivered_age_seconds\{/)).toBeGreaterThanOrEqual(0);
     expect(metric(text, /^projects_over_ongoing_threshold\{/)).toBe(1);
     expect(metric(text, /^service_ready\{/)).toBe(1);
     expect(text).toMatch(/^process_cpu_user_seconds_total\{service="project-service"\}/m);
+  });
+});
+
+describe('request metrics by route', () => {
+  it('labels the operational routes and 405s by their route; only paths nothing knows are unmatched', async () => {
+    // A fresh app: its own registry, so every count below is this test's.
+    const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' } });
+    const own = supertest(app.callback());
+    const statuses = [
+      (await own.get('/healthz')).status,
+      (await own.get('/readyz')).status,
+      (await own.get('/openapi.json')).status,
+      (await own.get('/docs')).status,
+      (await own.get('/docs/assets/init.js')).status,
+      (await own.get('/docs/assets/swagger-ui.css')).status,
+      (await own.get('/metrics')).status,
+      (await own.get('/metrics').set('Authorization', `Bearer ${token}`)).status,
+      (await own.delete('/projects/1').set('Authorization', `Bearer ${token}`)).status,
+      (await own.put('/deployment/webhook')).status,
+      (await own.get('/no-such-route')).status,
+      (await own.get('/projects/1/nothing')).status,
+    ];
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 401, 200, 405, 405, 404, 404]);
+    const text = (await own.get('/metrics').set('Authorization', `Bearer ${token}`)).text;
+    const count = (method: string, route: string, status: number) =>
+      metric(text, new RegExp(`^http_request_duration_seconds_count\\{(?=.*method="${method}")(?=.*route="${route.replace(/[.*]/g, '\\$&')}")(?=.*status="${status}")`));
+    expect({
+      healthz: count('GET', '/healthz', 200),
+      readyz: count('GET', '/readyz', 200),
+      openapi: count('GET', '/openapi.json', 200),
+      docs: count('GET', '/docs', 200),
+      assets: count('GET', '/docs/assets/:file', 200),
+      metrics401: count('GET', '/metrics', 401),
+      metrics200: count('GET', '/metrics', 200),
+      projects405: count('DELETE', '/projects/:id', 405),
+      webhook405: count('PUT', '/deployment/webhook', 405),
+      unmatched: count('GET', 'unmatched', 404),
+    }).toEqual({ healthz: 1, readyz: 1, openapi: 1, docs: 1, assets: 2, metrics401: 1, metrics200: 1, projects405: 1, webhook405: 1, unmatched: 2 });
+    const unmatched = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="unmatched"'));
+    expect(unmatched.filter((l) => !l.includes('status="404"'))).toEqual([]);
   });
 });
 

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { secretMatchesDigest } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { applySeed, readSeedFiles, SeedError } from '../src/features/seed/seed.js';
-import { repoRoot, specDir } from './helpers.js';
+import { applySeed, describeSeedReport, readSeedFiles, SeedError } from '../src/features/seed/seed.js';
+import { repoRoot, specDir, testService, type TestService } from './helpers.js';
 
 const run = promisify(execFile);
 const original = { users: path.join(specDir, 'users.json'), projects: path.join(specDir, 'projects.json') };
@@ -45,11 +45,26 @@ describe('seed loader', () => {
   });
 
   it('is idempotent and moves the id sequences past the highest id', async () => {
-    await applySeed(database.db, await readSeedFiles(ours));
-    await applySeed(database.db, await readSeedFiles(ours));
+    const first = await applySeed(database.db, await readSeedFiles(ours));
+    expect(first.created.projects).toHaveLength(20);
+    const second = await applySeed(database.db, await readSeedFiles(ours));
+    expect(second).toMatchObject({ created: { users: [], projects: [] }, changes: [], kept: [] });
+    expect(describeSeedReport(second)).toEqual(['Nothing to change: every record is already in the database.']);
     expect(await counts()).toEqual({ users: 4, projects: 20 });
     const [created] = await database.db('users').insert({ email: 'new@example.com', username: 'new' }).returning('id');
     expect(created!.id).toBe(5);
+  });
+
+  it('never moves an id sequence back: an id used by a deleted row is not handed out again', async () => {
+    const user = (id: number) => ({ id, email: `u${id}@example.com`, username: `u${id}`, created_at: '2023-01-01T00:00:00.000Z' });
+    const noProjects = writeJson('no-projects.json', []);
+    await applySeed(database.db, await readSeedFiles({ users: writeJson('users-1-2.json', [user(1), user(2)]), projects: noProjects }));
+    await database.db('users').insert([{ email: 'three@example.com', username: 'three' }, { email: 'gone@example.com', username: 'gone' }]);
+    await database.db('users').whereIn('id', [2, 4]).delete();
+    // A record below the sequence is inserted, and the sequence stays where it was (not back to max(id) = 3).
+    await applySeed(database.db, await readSeedFiles({ users: writeJson('user-2.json', [user(2)]), projects: noProjects }));
+    const [next] = await database.db('users').insert({ email: 'next@example.com', username: 'next' }).returning('id');
+    expect(next!.id).toBe(5);
   });
 
   it('refuses a file with bad records, naming file, record and field, and writes nothing', async () => {
@@ -96,14 +111,101 @@ describe('seed loader', () => {
   });
 });
 
+describe('seeding a live database', () => {
+  let svc: TestService;
+  beforeEach(async () => {
+    svc = await testService();
+  });
+  afterEach(() => svc.close());
+  const outbox = () => svc.db('outbox').orderBy('id').select('name', 'payload');
+  const projectsFile = () => JSON.parse(readFileSync(ours.projects, 'utf8')) as Array<Record<string, unknown> & { id: number; name: string; app_secret: string }>;
+
+  it("never resets a project's URL nor reverts a rotated secret: live state survives a second seed", async () => {
+    await applySeed(svc.db, await readSeedFiles(ours));
+    const [p1] = projectsFile();
+    const created = await svc.call('post', `/projects/${p1!.id}/deployment`);
+    await svc.call('post', '/deployment/webhook', { token: p1!.app_secret, body: { id: created.body.id, status: 'done' } });
+    const rotated = await svc.call('post', `/projects/${p1!.id}/secret`);
+    const live = (await svc.db('projects').where({ id: p1!.id }).first())!;
+    expect(live.url).not.toBeNull();
+    const events = await outbox();
+
+    const report = await applySeed(svc.db, await readSeedFiles(ours));
+    expect(report.created).toEqual({ users: [], projects: [] });
+    expect(report.changes).toEqual([]);
+    expect(report.kept).toEqual([
+      { table: 'projects', id: p1!.id, field: 'url', from: live.url, to: null },
+      { table: 'projects', id: p1!.id, field: 'appSecret', from: null, to: null },
+    ]);
+    expect(await svc.db('projects').where({ id: p1!.id }).first()).toEqual(live);
+    expect(await outbox()).toEqual(events);
+
+    // The rotated secret still works, the file's does not; the next done gives no second URL.
+    const next = await svc.call('post', `/projects/${p1!.id}/deployment`);
+    expect((await svc.call('post', '/deployment/webhook', { token: p1!.app_secret, body: { id: next.body.id, status: 'done' } })).status).toBe(401);
+    expect((await svc.call('post', '/deployment/webhook', { token: rotated.body.appSecret, body: { id: next.body.id, status: 'done' } })).status).toBe(200);
+    expect((await svc.db('projects').where({ id: p1!.id }).first())!.url).toBe(live.url);
+    expect((await outbox()).filter((e) => e.name === 'project.url_assigned')).toHaveLength(1);
+  });
+
+  it('changes an existing row only with overwrite, says what it would change first, and records each change as an event', async () => {
+    await applySeed(svc.db, await readSeedFiles(ours));
+    const records = projectsFile();
+    records[1]!.name = 'renamed-in-the-file';
+    const users = JSON.parse(readFileSync(ours.users, 'utf8')) as Array<Record<string, unknown>>;
+    const username = users[0]!.username as string;
+    users[0]!.username = 'renamed-user';
+    const files = { users: writeJson('live-users.json', users), projects: writeJson('live-projects.json', records) };
+    const before = await svc.db('projects').orderBy('id').select('*');
+    const events = await outbox();
+    const name = before[1]!.name;
+    const differences = [
+      { table: 'users', id: 1, field: 'username', from: username, to: 'renamed-user' },
+      { table: 'projects', id: records[1]!.id, field: 'name', from: name, to: 'renamed-in-the-file' },
+    ];
+
+    const plain = await applySeed(svc.db, await readSeedFiles(files));
+    expect(plain).toMatchObject({ changes: differences, applied: false });
+    expect(describeSeedReport(plain)).toContain(`Differs project ${records[1]!.id}: name "${name}" → "renamed-in-the-file": not changed (--overwrite applies it)`);
+    const preview = await applySeed(svc.db, await readSeedFiles(files), { overwrite: true, dryRun: true });
+    expect(preview).toMatchObject({ changes: differences, applied: false });
+    expect(describeSeedReport(preview)).toEqual(expect.arrayContaining([`Would change project ${records[1]!.id}: name "${name}" → "renamed-in-the-file"`, 'Dry run: nothing was written.']));
+    expect(await svc.db('projects').orderBy('id').select('*')).toEqual(before);
+    expect(await outbox()).toEqual(events);
+
+    const applied = await applySeed(svc.db, await readSeedFiles(files), { overwrite: true });
+    expect(applied).toMatchObject({ changes: differences, applied: true });
+    expect((await svc.db('projects').where({ id: records[1]!.id }).first())!.name).toBe('renamed-in-the-file');
+    expect((await outbox()).slice(events.length)).toEqual([
+      { name: 'user.updated', payload: { userId: 1, source: 'seed', requestId: null, changes: { username: { from: username, to: 'renamed-user' } } } },
+      {
+        name: 'project.updated',
+        payload: { projectId: records[1]!.id, projectName: 'renamed-in-the-file', userId: records[1]!.user_id, source: 'seed', requestId: null, changes: { name: { from: name, to: 'renamed-in-the-file' } } },
+      },
+    ]);
+    const again = await applySeed(svc.db, await readSeedFiles(files), { overwrite: true });
+    expect(again).toMatchObject({ created: { users: [], projects: [] }, changes: [] });
+    expect((await outbox()).length).toBe(events.length + 2);
+  });
+});
+
 describe('npm run seed (the compiled CLI)', () => {
   const cli = path.join(repoRoot, 'scripts', 'dist', 'seed.js');
   const env = () => ({ ...process.env, PROJECT_DATABASE_URL: database.url });
 
   it('seeds the given files into PROJECT_DATABASE_URL, migrating first', async () => {
-    const { stdout } = await run(process.execPath, [cli, '--users', original.users, '--projects', original.projects], { env: env() });
-    expect(stdout).toMatch(/^Seeded 4 users from .*users\.json and \d+ projects from .*projects\.json/);
+    const args = [cli, '--users', original.users, '--projects', original.projects];
+    const { stdout } = await run(process.execPath, args, { env: env() });
+    expect(stdout).toMatch(/^Seed files .*users\.json \(4 users\) and .*projects\.json \(\d+ projects\):\nCreated 4 users and \d+ projects\.\n$/);
     expect((await counts()).users).toBe(4);
+    const again = await run(process.execPath, args, { env: env() });
+    expect(again.stdout).toMatch(/:\nNothing to change: every record is already in the database\.\n$/);
+  });
+
+  it('--dry-run lists and writes nothing', async () => {
+    const { stdout } = await run(process.execPath, [cli, '--users', original.users, '--projects', original.projects, '--dry-run'], { env: env() });
+    expect(stdout).toMatch(/\nWould create 4 users and \d+ projects\.\nDry run: nothing was written\.\n$/);
+    expect(await counts()).toEqual({ users: 0, projects: 0 });
   });
 
   it('exits 1 naming the problem, and writes nothing', async () => {

@@ -14,16 +14,17 @@ type Outcome = 'apply' | 'same' | 'stale' | 'conflict';
 /**
  * What the webhook does, written out from the rules rather than imported from the code under test:
  * forward along pending → building → deploying → done (skips allowed) and into failed/cancelled
- * from any ongoing status is applied; the same status is a duplicate; going back is stale; leaving
- * done, failed or cancelled is a conflict.
+ * from any ongoing status is applied; the same status is a duplicate; going back is stale, from a
+ * final status too (a late delivery: the sender must not retry it); one final status over another
+ * (failed after done, done after a cancel) is a conflict.
  */
 const EXPECTED: Record<DeploymentStatus, Record<DeploymentStatus, Outcome>> = {
   pending:   { pending: 'same',     building: 'apply',    deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
   building:  { pending: 'stale',    building: 'same',     deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
   deploying: { pending: 'stale',    building: 'stale',    deploying: 'same',     done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  done:      { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'same',     failed: 'conflict', cancelled: 'conflict' },
-  failed:    { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'conflict', failed: 'same',     cancelled: 'conflict' },
-  cancelled: { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'conflict', failed: 'conflict', cancelled: 'same' },
+  done:      { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'same',     failed: 'conflict', cancelled: 'conflict' },
+  failed:    { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'same',     cancelled: 'conflict' },
+  cancelled: { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'conflict', cancelled: 'same' },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -32,14 +32,26 @@ export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_
 export const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 export const nodeEnv = z.enum(['development', 'production', 'test']).default('development');
 
+/**
+ * The variables read here rather than by a service's schema: where local state lives (tokens and
+ * the embedded database) and the embedded PostgreSQL. The docs-defaults test holds README and
+ * .env.example to these defaults, as to the services' schemas.
+ */
+export const localStateEnv = z.object({
+  DATA_DIR: z.string().default('.data'),
+  EMBEDDED_PG_PORT: port(54329),
+  /** Default: `<DATA_DIR>/postgres`. */
+  EMBEDDED_PG_DATA_DIR: z.string().optional(),
+});
+
 /** Where local state lives when nothing else is configured: tokens and the embedded database. */
 export function dataDir(env: Env): string {
-  return path.resolve(env.DATA_DIR || '.data');
+  return path.resolve(localStateEnv.shape.DATA_DIR.parse(env.DATA_DIR || undefined));
 }
 
 /** Settings of the embedded PostgreSQL used when a service has no database URL. */
 export function embeddedDbSettings(env: Env): { dataDir: string; port: number } {
-  const parsed = parseEnv(z.object({ EMBEDDED_PG_PORT: port(54329) }), { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT });
+  const parsed = parseEnv(localStateEnv.pick({ EMBEDDED_PG_PORT: true }), { EMBEDDED_PG_PORT: env.EMBEDDED_PG_PORT });
   return {
     dataDir: path.resolve(env.EMBEDDED_PG_DATA_DIR || path.join(dataDir(env), 'postgres')),
     port: parsed.EMBEDDED_PG_PORT,

@@ -41,6 +41,8 @@ const PAYLOAD_DESCRIPTIONS: Record<EventName, string> = {
   'deployment.cancelled': 'A deployment reached `cancelled`, through the cancel route (`api`) or the webhook.',
   'project.url_assigned': 'A project got its public URL with its first successful deployment.',
   'project.secret_rotated': 'A project\'s app secret was replaced (`POST /projects/{id}/secret`). No `deploymentId`; never the secret nor its digest (the payload admits no other field).',
+  'project.updated': 'A project\'s name or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. Never its URL, owner or secret.',
+  'user.updated': 'A user\'s email, username or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. No project.',
 };
 
 /** `deployment.status_changed` → `DeploymentStatusChangedPayload`. */
@@ -68,9 +70,11 @@ const CATALOGUE = `
 | \`deployment.cancelled\` | a deployment reaches \`cancelled\` | \`from\` |
 | \`project.url_assigned\` | a project's first successful deployment gives it its URL | \`url\` |
 | \`project.secret_rotated\` | a project's app secret is replaced | \`rotatedAt\`; no \`deploymentId\`, never the secret |
+| \`project.updated\` | \`npm run seed -- --overwrite\` changes a project's name or creation date | \`changes\` (\`{ field: { from, to } }\`); no \`deploymentId\` |
+| \`user.updated\` | \`npm run seed -- --overwrite\` changes a user | \`userId\`, \`source\`, \`requestId\`, \`changes\` only |
 
 Every catalogue payload carries \`projectId\`, \`projectName\`, \`userId\` (the owner), \`deploymentId\` (deployment events), \`source\`
-(\`api\` or \`webhook\`) and \`requestId\` (of the request that caused it). Other names of the form \`area.action\`
+(\`api\`, \`webhook\`, or \`seed\` for the seed loader) and \`requestId\` (of the request that caused it). Other names of the form \`area.action\`
 are accepted with any payload object whose \`projectId\`, \`deploymentId\` and \`userId\`, when present, are ids.`;
 
 const refId = { type: 'integer', minimum: 1, maximum: INT4_MAX } as const;

@@ -12,6 +12,7 @@ import {
   type OpenApiDocument,
 } from '@hosting/shared';
 import { addLimitsToDocument } from '@hosting/shared';
+import { WEBHOOK_HEADER_OUTCOMES } from '../features/deployments/deployment-status.js';
 
 import { activityPaths } from '../features/activity/activity.openapi.js';
 import { statsPaths } from '../features/stats/stats.openapi.js';
@@ -35,9 +36,9 @@ const STATE_MACHINE = `
 | **pending** | same | apply | apply | apply | apply | apply |
 | **building** | stale | same | apply | apply | apply | apply |
 | **deploying** | stale | stale | same | apply | apply | apply |
-| **done** | 409 | 409 | 409 | same | 409 | 409 |
-| **failed** | 409 | 409 | 409 | 409 | same | 409 |
-| **cancelled** | 409 | 409 | 409 | 409 | 409 | same |
+| **done** | stale | stale | stale | same | 409 | 409 |
+| **failed** | stale | stale | stale | 409 | same | 409 |
+| **cancelled** | stale | stale | stale | 409 | 409 | same |
 `;
 
 export const openapiDocument: OpenApiDocument = {
@@ -259,10 +260,14 @@ ${STATE_MACHINE}
   \`deployment.succeeded\`/\`failed\`/\`cancelled\` on reaching one); on \`done\`, \`deployedIn\` is set (whole seconds
   since creation, by the database clock) and a project without a URL gets one (exactly once).
 - **same**: it is already in that status (a repeated delivery): 200, nothing changes, no event.
-- **stale**: the report is behind the current status (deliveries arrive out of order): 200, nothing changes.
-- **409**: the status would leave a final one: a real contradiction (\`ConflictError\`).
+- **stale**: the report is behind the current status, a final one included (deliveries arrive out of order: a
+  late \`building\` after \`done\` is the past, and a sender that retries non-2xx answers must not retry it): 200,
+  nothing changes.
+- **409**: one final status reported over another (\`failed\` after \`done\`, \`done\` after a cancel): a real
+  contradiction the sender should hear about (\`ConflictError\`); nothing changes.
 
-The \`X-Webhook-Outcome\` header of a 200 says which of the three it was. Concurrent deliveries never lose or
+The \`X-Webhook-Outcome\` header of a 200 says which of the three it was; \`webhook_outcomes_total{outcome}\` on
+\`/metrics\` counts the same words, plus \`conflict\` (the 409) and \`rejected\` (any other error). Concurrent deliveries never lose or
 double a transition. A missing or wrong secret **and** an unknown deployment id are the same 401, so the endpoint
 tells a guesser nothing.`,
         security: [{ webhook: [] }],
@@ -285,7 +290,7 @@ tells a guesser nothing.`,
               'X-Webhook-Outcome': {
                 description: 'What this report did: `apply` (the deployment moved), `same` (already in that status), `stale` (behind the current status; nothing changed).',
                 required: true,
-                schema: { type: 'string', enum: ['apply', 'same', 'stale'] },
+                schema: { type: 'string', enum: [...WEBHOOK_HEADER_OUTCOMES] },
               },
             },
             content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } },
@@ -296,8 +301,8 @@ tells a guesser nothing.`,
             { 'WWW-Authenticate': ref('#/components/headers/WWW-Authenticate') },
           ),
           '409': openapiErrorResponse(
-            'The deployment is in a final status (`done`, `failed`, `cancelled`) and cannot become another (`ConflictError`). Nothing changed.',
-            { status: 409, message: 'Deployment 42 is done, a final status; it cannot become building' },
+            'The deployment is in a final status (`done`, `failed`, `cancelled`) and the report is another final one (`ConflictError`). Nothing changed.',
+            { status: 409, message: 'Deployment 42 is done, a final status; it cannot become failed' },
           ),
           ...openapiErrors(400, 413, 415, 500, 503),
         },

@@ -6,11 +6,16 @@ import { z } from 'zod';
  *
  * The catalogue (README "Event catalogue"): every payload carries what analytics and a feed need
  * without a join: project id and name, owner user id, the deployment, the source of the action
- * (`api` or `webhook`) and the request id that caused it. Project events that are not about a
- * deployment (`project.secret_rotated`) carry no `deploymentId`.
+ * (`api`, `webhook`, or `seed` for `npm run seed`) and the request id that caused it (null from the
+ * seed loader). Project events that are not about a deployment (`project.secret_rotated`,
+ * `project.updated`) carry no `deploymentId`; `user.updated` carries no project.
  */
 export const DEPLOYMENT_STATUSES = ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const;
 export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+/** What caused an event: a request to the API, a CI system's webhook, or `npm run seed --overwrite`. */
+export const EVENT_SOURCES = ['api', 'webhook', 'seed'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** Ids are PostgreSQL `integer`s on both sides. */
 const id = z.number().int().positive().max(2_147_483_647);
@@ -20,9 +25,12 @@ const base = z.object({
   projectId: id,
   projectName: z.string(),
   userId: id,
-  source: z.enum(['api', 'webhook']),
+  source: z.enum(EVENT_SOURCES),
   requestId: z.string().max(128).nullable(),
 });
+
+/** What a field was and became, as the API spells it (dates as ISO-8601 strings). */
+const fieldChange = z.object({ from: z.string(), to: z.string() }).strict();
 
 const deploymentBase = base.extend({ deploymentId: id });
 
@@ -41,6 +49,17 @@ export const EVENT_PAYLOADS = {
   'project.url_assigned': deploymentBase.extend({ url: z.string().url() }),
   /** A project's app secret was replaced (`POST /projects/:id/secret`). Never the secret, nor its digest. */
   'project.secret_rotated': base.extend({ rotatedAt: z.iso.datetime({ offset: true }) }).strict(),
+  /** `npm run seed -- --overwrite` changed a project's name or creation date (never its URL, owner or secret). */
+  'project.updated': base.extend({ changes: z.partialRecord(z.enum(['name', 'createdAt']), fieldChange) }).strict(),
+  /** `npm run seed -- --overwrite` changed a user's email, username or creation date. */
+  'user.updated': z
+    .object({
+      userId: id,
+      source: z.enum(EVENT_SOURCES),
+      requestId: z.string().max(128).nullable(),
+      changes: z.partialRecord(z.enum(['email', 'username', 'createdAt']), fieldChange),
+    })
+    .strict(),
 } as const;
 
 export type EventName = keyof typeof EVENT_PAYLOADS;

@@ -314,12 +314,14 @@ export function docsRoutes(document: object, options: { title: string }): Middle
     if (p === '/docs/') {
       // The page's relative URLs need /docs; `../docs` stays right behind a path prefix too.
       if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+      ctx.state.route = '/docs/';
       ctx.status = 301;
       ctx.set('Location', '../docs');
       return;
     }
     const load = find(p);
     if (!load) return next();
+    ctx.state.route = p.startsWith('/docs/assets/') ? '/docs/assets/:file' : p; // its template, like the router's
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.set('Allow', 'GET, HEAD');
       ctx.status = 405; // the error middleware writes the body

@@ -38,6 +38,7 @@ export function createHttpMetrics(service: string): HttpMetrics {
   });
   return {
     registry,
+    // `unmatched`: only requests whose path no route or operational middleware knows (real 404s).
     observe: (s) => duration.observe({ method: s.method, route: s.route ?? 'unmatched', status: String(s.status) }, s.durationMs / 1000),
   };
 }
@@ -48,10 +49,12 @@ export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?:
   return async function health(ctx, next) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === '/healthz') {
+      ctx.state.route = '/healthz';
       ctx.body = { status: 'ok' };
       return;
     }
     if (ctx.path !== '/readyz') return next();
+    ctx.state.route = '/readyz';
     if (deps.lifecycle.shuttingDown) throw new ServiceUnavailableError('Shutting down', 5);
     if (!(await databaseAnswers(deps.db, timeoutMs))) throw new ServiceUnavailableError(`The database did not answer within ${timeoutMs} ms`, 5);
     ctx.body = { status: 'ready' };
@@ -73,6 +76,7 @@ export function metricsRoute(deps: { registry: Registry; tokens: Array<string | 
   const tokens = deps.tokens.filter((t): t is string => Boolean(t));
   return async function metrics(ctx, next) {
     if (ctx.method !== 'GET' || ctx.path !== '/metrics') return next();
+    ctx.state.route = '/metrics';
     const presented = bearerToken(ctx.get('Authorization') || undefined);
     // Compare with every token, always, so timing does not tell which one nearly matched.
     const ok = presented !== undefined && tokens.map((t) => secretsEqual(presented, t)).includes(true);

@@ -12,6 +12,12 @@ export interface RequestState {
    * itself): rate limits and idempotency keys are scoped by it.
    */
   principal?: Principal;
+  /**
+   * The route template of a request answered outside the router (`/healthz`, `/metrics`,
+   * `/openapi.json`, `/docs/assets/:file`…), set by the middleware that answers it: the label its
+   * duration is counted under, like a router's template.
+   */
+  route?: string;
 }
 
 /**
@@ -34,6 +40,26 @@ export interface RequestSummary {
 }
 
 const PROBES = new Set(['/healthz', '/readyz']);
+
+/** What @koa/router documents on the context: the template of the layer that ran, and every layer whose path matched. */
+interface RoutedContext {
+  routerPath?: string;
+  matched?: Array<{ path: string | RegExp; methods: string[] }>;
+  state: RequestState;
+}
+
+/**
+ * The route template a request is logged and counted under (a bounded set, never the raw path):
+ * the router's route that ran; else what an operational middleware answered as; else, for a
+ * method the path does not take (405), the template of the route whose path matched. Undefined
+ * only when nothing matched the path: a real 404, counted as `unmatched`.
+ */
+export function routeOf(ctx: RoutedContext): string | undefined {
+  if (typeof ctx.routerPath === 'string') return ctx.routerPath;
+  if (ctx.state.route !== undefined) return ctx.state.route;
+  const layer = ctx.matched?.findLast((l) => l.methods.length > 0 && typeof l.path === 'string');
+  return layer?.path as string | undefined;
+}
 
 /** A client's X-Request-Id is kept when it is short and plain; anything else is replaced. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -69,10 +95,9 @@ export function requestContext(logger: Logger, onFinish?: (summary: RequestSumma
     try {
       await next();
     } finally {
-      const matched = (ctx as { _matchedRoute?: string | RegExp })._matchedRoute;
       const summary: RequestSummary = {
         method: ctx.method,
-        route: typeof matched === 'string' ? matched : undefined,
+        route: routeOf(ctx as unknown as RoutedContext),
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };

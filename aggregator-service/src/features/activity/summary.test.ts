@@ -27,6 +27,8 @@ describe('summarize', () => {
       'deployment.cancelled': { from: 'pending' },
       'project.url_assigned': { url: 'https://a.example' },
       'project.secret_rotated': { deploymentId: undefined, rotatedAt: '2026-11-22T10:00:00.000Z' }, // not about a deployment
+      'project.updated': { deploymentId: undefined, source: 'seed', requestId: null, changes: { name: { from: 'a', to: 'b' } } },
+      'user.updated': { projectId: undefined, projectName: undefined, deploymentId: undefined, source: 'seed', requestId: null, changes: { email: { from: 'a@example.com', to: 'b@example.com' } } },
     };
     expect(Object.keys(samples).sort()).toEqual([...EVENT_NAMES].sort());
     for (const name of EVENT_NAMES) {
@@ -34,6 +36,17 @@ describe('summarize', () => {
       const sentence = summarize(name, payload);
       expect({ name, generic: sentence.startsWith('Event ') }).toEqual({ name, generic: false });
     }
+  });
+
+  it('lists what the seed loader changed', () => {
+    const { deploymentId: _d, ...project } = common;
+    const changes = { name: { from: 'shop', to: 'store' }, createdAt: { from: '2023-01-01T00:00:00.000Z', to: '2024-01-01T00:00:00.000Z' } };
+    expect(summarize('project.updated', { ...project, source: 'seed', requestId: null, changes })).toBe(
+      'Project changed by npm run seed: name "shop" → "store", createdAt "2023-01-01T00:00:00.000Z" → "2024-01-01T00:00:00.000Z"',
+    );
+    expect(summarize('user.updated', { userId: 3, source: 'seed', requestId: null, changes: { username: { from: 'a', to: 'b' } } })).toBe(
+      'User #3 changed by npm run seed: username "a" → "b"',
+    );
   });
 
   it('says that a secret was rotated, and nothing of the secret', () => {

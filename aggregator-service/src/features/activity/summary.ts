@@ -1,4 +1,4 @@
-import { EVENT_PAYLOADS, isEventName, type EventName, type EventPayload } from '@hosting/shared';
+import { EVENT_PAYLOADS, isEventName, type EventName, type EventPayload, type EventSource } from '@hosting/shared';
 
 /**
  * The one-line, human sentence the activity feed shows for an event, e.g. "Deployment #42:
@@ -23,7 +23,14 @@ export function formatDuration(totalSeconds: number): string {
   return min === 0 ? `${h} h` : `${h} h ${min} min`;
 }
 
-const VIA: Record<'api' | 'webhook', string> = { api: 'via API', webhook: 'via webhook' };
+const VIA: Record<EventSource, string> = { api: 'via API', webhook: 'via webhook', seed: 'by npm run seed' };
+
+/** `name "a" → "b", createdAt "…" → "…"`: every changed field, in the payload's order. */
+function changed(changes: Partial<Record<string, { from: string; to: string }>>): string {
+  return Object.entries(changes)
+    .map(([field, c]) => `${field} ${JSON.stringify(c!.from)} → ${JSON.stringify(c!.to)}`)
+    .join(', ');
+}
 
 type Sentences = { [N in EventName]: (p: EventPayload<N>) => string };
 
@@ -35,6 +42,8 @@ const SENTENCES: Sentences = {
   'deployment.cancelled': (p) => `Deployment #${p.deploymentId} cancelled (was ${p.from}) ${VIA[p.source]}`,
   'project.url_assigned': (p) => `Project got its URL ${p.url}`,
   'project.secret_rotated': (p) => `App secret rotated ${VIA[p.source]}`,
+  'project.updated': (p) => `Project changed ${VIA[p.source]}: ${changed(p.changes)}`,
+  'user.updated': (p) => `User #${p.userId} changed ${VIA[p.source]}: ${changed(p.changes)}`,
 };
 
 /** A positive integer id from a payload of unknown shape, or undefined. */

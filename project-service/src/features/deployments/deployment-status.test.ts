@@ -5,9 +5,9 @@ const EXPECTED: Record<DeploymentStatus, Record<DeploymentStatus, string>> = {
   pending:   { pending: 'same',     building: 'apply',    deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
   building:  { pending: 'stale',    building: 'same',     deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
   deploying: { pending: 'stale',    building: 'stale',    deploying: 'same',     done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  done:      { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'same',     failed: 'conflict', cancelled: 'conflict' },
-  failed:    { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'conflict', failed: 'same',     cancelled: 'conflict' },
-  cancelled: { pending: 'conflict', building: 'conflict', deploying: 'conflict', done: 'conflict', failed: 'conflict', cancelled: 'same' },
+  done:      { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'same',     failed: 'conflict', cancelled: 'conflict' },
+  failed:    { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'same',     cancelled: 'conflict' },
+  cancelled: { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'conflict', cancelled: 'same' },
 };
 
 describe('webhook transitions', () => {

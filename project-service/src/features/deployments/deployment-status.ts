@@ -8,7 +8,7 @@ export { DEPLOYMENT_STATUSES, type DeploymentStatus } from '@hosting/shared';
  *
  *   pending → building → deploying → done      (a sender may skip forward: pending → done)
  *   any non-terminal → failed | cancelled
- *   done, failed, cancelled are terminal
+ *   done, failed, cancelled are terminal: a later non-final report is stale, another final one a conflict
  */
 const PROGRESS: Readonly<Record<DeploymentStatus, number | null>> = {
   pending: 0,
@@ -27,17 +27,27 @@ export function isTerminal(status: DeploymentStatus): boolean {
 }
 
 /**
- * What a webhook reporting `to` does to a deployment in `from`:
- * - `apply`: the transition happens;
+ * What a webhook call did, in one vocabulary for the `X-Webhook-Outcome` header and the
+ * `webhook_outcomes_total{outcome}` metric label:
+ * - `apply`: the transition happened (200);
  * - `same`: it is already there (a duplicate delivery): 200, nothing changes;
- * - `stale`: `to` is behind `from` (deliveries arrive out of order): 200, nothing changes;
- * - `conflict`: it would leave a terminal status: 409, nothing changes.
+ * - `stale`: `to` is behind `from`, a final status included (deliveries arrive out of order; a
+ *   late `building` after `done` is the past, not news): 200, nothing changes;
+ * - `conflict`: one final status reported over another (`failed` after `done`, `done` after a
+ *   cancel): a real contradiction, 409, nothing changes;
+ * - `rejected`: the call never reached the rules (401, 400, 413, 429…): no header, metric only.
+ * The first three are the header's values on a 200.
  */
-export type WebhookOutcome = 'apply' | 'same' | 'stale' | 'conflict';
+export const WEBHOOK_OUTCOMES = ['apply', 'same', 'stale', 'conflict', 'rejected'] as const;
+export type WebhookCallOutcome = (typeof WEBHOOK_OUTCOMES)[number];
+export const WEBHOOK_HEADER_OUTCOMES = ['apply', 'same', 'stale'] as const satisfies readonly WebhookCallOutcome[];
+
+/** What the rules decide for a report of `to` on a deployment in `from`. */
+export type WebhookOutcome = Exclude<WebhookCallOutcome, 'rejected'>;
 
 export function webhookOutcome(from: DeploymentStatus, to: DeploymentStatus): WebhookOutcome {
   if (from === to) return 'same';
-  if (isTerminal(from)) return 'conflict';
+  if (isTerminal(from)) return isTerminal(to) ? 'conflict' : 'stale';
   const a = PROGRESS[from];
   const b = PROGRESS[to];
   if (b === null) return 'apply'; // failed / cancelled from any non-terminal status

@@ -1,9 +1,10 @@
-import { bearerToken, jsonBody, parseWith, secretKey, UnauthorizedError, type HttpLimits } from '@hosting/shared';
+import { bearerToken, ConflictError, jsonBody, parseWith, secretKey, UnauthorizedError, type HttpLimits } from '@hosting/shared';
 import { z } from 'zod';
 import { causeOf, type AppRouter } from '../../http/types.js';
+import { WEBHOOK_HEADER_OUTCOMES } from '../deployments/deployment-status.js';
 import { deploymentJson, deploymentStatus } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
-import type { ProjectMetrics, WebhookOutcomeLabel } from '../../metrics.js';
+import type { ProjectMetrics } from '../../metrics.js';
 
 /** `{ "id": <deployment id>, "status": "<status>" }`, nothing else. */
 export const webhookBody = z
@@ -20,18 +21,18 @@ export const webhookBody = z
  * presented secret (never the secret) and counted before the body is read; a wrong secret's 401
  * counts against the client address (the app's failed-authentication guard).
  */
-const OUTCOME_LABEL: Record<string, WebhookOutcomeLabel> = { apply: 'applied', same: 'duplicate', stale: 'stale' };
-
 export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics; limits: HttpLimits }) {
   const perSecret = deps.limits.perCredentialKeyedBy((ctx) => secretKey('app-secret', bearerToken(ctx.get('Authorization'))!));
   router.post(
     '/deployment/webhook',
     async (ctx, next) => {
+      // The metric's label is the header's word (deployment-status.ts WEBHOOK_OUTCOMES): one vocabulary.
       try {
         await next();
-        deps.metrics.webhookOutcome(OUTCOME_LABEL[ctx.response.get('X-Webhook-Outcome')] ?? 'rejected');
+        const answered = WEBHOOK_HEADER_OUTCOMES.find((o) => o === ctx.response.get('X-Webhook-Outcome'));
+        deps.metrics.webhookOutcome(answered ?? 'rejected');
       } catch (err) {
-        deps.metrics.webhookOutcome('rejected');
+        deps.metrics.webhookOutcome(err instanceof ConflictError ? 'conflict' : 'rejected');
         throw err;
       }
     },
