@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -21,6 +21,8 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
+  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
+  ...shutdownEnv,
 });
 
 export type AggregatorServiceConfig = z.infer<typeof schema>;

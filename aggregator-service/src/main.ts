@@ -40,6 +40,7 @@ async function main() {
     host: config.AGGREGATOR_SERVICE_HOST,
     logger,
     lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     cleanup: async () => {
       await db.destroy();
       await embedded?.stop();

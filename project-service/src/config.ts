@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -45,6 +45,8 @@ const schema = z.object({
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
+  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
+  ...shutdownEnv,
   /** JWT mode (off unless all three are set): the OpenID Connect provider's key set, exact `iss`, and this API's `aud`. */
   AUTH_JWT_JWKS_URL: z.string().url().optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
