@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
+import { dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -23,6 +23,8 @@ const schema = z.object({
   ...limitsEnv,
   /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
   ...shutdownEnv,
+  /** DB_PREPARED_STATEMENTS: false behind PgBouncer in transaction mode (shared/src/db/knex.ts). */
+  ...dbEnv,
 });
 
 export type AggregatorServiceConfig = z.infer<typeof schema>;

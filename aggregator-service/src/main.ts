@@ -28,6 +28,7 @@ async function main() {
     pool: { max: config.DB_POOL_MAX },
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: 'aggregator-service',
+    preparedStatements: config.DB_PREPARED_STATEMENTS,
     logger,
   });
   const applied = await runMigrations(db, migrations);

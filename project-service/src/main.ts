@@ -43,6 +43,7 @@ async function main() {
     pool: { max: config.DB_POOL_MAX },
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: 'project-service',
+    preparedStatements: config.DB_PREPARED_STATEMENTS,
     logger,
   });
   const applied = await runMigrations(db, migrations);
@@ -64,7 +65,7 @@ async function main() {
     outbox,
     client: aggregator,
     logger: logger.child({ component: 'outbox-relay' }),
-    listenUrl: config.PROJECT_DATABASE_URL,
+    listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
     leaseMs: config.OUTBOX_LEASE_MS,
@@ -75,7 +76,7 @@ async function main() {
   const streamHub = createDeploymentStreamHub({
     db,
     logger: logger.child({ component: 'deployment-stream' }),
-    listenUrl: config.PROJECT_DATABASE_URL,
+    listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxClients: config.STREAM_MAX_CLIENTS,
     replayWindowMs: config.STREAM_REPLAY_WINDOW_MS,
