@@ -134,3 +134,38 @@ it('project-service: SIGTERM with a drain delay keeps serving while readiness fa
   const { code } = await exited;
   expect(code).toBe(0);
 }, 40_000);
+
+it('aggregator-service: SIGTERM with a drain delay answers /readyz 503, still serves, then exits 0', async () => {
+  const aggregator = await createTestDatabase('aggregator');
+  const port = await freePort();
+  const signalledAt = { at: 0 };
+  const agg = spawn(process.execPath, [path.join(root, 'aggregator-service/dist/src/main.js')], {
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      AGGREGATOR_DATABASE_URL: aggregator.url,
+      AGGREGATOR_SERVICE_PORT: String(port),
+      AGGREGATOR_SERVICE_HOST: '127.0.0.1',
+      AGGREGATOR_SERVICE_TOKEN: token,
+      SHUTDOWN_DRAIN_DELAY_MS: String(drainMs),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  try {
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) => agg.once('exit', (code) => resolve({ code, at: Date.now() })));
+    await waitUntilUp(port);
+    signalledAt.at = Date.now();
+    agg.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await request(port, 'GET', '/readyz')).status).toBe(503);
+    expect((await request(port, 'GET', '/events')).status).toBe(200);
+    expect(Date.now() - signalledAt.at).toBeLessThan(drainMs);
+    const { code, at } = await exited;
+    expect(code).toBe(0);
+    expect(at - signalledAt.at).toBeGreaterThanOrEqual(drainMs);
+  } finally {
+    if (agg.exitCode === null && agg.signalCode === null) agg.kill('SIGKILL');
+    await aggregator.drop();
+  }
+}, 30_000);
