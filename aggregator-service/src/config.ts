@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -21,6 +21,10 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
+  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
+  ...shutdownEnv,
+  /** DB_PREPARED_STATEMENTS: false behind PgBouncer in transaction mode (shared/src/db/knex.ts). */
+  ...dbEnv,
 });
 
 export type AggregatorServiceConfig = z.infer<typeof schema>;

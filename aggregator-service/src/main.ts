@@ -28,6 +28,7 @@ async function main() {
     pool: { max: config.DB_POOL_MAX },
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: 'aggregator-service',
+    preparedStatements: config.DB_PREPARED_STATEMENTS,
     logger,
   });
   const applied = await runMigrations(db, migrations);
@@ -40,6 +41,7 @@ async function main() {
     host: config.AGGREGATOR_SERVICE_HOST,
     logger,
     lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
     cleanup: async () => {
       await db.destroy();
       await embedded?.stop();

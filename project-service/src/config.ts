@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -12,6 +12,12 @@ const schema = z.object({
   PROJECT_SERVICE_HOST: z.string().default('0.0.0.0'),
   PROJECT_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   PROJECT_DATABASE_URL: z.string().url(),
+  /**
+   * Where the relay's and the stream hub's LISTEN connections go (LISTEN needs a session of its
+   * own): the database itself when PROJECT_DATABASE_URL points at PgBouncer in transaction mode.
+   * Unset: PROJECT_DATABASE_URL (loadConfig fills it in).
+   */
+  PROJECT_DATABASE_LISTEN_URL: z.string().url().optional(),
   PUBLIC_DOMAIN: z
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like example.app')
@@ -45,6 +51,10 @@ const schema = z.object({
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
+  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
+  ...shutdownEnv,
+  /** DB_PREPARED_STATEMENTS: false behind PgBouncer in transaction mode (shared/src/db/knex.ts). */
+  ...dbEnv,
   /** JWT mode (off unless all three are set): the OpenID Connect provider's key set, exact `iss`, and this API's `aud`. */
   AUTH_JWT_JWKS_URL: z.string().url().optional(),
   AUTH_JWT_ISSUER: z.string().optional(),
@@ -63,7 +73,7 @@ const schema = z.object({
   AUTH_JWT_EMAIL_VERIFIED_CLAIM: z.string().default('email_verified'),
 });
 
-export type ProjectServiceConfig = z.infer<typeof schema>;
+export type ProjectServiceConfig = z.infer<typeof schema> & { PROJECT_DATABASE_LISTEN_URL: string };
 
 export function loadConfig(env: Env): ProjectServiceConfig {
   const config = parseEnv(schema, env);
@@ -74,7 +84,7 @@ export function loadConfig(env: Env): ProjectServiceConfig {
   if (missing.length > 0 && missing.length < 3) problems.push(`${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`);
   if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return Object.freeze({ ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL });
 }
 
 /** The schema itself: its defaults are the ones README and .env.example must state (test/docs-defaults.test.ts). */

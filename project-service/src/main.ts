@@ -43,6 +43,7 @@ async function main() {
     pool: { max: config.DB_POOL_MAX },
     statementTimeoutMs: config.DB_STATEMENT_TIMEOUT_MS,
     applicationName: 'project-service',
+    preparedStatements: config.DB_PREPARED_STATEMENTS,
     logger,
   });
   const applied = await runMigrations(db, migrations);
@@ -64,7 +65,7 @@ async function main() {
     outbox,
     client: aggregator,
     logger: logger.child({ component: 'outbox-relay' }),
-    listenUrl: config.PROJECT_DATABASE_URL,
+    listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollMs: config.OUTBOX_POLL_MS,
     leaseMs: config.OUTBOX_LEASE_MS,
@@ -75,7 +76,7 @@ async function main() {
   const streamHub = createDeploymentStreamHub({
     db,
     logger: logger.child({ component: 'deployment-stream' }),
-    listenUrl: config.PROJECT_DATABASE_URL,
+    listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxClients: config.STREAM_MAX_CLIENTS,
     replayWindowMs: config.STREAM_REPLAY_WINDOW_MS,
@@ -84,18 +85,27 @@ async function main() {
 
   const lifecycle = createLifecycle();
   const app = createApp({ db, logger, config, lifecycle, metrics, aggregator, streamHub });
-  const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
+  const running = await listen(app, {
+    port: config.PROJECT_SERVICE_PORT,
+    host: config.PROJECT_SERVICE_HOST,
+    logger,
+    lifecycle,
+    drainDelayMs: config.SHUTDOWN_DRAIN_DELAY_MS,
+    // The relay and the streams keep working through the drain and stop with the listening socket.
+    onStopAccepting: () => Promise.all([relay.stop(), streamHub.stop()]),
+  });
   logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
   if (jwtModeOn(config)) logger.info({ issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, jwks: config.AUTH_JWT_JWKS_URL }, 'JWT mode on: tokens of this provider are accepted beside the service token');
 
-  // On SIGTERM/SIGINT: readiness fails and the server stops accepting at once; in-flight requests
-  // and the relay's batch finish side by side (at most ~8 s); live streams end at once (they never
-  // finish by themselves; clients reconnect elsewhere with Last-Event-ID); then the pool and the
-  // database close. running.shutdown() closes the listening socket before streamHub.stop() ends
-  // the streams (both start in this tick), so a reconnect cannot open a connection here again (one
-  // sent over a connection already open gets a 503 from the stopped hub).
+  // On SIGTERM/SIGINT: readiness fails at once and the replica keeps serving (requests, streams,
+  // the relay) for SHUTDOWN_DRAIN_DELAY_MS, so its balancer takes it out first; then the server
+  // stops accepting, in-flight requests and the relay's batch finish side by side (at most ~8 s);
+  // live streams end at once (they never finish by themselves; clients reconnect elsewhere with
+  // Last-Event-ID); then the pool and the database close. The listening socket closes in the same
+  // tick as streamHub.stop() ends the streams, so a reconnect cannot open a connection here again
+  // (one sent over a connection already open gets a 503 from the stopped hub).
   exitOnSignals(async (signal) => {
-    await Promise.all([running.shutdown(signal), relay.stop(), streamHub.stop()]);
+    await running.shutdown(signal);
     await db.destroy();
     await embedded?.stop();
     logger.info('stopped');

@@ -1,5 +1,6 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
+import { z } from 'zod';
 import type { Logger } from '../logger.js';
 
 export type { Knex };
@@ -30,7 +31,20 @@ export interface DbOptions {
   acquireTimeoutMs?: number;
   /** Where knex's own warnings go (pool errors, deprecations); otherwise knex writes to the console. */
   logger?: Logger;
+  /**
+   * Whether the repositories' statements run as named prepared statements (the default, see
+   * prepareRawStatements). False sends every statement unnamed: a pooler in transaction mode
+   * (PgBouncer before 1.21) hands each transaction a different server connection, where a name
+   * prepared on another one does not exist.
+   */
+  preparedStatements?: boolean;
 }
+
+/** The database settings both services read (their config schemas spread this). */
+export const dbEnv = {
+  /** `false` behind PgBouncer in transaction pooling mode: statements are sent unnamed (DbOptions.preparedStatements). */
+  DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+};
 
 /** At most this many distinct statements are prepared per process; beyond, they run unnamed as before. */
 const MAX_PREPARED = 500;
@@ -63,7 +77,7 @@ function prepareRawStatements(db: Knex): Knex {
 }
 
 export function createDb(options: DbOptions): Knex {
-  return prepareRawStatements(knexFactory({
+  const db = knexFactory({
     client: 'pg',
     connection: {
       connectionString: options.connectionString,
@@ -80,7 +94,8 @@ export function createDb(options: DbOptions): Knex {
       deprecate: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex deprecation'),
       debug: (message: unknown) => options.logger!.debug({ knex: String(message) }, 'knex debug'),
     },
-  }));
+  });
+  return options.preparedStatements === false ? db : prepareRawStatements(db);
 }
 
 /** One migration: a module with a real `up` and `down`, listed in order in the service's migrations index. */

@@ -1,6 +1,7 @@
-import { STATUS_CODES, type Server, type ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { z } from 'zod';
 import type { Logger } from '../logger.js';
 import type { Lifecycle } from './ops.js';
 import { problemBody } from './problem.js';
@@ -51,21 +52,53 @@ export function answerClientError(err: Error & { code?: string }, socket: Duplex
 export interface RunningServer {
   server: Server;
   port: number;
-  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then runs `cleanup`. */
+  /**
+   * Fails readiness, keeps serving for `drainDelayMs`, then stops accepting, runs `onStopAccepting`
+   * beside the in-flight requests (up to `graceMs`), then runs `cleanup`.
+   */
   shutdown(reason: string): Promise<void>;
   /** False from the moment shutdown starts (readiness answers 503 then). */
   readonly accepting: boolean;
 }
 
+/** Shutdown settings both services read (their config schemas spread this). */
+export const shutdownEnv = {
+  /**
+   * On SIGTERM, how long a replica keeps serving with readiness failing before it stops accepting:
+   * longer than its load balancer takes to notice (health-check interval × fall count, plus the
+   * check's own timeout), so no request is sent to a closed port. 0 (the default) stops at once,
+   * which is right for one process and keeps Ctrl-C quick.
+   */
+  SHUTDOWN_DRAIN_DELAY_MS: z.coerce.number().int().min(0).max(300_000).default(0),
+};
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  logger: Logger;
+  lifecycle?: Lifecycle;
+  /** See SHUTDOWN_DRAIN_DELAY_MS. Default 0. */
+  drainDelayMs?: number;
+  /** How long in-flight requests may run once the server stops accepting; then their sockets are cut. Default 8 s. */
+  graceMs?: number;
+  /**
+   * Runs when the listening socket has closed, beside the in-flight requests: what must keep working
+   * during the drain but end with the server (the relay's batch, live streams, which never finish
+   * by themselves). It starts in the same tick as the close, so a client told to reconnect cannot
+   * open a new connection here.
+   */
+  onStopAccepting?: () => Promise<unknown>;
+  /** Runs after the last request and `onStopAccepting` (pools, the embedded database). */
+  cleanup?: () => Promise<void>;
+}
+
 /**
- * Listens with `app` and owns the server's shutdown: on stop, new connections are refused,
- * idle keep-alive sockets are closed, in-flight requests finish, and after `graceMs` anything
- * left is cut. `cleanup` (relay, pools) runs after the last request.
+ * Listens with `app` and owns the server's shutdown: readiness fails first and the server keeps
+ * serving for the drain delay; then new connections are refused, idle keep-alive sockets are
+ * closed, in-flight requests finish, and after `graceMs` anything left is cut. `cleanup` (relay,
+ * pools) runs after the last request.
  */
-export async function listen(
-  app: Koa<any, any>,
-  options: { port: number; host: string; logger: Logger; lifecycle?: Lifecycle; graceMs?: number; cleanup?: () => Promise<void> },
-): Promise<RunningServer> {
+export async function listen(app: Koa<any, any>, options: ListenOptions): Promise<RunningServer> {
   const server = app.listen(options.port, options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -80,20 +113,30 @@ export async function listen(
   let accepting = true;
   let stopping: Promise<void> | undefined;
 
+  // While draining, every answer closes its connection: a client (or balancer) that keeps a
+  // keep-alive socket here opens its next one elsewhere, so no idle socket is left to be closed
+  // under a request that is just being sent when the drain ends.
+  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+    if (!accepting && !res.headersSent) res.setHeader('Connection', 'close');
+  });
+
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
       accepting = false;
       if (options.lifecycle) options.lifecycle.shuttingDown = true; // readiness answers 503 from now on
-      options.logger.info({ reason }, 'shutting down');
+      const drainDelayMs = options.drainDelayMs ?? 0;
+      options.logger.info({ reason, drainDelayMs }, 'shutting down');
+      if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      const alongside = options.onStopAccepting?.();
       const grace = options.graceMs ?? 8_000;
       const timer = setTimeout(() => {
         options.logger.warn({ graceMs: grace }, 'in-flight requests outlived the grace period; closing their connections');
         server.closeAllConnections();
       }, grace);
       timer.unref();
-      await closed;
+      await Promise.all([closed, alongside]);
       clearTimeout(timer);
       await options.cleanup?.();
     })();
