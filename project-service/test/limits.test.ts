@@ -146,7 +146,7 @@ describe('body caps', () => {
 });
 
 describe('rate limits', () => {
-  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers it 429 with a good credential too, until the window ends', async () => {
+  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers its further failures 429, while its good credentials still pass', async () => {
     const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
     try {
       const project = await svc.make.project();
@@ -156,21 +156,40 @@ describe('rate limits', () => {
       expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(401);
       const before = await rowCounts(svc.db);
 
-      const refused = await svc.call('get', '/projects');
+      const refused = await svc.call('get', '/projects', { token: 'a-guessed-token-5678' });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429, requestId: refused.headers['x-request-id'] });
       expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
-      expect((await svc.call('post', `/projects/${project.id}/deployment`)).status).toBe(429);
-      expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(429);
-      expect((await svc.call('get', '/metrics')).status).toBe(429);
-      // What needs no credential still answers.
-      expect((await svc.call('get', '/healthz')).status).toBe(200);
+      expect((await svc.call('post', `/projects/${project.id}/deployment`, { token: null })).status).toBe(429);
+      expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(429);
+      expect((await svc.call('get', '/metrics', { token: 'a-guessed-token-9012' })).status).toBe(429);
       expect(await rowCounts(svc.db)).toEqual(before);
       expect(svc.logs.some((l) => l.includes('authentication failures: budget spent'))).toBe(true);
 
-      await sleep(1_100);
+      // The same address's good credentials (another CI job behind the runner's address, the admin
+      // panel behind the office NAT) are not refused for the failures of others.
       expect((await svc.call('get', '/projects')).status).toBe(200);
+      expect((await svc.call('get', '/metrics')).status).toBe(200);
       expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(200);
+      expect((await svc.call('get', '/healthz')).status).toBe(200);
+
+      await sleep(1_100);
+      expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('counts concurrent wrong app secrets as they fail: of 300 at once from one address, exactly RATE_LIMIT_AUTH_FAILURES are 401s, the rest 429', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 20 } });
+    try {
+      const project = await svc.make.project();
+      const deployment = await svc.make.deployment(project.id, 'building');
+      const statuses = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => svc.call('post', '/deployment/webhook', { token: `a-wrong-app-secret-${i}`, body: { id: deployment.id, status: 'done' } }).then((r) => r.status)),
+      );
+      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({ 401: 20, 429: 280 });
+      expect((await svc.db('deployments').where({ id: deployment.id }).first())?.status).toBe('building');
     } finally {
       await svc.close();
     }

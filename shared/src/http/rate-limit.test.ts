@@ -52,10 +52,10 @@ function app(options: { guard?: Middleware<RequestState>; limit?: Middleware<Req
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('failedAuthLimit', () => {
-  it('counts 401s per address and, once the budget is spent, refuses even a good token with a 429 until the window ends', async () => {
+  it('counts 401s per address and answers the failures beyond the budget 429 (headers included) until the window ends, while a good token still passes', async () => {
     const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 1 }) });
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
-    const refused = await http.get('/').set('Authorization', `Bearer ${GOOD}`);
+    const refused = await http.get('/').set('Authorization', 'Bearer guess');
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', type: 'urn:hosting:problem:too-many-requests', title: 'Too Many Requests' });
     expect(refused.body.message).toMatch(/failed authentication/);
@@ -64,19 +64,40 @@ describe('failedAuthLimit', () => {
     expect(refused.headers['ratelimit-remaining']).toBe('0');
     expect(refused.headers['ratelimit-reset']).toBe('1');
     expect(refused.headers['ratelimit-policy']).toBe('3;w=1');
-    // Guessing on is refused too (and does not lengthen the block).
-    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(429);
+    // A credential that verifies is never refused for the failures of others behind the same address.
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/')).status).toBe(429); // no credential at all is a failure too
     await sleep(1_100);
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
 
   it('does not refund failures on success: interleaving a good credential does not reset the count', async () => {
     const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 60 }) });
     for (let i = 0; i < 3; i++) {
       expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
-      if (i < 2) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+      expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
     }
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(429);
+  });
+
+  it('counts concurrent failures that reach their 401 after I/O: exactly `points` 401s, the rest 429', async () => {
+    // Like the webhook's lookup or a key set fetch: the 401 comes a while after the request started.
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(failedAuthLimit({ points: 5, windowSeconds: 60 }));
+    koa.use(async (ctx) => {
+      await sleep(20);
+      if (ctx.get('Authorization') !== `Bearer ${GOOD}`) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => http.get('/').set('Authorization', i % 10 === 9 ? `Bearer ${GOOD}` : 'Bearer guess').then((r) => r.status)),
+    );
+    const count = (s: number) => statuses.filter((x) => x === s).length;
+    expect({ 401: count(401), 429: count(429), 200: count(200) }).toEqual({ 401: 5, 429: 49, 200: 6 });
   });
 
   it('leaves successes and other errors uncounted', async () => {
@@ -116,13 +137,13 @@ describe('failedAuthLimit', () => {
     // Without a trusted proxy, a client cannot escape its block by inventing addresses.
     const direct = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }) });
     for (let i = 0; i < 2; i++) await direct.get('/').set('X-Forwarded-For', `10.0.0.${i}`).set('Authorization', 'Bearer guess');
-    expect((await direct.get('/').set('X-Forwarded-For', '10.0.0.99').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+    expect((await direct.get('/').set('X-Forwarded-For', '10.0.0.99').set('Authorization', 'Bearer guess')).status).toBe(429);
 
     // One trusted proxy: the last entry is the client address it saw; what the client wrote before it does not count.
     const proxied = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }), proxy: 1 });
     for (let i = 0; i < 2; i++) await proxied.get('/').set('X-Forwarded-For', `6.6.6.${i}, 203.0.113.7`).set('Authorization', 'Bearer guess');
-    expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
-    expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', 'Bearer guess')).status).toBe(429);
+    expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
 
   it('lets requests through when its store fails (and logs it)', async () => {

@@ -11,10 +11,11 @@ import type { RequestState } from './request-context.js';
  * (draft-ietf-httpapi-ratelimit-headers, the field-per-value form):
  *
  * - **failed authentication per client address**: every 401 an address earns is counted; once it
- *   has earned `points` in a window, every request it makes behind the guard (all routes that take
- *   a credential) is a 429 until the window ends, a correct credential included, so a guesser of
- *   tokens or app secrets cannot go on. A success does not refund anything (else a guesser would
- *   interleave a credential of its own).
+ *   has earned `points` in a window, each further failure of it is answered 429 instead of 401 until
+ *   the window ends. A credential that verifies is never refused (many callers share an address);
+ *   our secrets are high-entropy, so answering a correct guess costs nothing: the 429 tells a
+ *   misconfigured client to stop, it is not what keeps a secret from being guessed. A success does
+ *   not refund anything.
  * - **per credential**: each authenticated credential (`ctx.state.principal.key`, or the key a
  *   route names, like the webhook's digest of the presented app secret) may make `points` requests
  *   per window; beyond, 429 until the window ends.
@@ -105,43 +106,50 @@ export interface FailedAuthOptions extends RateLimitPolicy {
 
 /**
  * Counts the 401s each client address earns downstream (whoever throws them: the bearer check, the
- * webhook's app secret, /metrics) and answers 429 to an address that has spent its budget, for
- * every request that passes through here, until its window ends.
+ * webhook's app secret, /metrics) and, once an address has earned `points` in its window, answers
+ * each further failure of it 429 instead of 401 until the window ends.
+ *
+ * It never refuses a request before its credential was checked: a credential that verifies passes,
+ * whatever others behind the same address (a CI fleet's shared egress, an office NAT) got wrong.
+ * Each failure is counted when it happens and the count awaited before the answer goes out; the
+ * store's increment is atomic and returns the failure's place in the window, so concurrent failures
+ * whose 401 comes after I/O (the webhook's lookup, a key set fetch) cannot all pass as "within
+ * budget": exactly `points` of them are 401s.
  */
 export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestState> {
   const store = options.store ?? memoryRateLimitStore(options, 'auth-failures');
   const points = options.points;
-  const record = (ctx: { ip: string; state: RequestState }) => {
+  /** Counts one failure; the 429 to answer instead of the 401 when it is beyond the budget. */
+  const overBudget = async (ctx: { ip: string; state: RequestState }): Promise<TooManyRequestsError | undefined> => {
     const key = clientAddressKey(ctx.ip);
-    store.penalty(key).then(
-      (res) => {
-        if (res.consumedPoints === points) ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, address blocked until the window ends');
-      },
-      (err: unknown) => ctx.state.log.warn({ err }, 'rate limit store failed; authentication failure not counted'),
+    let res: RateLimiterRes;
+    try {
+      res = await store.penalty(key);
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'rate limit store failed; authentication failure not counted'); // fail open: an outage of the store is not ours to pass on
+      return undefined;
+    }
+    if (res.consumedPoints <= points) return undefined;
+    if (res.consumedPoints === points + 1) {
+      ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, further failures from this address are answered 429 until the window ends');
+    }
+    ctx.state.log.info({ clientAddress: key }, 'failed authentication answered 429: too many from this address');
+    return new TooManyRequestsError(
+      `Too many failed authentication attempts from this address; try again in ${Math.ceil(res.msBeforeNext / 1000)} s`,
+      rateLimitHeaders(points, options.windowSeconds, res.msBeforeNext),
     );
   };
   return async function failedAuthGuard(ctx, next) {
-    const key = clientAddressKey(ctx.ip);
-    let seen: RateLimiterRes | null = null;
-    try {
-      seen = await store.get(key);
-    } catch (err) {
-      ctx.state.log.warn({ err }, 'rate limit store failed; request let through'); // fail open: an outage of the store is not ours to pass on
-    }
-    if (seen && seen.consumedPoints >= points && seen.msBeforeNext > 0) {
-      ctx.state.log.info({ clientAddress: key }, 'request refused: too many authentication failures from this address');
-      throw new TooManyRequestsError(
-        `Too many failed authentication attempts from this address; try again in ${Math.ceil(seen.msBeforeNext / 1000)} s`,
-        rateLimitHeaders(points, options.windowSeconds, seen.msBeforeNext),
-      );
-    }
     try {
       await next();
     } catch (err) {
-      if (isGuess(err)) record(ctx);
+      if (isGuess(err)) throw (await overBudget(ctx)) ?? err;
       throw err;
     }
-    if (ctx.status === 401) record(ctx);
+    if (ctx.status === 401) {
+      const refusal = await overBudget(ctx);
+      if (refusal) throw refusal;
+    }
   };
 }
 
