@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { createLifecycle, createLogger } from '@hosting/shared';
-import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { countQueries, createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { factories } from './helpers.js';
 
@@ -29,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const metric = (text: string, line: RegExp) => {
   const found = text.split('\n').find((l) => line.test(l));
   return found === undefined ? undefined : Number(found.split(' ').at(-1));
@@ -54,7 +55,17 @@ describe('health and readiness', () => {
     }
   });
 
+  it('GET /readyz answers a burst from one shared probe: at most one database round trip in flight, its result reused for about a second', async () => {
+    await sleep(1_100); // past the reuse of an earlier test's probe
+    const { result: burst, queries } = await countQueries(database.db, () => Promise.all(Array.from({ length: 200 }, () => http.get('/readyz').then((r) => r.status))));
+    expect(new Set(burst)).toEqual(new Set([200]));
+    expect(queries).toEqual(['select 1']);
+    const { queries: again } = await countQueries(database.db, () => http.get('/readyz'));
+    expect(again).toEqual([]);
+  });
+
   it('GET /readyz is 503 within about a second when the database does not answer', async () => {
+    await sleep(1_100); // a probe's result is reused for about a second: this one must be new
     const lock = await database.db.transaction();
     try {
       // Exhaust what readiness needs: hold every pooled connection busy behind a lock.
