@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { limitsEnv, logLevel, nodeEnv, parseEnv, port, type Env } from '@hosting/shared';
+import { ConfigError, limitsEnv, logLevel, nodeEnv, parseEnv, port, unverifiedCapProblem, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -26,5 +26,8 @@ const schema = z.object({
 export type AggregatorServiceConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Env): AggregatorServiceConfig {
-  return parseEnv(schema, env);
+  const config = parseEnv(schema, env);
+  const problem = unverifiedCapProblem(config);
+  if (problem) throw new ConfigError([problem]);
+  return config;
 }

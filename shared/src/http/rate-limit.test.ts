@@ -13,6 +13,8 @@ import {
   perCredentialLimit,
   secretKey,
   trustProxy,
+  unverifiedCapProblem,
+  unverifiedWorkLimit,
   type RateLimitStore,
 } from './rate-limit.js';
 import { requestContext, type RequestState } from './request-context.js';
@@ -203,6 +205,111 @@ describe('perCredentialLimit', () => {
   });
 });
 
+describe('unverifiedWorkLimit', () => {
+  /**
+   * A route like the webhook: the credential (X-Secret) is checked by work that takes a while (a
+   * database lookup), only `good` passes; `release` lets the work held so far finish.
+   */
+  function route(policy: { perAddress: number; total: number }, good = 'good') {
+    let releases: Array<() => void> = [];
+    const release = () => {
+      for (const r of releases.splice(0)) r();
+    };
+    let working = 0;
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    trustProxy(koa, 1);
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(unverifiedWorkLimit(policy)((ctx) => secretKey('s', ctx.get('X-Secret'))));
+    koa.use(async (ctx) => {
+      working++;
+      await new Promise<void>((r) => releases.push(r));
+      working--;
+      if (ctx.get('X-Secret') !== good) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    const send = (secret: string, from = '203.0.113.1') => http.get('/').set('X-Secret', secret).set('X-Forwarded-For', from).then((r) => r);
+    return { send, release, working: () => working, reset: () => (releases = []) };
+  }
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 200 && !ok(); i++) await sleep(5);
+  };
+
+  it('admits `perAddress` unverified requests of one address at once, answers the next 429 at once without doing its work, and `total` across addresses (then 503)', async () => {
+    const r = route({ perAddress: 2, total: 3 });
+    const held = [r.send('guess-1'), r.send('guess-2')];
+    await until(() => r.working() === 2);
+    const refused = await r.send('guess-3');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
+    expect(refused.body.message).toMatch(/at most 2 at once/);
+    expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' });
+    expect(r.working()).toBe(2);
+    held.push(r.send('guess-4', '203.0.113.2'));
+    await until(() => r.working() === 3);
+    const full = await r.send('guess-5', '203.0.113.3');
+    expect(full.status).toBe(503);
+    expect(full.headers['retry-after']).toBe('1');
+    expect(r.working()).toBe(3);
+    r.release();
+    expect((await Promise.all(held)).map((x) => x.status)).toEqual([401, 401, 401]);
+    // The slots came back.
+    const again = [r.send('guess-6'), r.send('guess-7')];
+    await until(() => r.working() === 2);
+    r.release();
+    expect((await Promise.all(again)).map((x) => x.status)).toEqual([401, 401]);
+  });
+
+  it('lets a credential that got a 2xx skip the cap (it is still checked), and forgets it at its first 401', async () => {
+    const r = route({ perAddress: 1, total: 1 });
+    const first = r.send('good');
+    await until(() => r.working() === 1);
+    r.release();
+    expect((await first).status).toBe(200);
+    // A flood from the same address holds the one slot; the known credential still gets through.
+    const flood = r.send('guess');
+    await until(() => r.working() === 1);
+    expect((await r.send('guess-2')).status).toBe(429);
+    const known = r.send('good');
+    await until(() => r.working() === 2);
+    r.release();
+    expect([(await flood).status, (await known).status]).toEqual([401, 200]);
+  });
+
+  it('reads the known credential from its key: a 401 for it (a rotated secret) puts it back under the cap', async () => {
+    let good = 'old';
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    let gate: () => Promise<void> = async () => undefined;
+    koa.use(unverifiedWorkLimit({ perAddress: 1, total: 1 })((ctx) => ctx.get('X-Secret')));
+    koa.use(async (ctx) => {
+      await gate();
+      if (ctx.get('X-Secret') !== good) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(200);
+    good = 'new';
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(401);
+    let open!: () => void;
+    gate = () => new Promise<void>((r) => (open = r));
+    const holder = http.get('/').set('X-Secret', 'guess').then((x) => x.status);
+    await until(() => open !== undefined);
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(429);
+    open();
+    expect(await holder).toBe(401);
+  });
+
+  it('UNVERIFIED_MAX_TOTAL must stay below DB_POOL_MAX', () => {
+    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 10 })).toBeUndefined();
+    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 4 })).toMatch(/^UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/);
+  });
+});
+
 describe('clientAddressKey', () => {
   it.each([
     ['203.0.113.7', '203.0.113.7'],
@@ -235,6 +342,8 @@ describe('limitsEnv', () => {
       RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
       REQUEST_TIMEOUT_MS: 4_000,
       TRUST_PROXY: 0,
+      UNVERIFIED_MAX_PER_ADDRESS: 2,
+      UNVERIFIED_MAX_TOTAL: 4,
     });
   });
   it.each([['false', 0], ['true', 1], ['0', 0], ['2', 2]])('reads TRUST_PROXY=%p as %p hops', (value, hops) => {

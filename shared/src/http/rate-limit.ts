@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { AppError, ServiceUnavailableError } from '../errors.js';
 import { sha256 } from './auth.js';
 import type { RequestState } from './request-context.js';
 
@@ -187,6 +187,80 @@ export function perCredentialLimit(options: PerCredentialOptions): Middleware<Re
   };
 }
 
+export interface UnverifiedWorkPolicy {
+  /** Requests whose credential is not verified yet that one client address may have in progress at once. */
+  perAddress: number;
+  /** The same for all addresses together; below the database pool, so verified work always finds a connection. */
+  total: number;
+}
+
+/** How long a credential that got a 2xx is treated as verified by the cap below, and how many are kept. */
+const VERIFIED_TTL_MS = 10 * 60_000;
+const VERIFIED_MAX = 10_000;
+
+/**
+ * A cap on the database work done for requests whose credential is not verified yet: a route that
+ * can only check its credential against the database (the webhook's app secret) would otherwise
+ * let anyone with any bearer string take a pool connection per request. Each app has one (the
+ * counts are shared by every route it guards); a route mounts it with the key of its credential,
+ * right before the work (after the body is read, so a slow sender holds no slot).
+ *
+ * Beyond `perAddress` such requests in progress from one client address, a 429 at once; beyond
+ * `total`, a 503 at once; neither touches the database. A credential that got a 2xx answer lately
+ * (ten minutes, in this process) has shown it verifies: it skips the cap, so a CI job keeps
+ * reporting while a flood from its own runner address is refused (it is still checked against the
+ * database as always; a 401 forgets it). The counts are of requests in progress in this process,
+ * whose pool they protect: they need no shared store.
+ */
+export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
+  const inProgress = new Map<string, number>();
+  let total = 0;
+  const verified = new Map<string, number>();
+  const remember = (credential: string) => {
+    verified.delete(credential); // re-inserted last: the Map's order is then oldest first
+    verified.set(credential, Date.now() + VERIFIED_TTL_MS);
+    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  };
+  return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
+    return async function unverifiedWork(ctx, next) {
+      const credential = keyOf(ctx);
+      const knownGood = credential !== undefined && (verified.get(credential) ?? 0) > Date.now();
+      let address: string | undefined;
+      if (!knownGood) {
+        address = clientAddressKey(ctx.ip);
+        const mine = inProgress.get(address) ?? 0;
+        if (mine >= policy.perAddress) {
+          ctx.state.log.info({ clientAddress: address, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
+          throw new TooManyRequestsError(
+            `Too many requests with a credential not verified yet from this address in progress (at most ${policy.perAddress} at once); try again in 1 s`,
+            rateLimitHeaders(policy.perAddress, 1, 1_000),
+          );
+        }
+        if (total >= policy.total) {
+          ctx.state.log.warn({ inProgress: total }, 'request refused: too many unverified requests in progress');
+          throw new ServiceUnavailableError('Too many requests with a credential not verified yet are in progress; try again shortly', 1);
+        }
+        inProgress.set(address, mine + 1);
+        total++;
+      }
+      try {
+        await next();
+        if (credential !== undefined && ctx.status >= 200 && ctx.status < 300) remember(credential);
+      } catch (err) {
+        if (credential !== undefined && isGuess(err)) verified.delete(credential);
+        throw err;
+      } finally {
+        if (address !== undefined) {
+          const left = inProgress.get(address)! - 1;
+          if (left === 0) inProgress.delete(address);
+          else inProgress.set(address, left);
+          total--;
+        }
+      }
+    };
+  };
+}
+
 /** `first`, then `second`, as one middleware (e.g. authentication, then its rate limit). */
 export function chain<S>(first: Middleware<S>, second: Middleware<S>): Middleware<S> {
   return (ctx, next) => first(ctx, () => second(ctx, next));
@@ -204,6 +278,9 @@ export interface LimitsConfig {
   REQUEST_TIMEOUT_MS?: number;
   /** Proxies in front of the service whose X-Forwarded-For is believed; 0: none, the socket's address counts. */
   TRUST_PROXY?: number;
+  /** Requests whose credential is not verified yet that may do database work at once, per client address and in all. */
+  UNVERIFIED_MAX_PER_ADDRESS?: number;
+  UNVERIFIED_MAX_TOTAL?: number;
 }
 
 export const LIMIT_DEFAULTS = {
@@ -213,6 +290,8 @@ export const LIMIT_DEFAULTS = {
   RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
   REQUEST_TIMEOUT_MS: 4_000,
   TRUST_PROXY: 0,
+  UNVERIFIED_MAX_PER_ADDRESS: 2,
+  UNVERIFIED_MAX_TOTAL: 4,
 } as const satisfies Required<LimitsConfig>;
 
 export interface HttpLimits {
@@ -222,6 +301,8 @@ export interface HttpLimits {
   perCredential: Middleware<RequestState>;
   /** The same limit (and counts) for a route that names the credential itself (the webhook: its app secret's digest). */
   perCredentialKeyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState>;
+  /** The cap on database work before a credential is verified, for a route that names its credential's key (the webhook). */
+  unverifiedWorkKeyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState>;
   /** The request timeout, in milliseconds. */
   requestTimeoutMs: number;
 }
@@ -241,6 +322,10 @@ export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: Ra
     }),
     perCredential: perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore }),
     perCredentialKeyedBy: (keyOf) => perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore, keyOf }),
+    unverifiedWorkKeyedBy: unverifiedWorkLimit({
+      perAddress: config.UNVERIFIED_MAX_PER_ADDRESS ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS,
+      total: config.UNVERIFIED_MAX_TOTAL ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL,
+    }),
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS,
   };
 }
@@ -270,4 +355,18 @@ export const limitsEnv = {
     .regex(/^(true|false|[0-9])$/, 'must be false, true (one proxy) or the number of proxies (0-9)')
     .default('false')
     .transform((v) => (v === 'false' ? 0 : v === 'true' ? 1 : Number(v))),
+  /**
+   * Requests whose credential can only be checked against the database (the webhook's app secret)
+   * and is not verified yet: at most this many in progress per client address (beyond, 429) and in
+   * all (beyond, 503). UNVERIFIED_MAX_TOTAL must stay below DB_POOL_MAX (each service's loadConfig checks).
+   */
+  UNVERIFIED_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS),
+  UNVERIFIED_MAX_TOTAL: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL),
 };
+
+/** The problem with a config whose cap on unverified work does not leave the pool room for verified work, if any. */
+export function unverifiedCapProblem(config: { UNVERIFIED_MAX_TOTAL: number; DB_POOL_MAX: number }): string | undefined {
+  return config.UNVERIFIED_MAX_TOTAL < config.DB_POOL_MAX
+    ? undefined
+    : `UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX (${config.DB_POOL_MAX}), or unverified requests could take the whole database pool (it is ${config.UNVERIFIED_MAX_TOTAL})`;
+}
