@@ -94,10 +94,14 @@ export function readinessProbe(db: Knex, options: { timeoutMs: number; reuseMs: 
   };
 }
 
-/** `answered`, or false once `timeoutMs` has passed. */
+/**
+ * `answered`, or false once `timeoutMs` has passed. When the timer fires, the I/O that is already
+ * waiting is read first (setImmediate runs after the poll phase), so an answer that arrived while
+ * a busy event loop was late to the timer counts: our own load is not the database's slowness.
+ */
 async function withTimeout(answered: Promise<boolean>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => setImmediate(() => resolve(false)), timeoutMs)));
   try {
     return await Promise.race([answered, timeout]);
   } finally {

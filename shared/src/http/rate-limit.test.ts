@@ -278,6 +278,29 @@ describe('unverifiedWorkLimit', () => {
     expect([(await flood).status, (await known).status]).toEqual([401, 200]);
   });
 
+  it('lets concurrent requests with one credential wait for the first one\'s answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap', async () => {
+    const r = route({ perAddress: 1, total: 1 });
+    const parallel = [r.send('good'), r.send('good'), r.send('good'), r.send('good')];
+    await until(() => r.working() === 1);
+    await sleep(20);
+    expect(r.working()).toBe(1); // the others wait, holding nothing
+    r.release();
+    await until(() => r.working() === 3);
+    r.release();
+    expect((await Promise.all(parallel)).map((x) => x.status)).toEqual([200, 200, 200, 200]);
+
+    const answered: number[] = [];
+    const wrong = [r.send('same-guess'), r.send('same-guess'), r.send('same-guess')].map((p) => p.then((x) => (answered.push(x.status), x.status)));
+    await until(() => r.working() === 1);
+    r.release();
+    // The first one's 401 lets the other two on: one takes the slot, the other is refused at once.
+    await until(() => answered.length === 2);
+    expect(answered.sort()).toEqual([401, 429]);
+    await until(() => r.working() === 1);
+    r.release();
+    expect((await Promise.all(wrong)).sort()).toEqual([401, 401, 429]);
+  });
+
   it('reads the known credential from its key: a 401 for it (a rotated secret) puts it back under the cap', async () => {
     let good = 'old';
     const koa = new Koa<RequestState>();

@@ -209,13 +209,17 @@ const VERIFIED_MAX = 10_000;
  * `total`, a 503 at once; neither touches the database. A credential that got a 2xx answer lately
  * (ten minutes, in this process) has shown it verifies: it skips the cap, so a CI job keeps
  * reporting while a flood from its own runner address is refused (it is still checked against the
- * database as always; a 401 forgets it). The counts are of requests in progress in this process,
- * whose pool they protect: they need no shared store.
+ * database as always; a 401 forgets it), and requests arriving with a credential whose first
+ * request is being checked wait for that answer rather than take slots of their own. The counts are
+ * of requests in progress in this process, whose pool they protect: they need no shared store.
  */
 export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
   const inProgress = new Map<string, number>();
   let total = 0;
   const verified = new Map<string, number>();
+  /** Credentials whose first unverified request is being checked: settles with its answer. */
+  const checking = new Map<string, Promise<void>>();
+  const knownGood = (credential: string | undefined) => credential !== undefined && (verified.get(credential) ?? 0) > Date.now();
   const remember = (credential: string) => {
     verified.delete(credential); // re-inserted last: the Map's order is then oldest first
     verified.set(credential, Date.now() + VERIFIED_TTL_MS);
@@ -224,9 +228,13 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
   return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
     return async function unverifiedWork(ctx, next) {
       const credential = keyOf(ctx);
-      const knownGood = credential !== undefined && (verified.get(credential) ?? 0) > Date.now();
+      // Concurrent requests with one credential (a CI pipeline's parallel jobs reporting at once)
+      // wait for the first one's answer instead of taking slots, once: if it verified, they pass.
+      const first = credential === undefined || knownGood(credential) ? undefined : checking.get(credential);
+      if (first) await first;
       let address: string | undefined;
-      if (!knownGood) {
+      let settle: (() => void) | undefined;
+      if (!knownGood(credential)) {
         address = clientAddressKey(ctx.ip);
         const mine = inProgress.get(address) ?? 0;
         if (mine >= policy.perAddress) {
@@ -242,6 +250,9 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
         }
         inProgress.set(address, mine + 1);
         total++;
+        if (credential !== undefined && !checking.has(credential)) {
+          checking.set(credential, new Promise<void>((resolve) => (settle = resolve)));
+        }
       }
       try {
         await next();
@@ -255,6 +266,10 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
           if (left === 0) inProgress.delete(address);
           else inProgress.set(address, left);
           total--;
+        }
+        if (settle) {
+          checking.delete(credential!);
+          settle();
         }
       }
     };
