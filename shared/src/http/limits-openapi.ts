@@ -33,8 +33,8 @@ and \`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\`, \`RateLim
 after ${d.RATE_LIMIT_AUTH_FAILURES} failed authentications (401) from one client address within ${d.RATE_LIMIT_AUTH_WINDOW_S} s, each further failure of
 that address until the window ends (a credential that verifies is never refused); and beyond ${d.RATE_LIMIT_PER_CREDENTIAL.toLocaleString('en')} requests of one
 credential per ${d.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S} s (defaults; counted per instance). A credential that can only be checked against the database
-(the webhook's app secret) and has not succeeded lately waits for one of ${d.UNVERIFIED_MAX_TOTAL} slots, ${d.UNVERIFIED_MAX_PER_ADDRESS} per client address: beyond, a \`429\`
-(per address) or \`503\` (in all) at once. A request not done within ${d.REQUEST_TIMEOUT_MS / 1000} s is a \`503\` with
+(the webhook's app secret) and has not succeeded lately needs one of ${d.UNVERIFIED_MAX_TOTAL} slots, ${d.UNVERIFIED_MAX_PER_ADDRESS} per client address, and waits
+for one up to 1 s: then a \`429\` (its address holds its slots) or \`503\` (others hold them). A request not done within ${d.REQUEST_TIMEOUT_MS / 1000} s is a \`503\` with
 \`Retry-After\`; a stream is exempt once it has started. Bodies larger than an operation accepts are a \`413\`.`;
 }
 

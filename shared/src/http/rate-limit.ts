@@ -192,11 +192,15 @@ export interface UnverifiedWorkPolicy {
   perAddress: number;
   /** The same for all addresses together; below the database pool, so verified work always finds a connection. */
   total: number;
+  /** How long a request may wait for a slot before it is refused; keep it under the request timeout. */
+  maxWaitMs: number;
 }
 
 /** How long a credential that got a 2xx is treated as verified by the cap below, and how many are kept. */
 const VERIFIED_TTL_MS = 10 * 60_000;
 const VERIFIED_MAX = 10_000;
+/** Requests of one address that may wait for a slot; beyond, refused at once (a flood is not worth queueing). */
+const WAITING_PER_ADDRESS = 64;
 
 /**
  * A cap on the database work done for requests whose credential is not verified yet: a route that
@@ -205,17 +209,24 @@ const VERIFIED_MAX = 10_000;
  * counts are shared by every route it guards); a route mounts it with the key of its credential,
  * right before the work (after the body is read, so a slow sender holds no slot).
  *
- * Beyond `perAddress` such requests in progress from one client address, a 429 at once; beyond
- * `total`, a 503 at once; neither touches the database. A credential that got a 2xx answer lately
- * (ten minutes, in this process) has shown it verifies: it skips the cap, so a CI job keeps
- * reporting while a flood from its own runner address is refused (it is still checked against the
- * database as always; a 401 forgets it), and requests arriving with a credential whose first
- * request is being checked wait for that answer rather than take slots of their own. The counts are
- * of requests in progress in this process, whose pool they protect: they need no shared store.
+ * At most `perAddress` such requests of one client address and `total` in all are in progress. A
+ * request beyond waits for a slot (holding no connection; slots go round the waiting addresses in
+ * turn) for up to `maxWaitMs`, so a burst of first reports from a CI fleet's shared address is
+ * served a few at a time; beyond `WAITING_PER_ADDRESS` waiting, or after the wait, it is refused
+ * without touching the database: 429 when its own address holds its slots, else 503.
+ *
+ * A credential that got a 2xx answer lately (ten minutes, in this process) has shown it verifies:
+ * it skips the cap, so a CI job keeps reporting while a flood from its own runner address is
+ * refused (it is still checked against the database as always; a 401 forgets it). Requests that
+ * arrive with a credential whose first request is being checked wait for that answer rather than
+ * take slots of their own. The counts are of requests in progress in this process, whose pool
+ * they protect: they need no shared store.
  */
 export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
   const inProgress = new Map<string, number>();
   let total = 0;
+  /** Per address, in arrival order; the Map's own order is the turn of the addresses. */
+  const waiting = new Map<string, Array<() => void>>();
   const verified = new Map<string, number>();
   /** Credentials whose first unverified request is being checked: settles with its answer. */
   const checking = new Map<string, Promise<void>>();
@@ -224,6 +235,57 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
     verified.delete(credential); // re-inserted last: the Map's order is then oldest first
     verified.set(credential, Date.now() + VERIFIED_TTL_MS);
     if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  };
+  const free = (address: string) => (inProgress.get(address) ?? 0) < policy.perAddress && total < policy.total;
+  const start = (address: string) => {
+    inProgress.set(address, (inProgress.get(address) ?? 0) + 1);
+    total++;
+  };
+  /** Hands freed slots to waiting requests, one address after another. */
+  const handOut = () => {
+    const served: string[] = [];
+    for (const [address, queue] of waiting) {
+      if (total >= policy.total) break;
+      while (queue.length > 0 && free(address)) {
+        start(address);
+        queue.shift()!();
+        served.push(address);
+      }
+    }
+    for (const address of served) {
+      const queue = waiting.get(address);
+      waiting.delete(address);
+      if (queue && queue.length > 0) waiting.set(address, queue); // to the back of the turn
+    }
+  };
+  const finish = (address: string) => {
+    const left = inProgress.get(address)! - 1;
+    if (left === 0) inProgress.delete(address);
+    else inProgress.set(address, left);
+    total--;
+    handOut();
+  };
+  /** A slot for `address`, now or after a wait; false when there is none to be had. */
+  const slot = (address: string): Promise<boolean> | boolean => {
+    if (free(address)) {
+      start(address);
+      return true;
+    }
+    const queue = waiting.get(address) ?? [];
+    if (queue.length >= WAITING_PER_ADDRESS) return false;
+    waiting.set(address, queue);
+    return new Promise<boolean>((resolve) => {
+      const granted = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(granted), 1);
+        if (queue.length === 0 && waiting.get(address) === queue) waiting.delete(address);
+        resolve(false);
+      }, policy.maxWaitMs);
+      queue.push(granted);
+    });
   };
   return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
     return async function unverifiedWork(ctx, next) {
@@ -235,21 +297,20 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
       let address: string | undefined;
       let settle: (() => void) | undefined;
       if (!knownGood(credential)) {
-        address = clientAddressKey(ctx.ip);
-        const mine = inProgress.get(address) ?? 0;
-        if (mine >= policy.perAddress) {
-          ctx.state.log.info({ clientAddress: address, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
-          throw new TooManyRequestsError(
-            `Too many requests with a credential not verified yet from this address in progress (at most ${policy.perAddress} at once); try again in 1 s`,
-            rateLimitHeaders(policy.perAddress, 1, 1_000),
-          );
-        }
-        if (total >= policy.total) {
+        const from = clientAddressKey(ctx.ip);
+        if (!(await slot(from))) {
+          const mine = inProgress.get(from) ?? 0;
+          if (mine >= policy.perAddress) {
+            ctx.state.log.info({ clientAddress: from, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
+            throw new TooManyRequestsError(
+              `Too many requests with a credential not verified yet from this address in progress (at most ${policy.perAddress} at once); try again in 1 s`,
+              rateLimitHeaders(policy.perAddress, 1, 1_000),
+            );
+          }
           ctx.state.log.warn({ inProgress: total }, 'request refused: too many unverified requests in progress');
           throw new ServiceUnavailableError('Too many requests with a credential not verified yet are in progress; try again shortly', 1);
         }
-        inProgress.set(address, mine + 1);
-        total++;
+        address = from;
         if (credential !== undefined && !checking.has(credential)) {
           checking.set(credential, new Promise<void>((resolve) => (settle = resolve)));
         }
@@ -261,12 +322,7 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
         if (credential !== undefined && isGuess(err)) verified.delete(credential);
         throw err;
       } finally {
-        if (address !== undefined) {
-          const left = inProgress.get(address)! - 1;
-          if (left === 0) inProgress.delete(address);
-          else inProgress.set(address, left);
-          total--;
-        }
+        if (address !== undefined) finish(address);
         if (settle) {
           checking.delete(credential!);
           settle();
@@ -329,6 +385,7 @@ export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: Ra
     windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
   };
   const perCredentialStore = stores.perCredential ?? memoryRateLimitStore(perCredentialPolicy, 'credential');
+  const requestTimeoutMs = config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS;
   return {
     failedAuth: failedAuthLimit({
       points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
@@ -340,8 +397,10 @@ export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: Ra
     unverifiedWorkKeyedBy: unverifiedWorkLimit({
       perAddress: config.UNVERIFIED_MAX_PER_ADDRESS ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS,
       total: config.UNVERIFIED_MAX_TOTAL ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL,
+      // A waiting request must be refused before the request timeout answers it (else its late work would still run).
+      maxWaitMs: Math.min(1_000, Math.floor(requestTimeoutMs / 2)),
     }),
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS,
+    requestTimeoutMs,
   };
 }
 
@@ -372,8 +431,9 @@ export const limitsEnv = {
     .transform((v) => (v === 'false' ? 0 : v === 'true' ? 1 : Number(v))),
   /**
    * Requests whose credential can only be checked against the database (the webhook's app secret)
-   * and is not verified yet: at most this many in progress per client address (beyond, 429) and in
-   * all (beyond, 503). UNVERIFIED_MAX_TOTAL must stay below DB_POOL_MAX (each service's loadConfig checks).
+   * and is not verified yet: at most this many in progress per client address and in all; beyond, a
+   * request waits up to 1 s, then 429 (its address's slots) or 503 (others'). UNVERIFIED_MAX_TOTAL
+   * must stay below DB_POOL_MAX (each service's loadConfig checks).
    */
   UNVERIFIED_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS),
   UNVERIFIED_MAX_TOTAL: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL),
