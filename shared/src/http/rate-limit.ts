@@ -265,14 +265,14 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
     total--;
     handOut();
   };
-  /** A slot for `address`, now or after a wait; false when there is none to be had. */
-  const slot = (address: string): Promise<boolean> | boolean => {
+  /** A slot for `address`, now or after a wait of up to `waitMs`; false when there is none to be had. */
+  const slot = (address: string, waitMs: number): Promise<boolean> | boolean => {
     if (free(address)) {
       start(address);
       return true;
     }
     const queue = waiting.get(address) ?? [];
-    if (queue.length >= WAITING_PER_ADDRESS) return false;
+    if (queue.length >= WAITING_PER_ADDRESS || waitMs <= 0) return false;
     waiting.set(address, queue);
     return new Promise<boolean>((resolve) => {
       const granted = () => {
@@ -283,22 +283,28 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
         queue.splice(queue.indexOf(granted), 1);
         if (queue.length === 0 && waiting.get(address) === queue) waiting.delete(address);
         resolve(false);
-      }, policy.maxWaitMs);
+      }, waitMs);
       queue.push(granted);
     });
   };
   return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
     return async function unverifiedWork(ctx, next) {
       const credential = keyOf(ctx);
+      // One deadline for all waiting, so a request is refused before the request timeout answers it.
+      const deadline = Date.now() + policy.maxWaitMs;
       // Concurrent requests with one credential (a CI pipeline's parallel jobs reporting at once)
       // wait for the first one's answer instead of taking slots, once: if it verified, they pass.
       const first = credential === undefined || knownGood(credential) ? undefined : checking.get(credential);
-      if (first) await first;
+      if (first) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, policy.maxWaitMs)))]);
+        clearTimeout(timer);
+      }
       let address: string | undefined;
       let settle: (() => void) | undefined;
       if (!knownGood(credential)) {
         const from = clientAddressKey(ctx.ip);
-        if (!(await slot(from))) {
+        if (!(await slot(from, deadline - Date.now()))) {
           const mine = inProgress.get(from) ?? 0;
           if (mine >= policy.perAddress) {
             ctx.state.log.info({ clientAddress: from, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
