@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
+import { ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, unverifiedCapProblem, type Env } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -30,7 +30,10 @@ const schema = z.object({
 export type AggregatorServiceConfig = z.infer<typeof schema>;
 
 export function loadConfig(env: Env): AggregatorServiceConfig {
-  return parseEnv(schema, env);
+  const config = parseEnv(schema, env);
+  const problem = unverifiedCapProblem(config);
+  if (problem) throw new ConfigError([problem]);
+  return config;
 }
 
 /** The schema itself: its defaults are the ones README and .env.example must state (test/docs-defaults.test.ts). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, type Env } from '@hosting/shared';
+import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, unverifiedCapProblem, type Env } from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -83,6 +83,8 @@ export function loadConfig(env: Env): ProjectServiceConfig {
   const problems: string[] = [];
   if (missing.length > 0 && missing.length < 3) problems.push(`${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`);
   if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
+  const cap = unverifiedCapProblem(config);
+  if (cap) problems.push(cap);
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL });
 }

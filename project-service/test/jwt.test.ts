@@ -171,6 +171,15 @@ describe('authentication in JWT mode', () => {
     });
   });
 
+  it('counts concurrent forgeries with unknown kids as they fail (a key set lookup each): of 100 at once, exactly RATE_LIMIT_AUTH_FAILURES are 401s, and a good token still passes', async () => {
+    await withApp(app({ RATE_LIMIT_AUTH_FAILURES: 10 }), async (at) => {
+      const forged = await Promise.all(Array.from({ length: 100 }, (_, i) => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { kid: `unknown-${i}-${randomBytes(4).toString('hex')}` })));
+      const statuses = await Promise.all(forged.map((token) => call('get', '/projects', token, { at }).then((r) => r.status)));
+      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({ 401: 10, 429: 90 });
+      expect((await call('get', '/projects', tokens.admin, { at })).status).toBe(200);
+    });
+  });
+
   it('refuses JWTs altogether when JWT mode is off (the default), even an admin one', async () => {
     await withApp(app({ AUTH_JWT_JWKS_URL: undefined, AUTH_JWT_ISSUER: undefined, AUTH_JWT_AUDIENCE: undefined }), async (at) => {
       expect((await call('get', '/projects', tokens.admin, { at })).status).toBe(401);

@@ -2,9 +2,10 @@ import pg from 'pg';
 import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
 import { createTestDatabase, listenLocally, rawExchange, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, httpClient, logCapture, ownContract, projectContract, testService, type Call, type TestService } from './helpers.js';
+import { factories, fetchChecked, httpClient, logCapture, ownContract, projectContract, testService, type Call, type TestService } from './helpers.js';
 import { openStream } from './sse-client.js';
 
 /**
@@ -146,7 +147,7 @@ describe('body caps', () => {
 });
 
 describe('rate limits', () => {
-  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers it 429 with a good credential too, until the window ends', async () => {
+  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers its further failures 429, while its good credentials still pass', async () => {
     const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
     try {
       const project = await svc.make.project();
@@ -156,21 +157,40 @@ describe('rate limits', () => {
       expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(401);
       const before = await rowCounts(svc.db);
 
-      const refused = await svc.call('get', '/projects');
+      const refused = await svc.call('get', '/projects', { token: 'a-guessed-token-5678' });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429, requestId: refused.headers['x-request-id'] });
       expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
-      expect((await svc.call('post', `/projects/${project.id}/deployment`)).status).toBe(429);
-      expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(429);
-      expect((await svc.call('get', '/metrics')).status).toBe(429);
-      // What needs no credential still answers.
-      expect((await svc.call('get', '/healthz')).status).toBe(200);
+      expect((await svc.call('post', `/projects/${project.id}/deployment`, { token: null })).status).toBe(429);
+      expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(429);
+      expect((await svc.call('get', '/metrics', { token: 'a-guessed-token-9012' })).status).toBe(429);
       expect(await rowCounts(svc.db)).toEqual(before);
       expect(svc.logs.some((l) => l.includes('authentication failures: budget spent'))).toBe(true);
 
-      await sleep(1_100);
+      // The same address's good credentials (another CI job behind the runner's address, the admin
+      // panel behind the office NAT) are not refused for the failures of others.
       expect((await svc.call('get', '/projects')).status).toBe(200);
+      expect((await svc.call('get', '/metrics')).status).toBe(200);
       expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(200);
+      expect((await svc.call('get', '/healthz')).status).toBe(200);
+
+      await sleep(1_100);
+      expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('counts concurrent wrong app secrets as they fail: of 100 at once from one address, exactly RATE_LIMIT_AUTH_FAILURES are 401s, the rest 429', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000 } }); // the cap on unverified work would refuse most of them first
+    try {
+      const project = await svc.make.project();
+      const deployment = await svc.make.deployment(project.id, 'building');
+      const statuses = await Promise.all(
+        Array.from({ length: 100 }, (_, i) => svc.call('post', '/deployment/webhook', { token: `a-wrong-app-secret-${i}`, body: { id: deployment.id, status: 'done' } }).then((r) => r.status)),
+      );
+      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({ 401: 10, 429: 90 });
+      expect((await svc.db('deployments').where({ id: deployment.id }).first())?.status).toBe('building');
     } finally {
       await svc.close();
     }
@@ -212,6 +232,99 @@ describe('rate limits', () => {
     } finally {
       await svc.close();
     }
+  });
+});
+
+/**
+ * Issue 15: requests without a verified credential (`/readyz`, webhooks with any bearer string)
+ * must not take the database pool from those with one. Everything here comes from 127.0.0.1, so the
+ * good callers share the flood's address, like CI jobs behind a runner fleet's shared egress.
+ */
+describe('an anonymous flood beside good callers from the same address', () => {
+  let svc: TestService;
+  let server: LocalServer;
+  let locker: pg.Client;
+  let target: number;
+  let ci: Array<{ secret: string; deployment: number }>;
+  /** The status of a request of the flood (0 if it got no answer at all). */
+  const status = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
+  const wrongWebhook = (i: number) =>
+    status('/deployment/webhook', { method: 'POST', headers: { authorization: `Bearer wrong-secret-${i}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: target, status: 'done' }) });
+  const ciReport = (job: { secret: string; deployment: number }) =>
+    fetchChecked(server.url, contract, 'post', '/deployment/webhook', { token: job.secret, body: { id: job.deployment, status: 'building' } }).then((r) => r.status);
+  const admin = (path: string) => fetchChecked(server.url, contract, 'get', path, { token: svc.token }).then((r) => r.status);
+  const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+
+  beforeAll(async () => {
+    svc = await testService(); // the default pool (10) and caps (2 per address, 4 in all)
+    server = await listenLocally(svc.app.callback());
+    target = (await svc.make.deployment((await svc.make.project()).id, 'building')).id;
+    ci = [];
+    for (let i = 0; i < 3; i++) {
+      const project = await svc.make.project();
+      ci.push({ secret: project.secret, deployment: (await svc.make.deployment(project.id, 'building')).id });
+    }
+    // The CI jobs have reported before (a webhook per step of every deployment): their secrets are known.
+    for (const job of ci) expect(await ciReport(job)).toBe(200);
+    locker = new pg.Client({ connectionString: svc.database.url });
+    await locker.connect();
+  });
+  afterAll(async () => {
+    await locker.end();
+    await server.close();
+    await svc.close();
+  });
+
+  it('while each lookup is slow (a lock holds deployments), the flood holds at most its share of the pool: readiness, the admin and the CI jobs are served', async () => {
+    await locker.query('begin');
+    await locker.query('lock table deployments in access exclusive mode');
+    let flood: Array<Promise<number>> = [];
+    let ciJobs: Array<Promise<number>> = [];
+    let probes: number[];
+    const adminAnswers: number[] = [];
+    try {
+      flood = Array.from({ length: 100 }, (_, i) => wrongWebhook(i));
+      // Wait until the flood's lookups are stuck behind the lock, holding their connections.
+      for (let i = 0; i < 500; i++) {
+        const { rows } = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        if (rows[0].n > 0) break;
+        await sleep(10);
+      }
+      probes = await Promise.all(Array.from({ length: 300 }, () => status('/readyz')));
+      for (let i = 0; i < 5; i++) adminAnswers.push(await admin('/outbox/status'));
+      ciJobs = ci.map(ciReport); // their lookups wait for the lock too, on connections of their own
+    } finally {
+      await locker.query('rollback');
+    }
+    expect(tally(probes)).toEqual({ 200: 300 });
+    expect(adminAnswers).toEqual([200, 200, 200, 200, 200]);
+    expect(await Promise.all(ciJobs)).toEqual([200, 200, 200]);
+    const floodAnswers = tally(await Promise.all(flood));
+    expect(Object.keys(floodAnswers).sort()).toEqual(['401', '429']); // refused at once, or failed: never a 503
+  });
+
+  it('under a flood of /readyz and wrong-secret webhooks, every admin request and CI report succeeds and readiness never says "not ready"', async () => {
+    const flood = Array.from({ length: 1_000 }, (_, i) => (i % 2 === 0 ? status('/readyz') : wrongWebhook(i)));
+    const good: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      good.push(await admin(`/deployments/${ci[i % 3]!.deployment}`));
+      good.push(await ciReport(ci[i % 3]!));
+    }
+    const answers = await Promise.all(flood);
+    expect(tally(good)).toEqual({ 200: 20 });
+    expect(tally(answers.filter((_, i) => i % 2 === 0))).toEqual({ 200: 500 });
+    const webhooks = tally(answers.filter((_, i) => i % 2 === 1));
+    expect(Object.keys(webhooks).filter((s) => s !== '401' && s !== '429')).toEqual([]);
+  });
+});
+
+describe('config of the cap on unverified work', () => {
+  const env = { PROJECT_DATABASE_URL: 'postgres://x@localhost/db', PROJECT_SERVICE_TOKEN: 'a'.repeat(20), AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20) };
+  it('defaults to 2 per address and 4 in all, and refuses a total that leaves the pool no room for verified work, naming the variable', () => {
+    expect(loadConfig(env)).toMatchObject({ UNVERIFIED_MAX_PER_ADDRESS: 2, UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 10 });
+    expect(() => loadConfig({ ...env, DB_POOL_MAX: '4' })).toThrow(/UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/);
+    expect(loadConfig({ ...env, DB_POOL_MAX: '4', UNVERIFIED_MAX_TOTAL: '3' }).UNVERIFIED_MAX_TOTAL).toBe(3);
+    expect(() => loadConfig({ ...env, UNVERIFIED_MAX_PER_ADDRESS: '0' })).toThrow(/UNVERIFIED_MAX_PER_ADDRESS/);
   });
 });
 

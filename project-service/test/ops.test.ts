@@ -1,6 +1,6 @@
 import supertest from 'supertest';
 import { createLifecycle, createLogger } from '@hosting/shared';
-import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
+import { countQueries, createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { factories } from './helpers.js';
 
@@ -29,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.drop());
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const metric = (text: string, line: RegExp) => {
   const found = text.split('\n').find((l) => line.test(l));
   return found === undefined ? undefined : Number(found.split(' ').at(-1));
@@ -54,7 +55,33 @@ describe('health and readiness', () => {
     }
   });
 
+  it('GET /readyz answers a burst from one shared probe: at most one database round trip in flight, its result reused for about a second', async () => {
+    await sleep(1_100); // past the reuse of an earlier test's probe
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const sent = () => (mostInFlight = Math.max(mostInFlight, ++inFlight));
+    const done = () => inFlight--;
+    database.db.on('query', sent).on('query-response', done).on('query-error', done);
+    const started = Date.now();
+    let burst: number[];
+    let queries: string[];
+    try {
+      ({ result: burst, queries } = await countQueries(database.db, () => Promise.all(Array.from({ length: 200 }, () => http.get('/readyz').then((r) => r.status)))));
+    } finally {
+      database.db.off('query', sent).off('query-response', done).off('query-error', done);
+    }
+    const seconds = (Date.now() - started) / 1000;
+    expect(new Set(burst)).toEqual(new Set([200]));
+    expect(mostInFlight).toBe(1);
+    // One round trip per second of burst at most (on an idle machine the burst takes well under one).
+    expect(queries.length).toBeLessThanOrEqual(Math.floor(seconds) + 1);
+    expect(new Set(queries)).toEqual(new Set(['select 1']));
+    const { queries: again } = await countQueries(database.db, () => http.get('/readyz'));
+    expect(again.length).toBeLessThanOrEqual(1);
+  });
+
   it('GET /readyz is 503 within about a second when the database does not answer', async () => {
+    await sleep(1_100); // a probe's result is reused for about a second: this one must be new
     const lock = await database.db.transaction();
     try {
       // Exhaust what readiness needs: hold every pooled connection busy behind a lock.

@@ -30,9 +30,11 @@ function limitsParagraph(): string {
   const d = LIMIT_DEFAULTS;
   return `**Limits.** Every operation behind a credential can answer \`429 TooManyRequestsError\` with \`Retry-After\`
 and \`RateLimit-Limit\`, \`RateLimit-Remaining\`, \`RateLimit-Reset\`, \`RateLimit-Policy\` (on 429 answers only):
-after ${d.RATE_LIMIT_AUTH_FAILURES} failed authentications (401) from one client address within ${d.RATE_LIMIT_AUTH_WINDOW_S} s, every request of
-that address (with a correct credential too) until the window ends; and beyond ${d.RATE_LIMIT_PER_CREDENTIAL.toLocaleString('en')} requests of one
-credential per ${d.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S} s (defaults; counted per instance). A request not done within ${d.REQUEST_TIMEOUT_MS / 1000} s is a \`503\` with
+after ${d.RATE_LIMIT_AUTH_FAILURES} failed authentications (401) from one client address within ${d.RATE_LIMIT_AUTH_WINDOW_S} s, each further failure of
+that address until the window ends (a credential that verifies is never refused); and beyond ${d.RATE_LIMIT_PER_CREDENTIAL.toLocaleString('en')} requests of one
+credential per ${d.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S} s (defaults; counted per instance). A credential that can only be checked against the database
+(the webhook's app secret) and has not succeeded lately needs one of ${d.UNVERIFIED_MAX_TOTAL} slots, ${d.UNVERIFIED_MAX_PER_ADDRESS} per client address, and waits
+for one up to 1 s: then a \`429\` (its address holds its slots) or \`503\` (others hold them). A request not done within ${d.REQUEST_TIMEOUT_MS / 1000} s is a \`503\` with
 \`Retry-After\`; a stream is exempt once it has started. Bodies larger than an operation accepts are a \`413\`.`;
 }
 
@@ -48,8 +50,9 @@ export function addLimitsToDocument(document: OpenApiDocument): OpenApiDocument 
   components.headers = { ...components.headers, ...openapiRateLimitHeaders };
   components.responses ??= {};
   components.responses.TooManyRequests = openapiErrorResponse(
-    'Too many requests (`TooManyRequestsError`): this client address earned too many 401s lately, or this credential ' +
-      'made too many requests in the window. Try again after `Retry-After` seconds.',
+    'Too many requests (`TooManyRequestsError`): a failed authentication from a client address that earned too many 401s ' +
+      'lately (instead of the 401), this credential made too many requests in the window, or (the webhook) this client address ' +
+      'already has as many requests in progress as may be whose credential is not verified yet. Try again after `Retry-After` seconds.',
     { status: 429, message: 'Too many failed authentication attempts from this address; try again in 42 s' },
     {
       'Retry-After': ref('#/components/headers/Retry-After'),

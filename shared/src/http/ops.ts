@@ -43,9 +43,15 @@ export function createHttpMetrics(service: string): HttpMetrics {
   };
 }
 
-/** `GET /healthz` (the process answers) and `GET /readyz` (the database answers within 1 s, and we are not stopping). */
-export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?: number }): Middleware {
+/**
+ * `GET /healthz` (the process answers) and `GET /readyz` (the database answers within `timeoutMs`,
+ * default 1 s, and we are not stopping). Readiness needs no credential, so anyone can call it as
+ * often as they like: every caller is answered from one shared probe (readinessProbe), never with
+ * a pool connection of its own.
+ */
+export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?: number; reuseMs?: number }): Middleware {
   const timeoutMs = deps.timeoutMs ?? 1_000;
+  const ready = readinessProbe(deps.db, { timeoutMs, reuseMs: deps.reuseMs ?? 1_000 });
   return async function health(ctx, next) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     if (ctx.path === '/healthz') {
@@ -56,19 +62,58 @@ export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?:
     if (ctx.path !== '/readyz') return next();
     ctx.state.route = '/readyz';
     if (deps.lifecycle.shuttingDown) throw new ServiceUnavailableError('Shutting down', 5);
-    if (!(await databaseAnswers(deps.db, timeoutMs))) throw new ServiceUnavailableError(`The database did not answer within ${timeoutMs} ms`, 5);
+    if (!(await ready())) throw new ServiceUnavailableError(`The database did not answer within ${timeoutMs} ms`, 5);
     ctx.body = { status: 'ready' };
   };
 }
 
-export async function databaseAnswers(db: Knex, timeoutMs: number): Promise<boolean> {
+/**
+ * Whether the database answers, shared by every concurrent caller: at most one `select 1` is in
+ * flight, callers that arrive meanwhile wait for its answer, and an answer is reused for `reuseMs`
+ * (a balancer probing every few seconds always gets a fresh one; a burst costs one round trip).
+ * A round trip still unanswered after `timeoutMs` makes the answer "no" without starting another,
+ * so a stuck database or a full pool never collects a queue of probes.
+ */
+export function readinessProbe(db: Knex, options: { timeoutMs: number; reuseMs: number }): () => Promise<boolean> {
+  let last: { ok: boolean; at: number } | undefined;
+  let answer: Promise<boolean> | undefined;
+  let roundTrip: Promise<unknown> | undefined;
+  return function ready() {
+    if (last && Date.now() - last.at < options.reuseMs) return Promise.resolve(last.ok);
+    if (answer) return answer;
+    if (roundTrip) {
+      last = { ok: false, at: Date.now() };
+      return Promise.resolve(false);
+    }
+    const answered = db.raw('select 1').then(() => true, () => false);
+    roundTrip = answered.finally(() => (roundTrip = undefined));
+    answer = withTimeout(answered, options.timeoutMs)
+      .then((ok) => {
+        last = { ok, at: Date.now() };
+        return ok;
+      })
+      .finally(() => (answer = undefined));
+    return answer;
+  };
+}
+
+/**
+ * `answered`, or false once `timeoutMs` has passed. When the timer fires, the I/O that is already
+ * waiting is read first (setImmediate runs after the poll phase), so an answer that arrived while
+ * a busy event loop was late to the timer counts: our own load is not the database's slowness.
+ */
+async function withTimeout(answered: Promise<boolean>, timeoutMs: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => setImmediate(() => resolve(false)), timeoutMs)));
   try {
-    return await Promise.race([db.raw('select 1').then(() => true, () => false), timeout]);
+    return await Promise.race([answered, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+export async function databaseAnswers(db: Knex, timeoutMs: number): Promise<boolean> {
+  return withTimeout(db.raw('select 1').then(() => true, () => false), timeoutMs);
 }
 
 /** `GET /metrics` in Prometheus text format, for the service's own token or a separate METRICS_TOKEN. */

@@ -13,6 +13,8 @@ import {
   perCredentialLimit,
   secretKey,
   trustProxy,
+  unverifiedCapProblem,
+  unverifiedWorkLimit,
   type RateLimitStore,
 } from './rate-limit.js';
 import { requestContext, type RequestState } from './request-context.js';
@@ -52,10 +54,10 @@ function app(options: { guard?: Middleware<RequestState>; limit?: Middleware<Req
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('failedAuthLimit', () => {
-  it('counts 401s per address and, once the budget is spent, refuses even a good token with a 429 until the window ends', async () => {
+  it('counts 401s per address and answers the failures beyond the budget 429 (headers included) until the window ends, while a good token still passes', async () => {
     const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 1 }) });
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
-    const refused = await http.get('/').set('Authorization', `Bearer ${GOOD}`);
+    const refused = await http.get('/').set('Authorization', 'Bearer guess');
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', type: 'urn:hosting:problem:too-many-requests', title: 'Too Many Requests' });
     expect(refused.body.message).toMatch(/failed authentication/);
@@ -64,19 +66,40 @@ describe('failedAuthLimit', () => {
     expect(refused.headers['ratelimit-remaining']).toBe('0');
     expect(refused.headers['ratelimit-reset']).toBe('1');
     expect(refused.headers['ratelimit-policy']).toBe('3;w=1');
-    // Guessing on is refused too (and does not lengthen the block).
-    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(429);
+    // A credential that verifies is never refused for the failures of others behind the same address.
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/')).status).toBe(429); // no credential at all is a failure too
     await sleep(1_100);
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
 
   it('does not refund failures on success: interleaving a good credential does not reset the count', async () => {
     const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 60 }) });
     for (let i = 0; i < 3; i++) {
       expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
-      if (i < 2) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+      expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
     }
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+    expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(429);
+  });
+
+  it('counts concurrent failures that reach their 401 after I/O: exactly `points` 401s, the rest 429', async () => {
+    // Like the webhook's lookup or a key set fetch: the 401 comes a while after the request started.
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(failedAuthLimit({ points: 5, windowSeconds: 60 }));
+    koa.use(async (ctx) => {
+      await sleep(20);
+      if (ctx.get('Authorization') !== `Bearer ${GOOD}`) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    const statuses = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => http.get('/').set('Authorization', i % 10 === 9 ? `Bearer ${GOOD}` : 'Bearer guess').then((r) => r.status)),
+    );
+    const count = (s: number) => statuses.filter((x) => x === s).length;
+    expect({ 401: count(401), 429: count(429), 200: count(200) }).toEqual({ 401: 5, 429: 49, 200: 6 });
   });
 
   it('leaves successes and other errors uncounted', async () => {
@@ -116,13 +139,13 @@ describe('failedAuthLimit', () => {
     // Without a trusted proxy, a client cannot escape its block by inventing addresses.
     const direct = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }) });
     for (let i = 0; i < 2; i++) await direct.get('/').set('X-Forwarded-For', `10.0.0.${i}`).set('Authorization', 'Bearer guess');
-    expect((await direct.get('/').set('X-Forwarded-For', '10.0.0.99').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+    expect((await direct.get('/').set('X-Forwarded-For', '10.0.0.99').set('Authorization', 'Bearer guess')).status).toBe(429);
 
     // One trusted proxy: the last entry is the client address it saw; what the client wrote before it does not count.
     const proxied = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }), proxy: 1 });
     for (let i = 0; i < 2; i++) await proxied.get('/').set('X-Forwarded-For', `6.6.6.${i}, 203.0.113.7`).set('Authorization', 'Bearer guess');
-    expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
-    expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', 'Bearer guess')).status).toBe(429);
+    expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
 
   it('lets requests through when its store fails (and logs it)', async () => {
@@ -182,6 +205,170 @@ describe('perCredentialLimit', () => {
   });
 });
 
+describe('unverifiedWorkLimit', () => {
+  /**
+   * A route like the webhook: the credential (X-Secret) is checked by work that takes a while (a
+   * database lookup), only `good` passes; `release` lets the work held so far finish.
+   */
+  function route(policy: { perAddress: number; total: number; maxWaitMs: number }, good = 'good') {
+    let releases: Array<() => void> = [];
+    const release = () => {
+      for (const r of releases.splice(0)) r();
+    };
+    let working = 0;
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    trustProxy(koa, 1);
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(unverifiedWorkLimit(policy)((ctx) => secretKey('s', ctx.get('X-Secret'))));
+    koa.use(async (ctx) => {
+      working++;
+      await new Promise<void>((r) => releases.push(r));
+      working--;
+      if (ctx.get('X-Secret') !== good) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    const send = (secret: string, from = '203.0.113.1') => http.get('/').set('X-Secret', secret).set('X-Forwarded-For', from).then((r) => r);
+    return { send, release, working: () => working, reset: () => (releases = []) };
+  }
+  const until = async (ok: () => boolean) => {
+    for (let i = 0; i < 200 && !ok(); i++) await sleep(5);
+  };
+
+  it('admits `perAddress` unverified requests of one address at once, refuses the next 429 after its wait without doing its work, and `total` across addresses (then 503)', async () => {
+    const r = route({ perAddress: 2, total: 3, maxWaitMs: 50 });
+    const held = [r.send('guess-1'), r.send('guess-2')];
+    await until(() => r.working() === 2);
+    const refused = await r.send('guess-3');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
+    expect(refused.body.message).toMatch(/at most 2 at once/);
+    expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' });
+    expect(r.working()).toBe(2);
+    held.push(r.send('guess-4', '203.0.113.2'));
+    await until(() => r.working() === 3);
+    const full = await r.send('guess-5', '203.0.113.3');
+    expect(full.status).toBe(503);
+    expect(full.headers['retry-after']).toBe('1');
+    expect(r.working()).toBe(3);
+    r.release();
+    expect((await Promise.all(held)).map((x) => x.status)).toEqual([401, 401, 401]);
+    // The slots came back.
+    const again = [r.send('guess-6'), r.send('guess-7')];
+    await until(() => r.working() === 2);
+    r.release();
+    expect((await Promise.all(again)).map((x) => x.status)).toEqual([401, 401]);
+  });
+
+  it('serves a burst of first reports beyond the cap in turn (a CI fleet behind one address): all answered, never more than `perAddress` at work', async () => {
+    let working = 0;
+    let most = 0;
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    koa.use(unverifiedWorkLimit({ perAddress: 2, total: 4, maxWaitMs: 2_000 })((ctx) => ctx.get('X-Secret')));
+    koa.use(async (ctx) => {
+      most = Math.max(most, ++working);
+      await sleep(10);
+      working--;
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) => http.get('/').set('X-Secret', `project-${i}`).then((x) => x.status)));
+    expect(statuses).toEqual(Array(12).fill(200));
+    expect(most).toBe(2);
+  });
+
+  it('refuses at once beyond 64 requests of one address waiting for a slot', async () => {
+    const r = route({ perAddress: 1, total: 1, maxWaitMs: 10_000 });
+    const answered: number[] = [];
+    const queued = Array.from({ length: 65 }, (_, i) => r.send(`guess-${i}`).then((x) => (answered.push(x.status), x.status)));
+    await until(() => r.working() === 1);
+    await sleep(50);
+    expect(answered).toEqual([]); // one at work, 64 waiting
+    expect((await r.send('one-too-many')).status).toBe(429);
+    for (let i = 0; i < 200 && answered.length < 65; i++) {
+      r.release();
+      await sleep(5);
+    }
+    expect(await Promise.all(queued)).toEqual(Array(65).fill(401));
+  });
+
+  it('lets a credential that got a 2xx skip the cap (it is still checked), and forgets it at its first 401', async () => {
+    const r = route({ perAddress: 1, total: 1, maxWaitMs: 50 });
+    const first = r.send('good');
+    await until(() => r.working() === 1);
+    r.release();
+    expect((await first).status).toBe(200);
+    // A flood from the same address holds the one slot; the known credential still gets through.
+    const flood = r.send('guess');
+    await until(() => r.working() === 1);
+    expect((await r.send('guess-2')).status).toBe(429);
+    const known = r.send('good');
+    await until(() => r.working() === 2);
+    r.release();
+    expect([(await flood).status, (await known).status]).toEqual([401, 200]);
+  });
+
+  it('lets concurrent requests with one credential wait for the first one\'s answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap', async () => {
+    const r = route({ perAddress: 1, total: 1, maxWaitMs: 50 });
+    const parallel = [r.send('good'), r.send('good'), r.send('good'), r.send('good')];
+    await until(() => r.working() === 1);
+    await sleep(20);
+    expect(r.working()).toBe(1); // the others wait, holding nothing
+    r.release();
+    await until(() => r.working() === 3);
+    r.release();
+    expect((await Promise.all(parallel)).map((x) => x.status)).toEqual([200, 200, 200, 200]);
+
+    // A wrong one lets the others on to the cap: each is then checked (401) or refused (429), one at a time.
+    let answered = 0;
+    const wrong = [r.send('same-guess'), r.send('same-guess'), r.send('same-guess')].map((p) => p.then((x) => (answered++, x.status)));
+    for (let i = 0; i < 400 && answered < 3; i++) {
+      expect(r.working()).toBeLessThanOrEqual(1);
+      r.release();
+      await sleep(5);
+    }
+    const statuses = await Promise.all(wrong);
+    expect(statuses.filter((x) => x === 401).length).toBeGreaterThanOrEqual(1);
+    expect(statuses.every((x) => x === 401 || x === 429)).toBe(true);
+  });
+
+  it('reads the known credential from its key: a 401 for it (a rotated secret) puts it back under the cap', async () => {
+    let good = 'old';
+    const koa = new Koa<RequestState>();
+    koa.silent = true;
+    koa.use(requestContext(createLogger({ level: 'silent' })));
+    koa.use(problemMiddleware());
+    let gate: () => Promise<void> = async () => undefined;
+    koa.use(unverifiedWorkLimit({ perAddress: 1, total: 1, maxWaitMs: 50 })((ctx) => ctx.get('X-Secret')));
+    koa.use(async (ctx) => {
+      await gate();
+      if (ctx.get('X-Secret') !== good) throw new UnauthorizedError();
+      ctx.body = { ok: true };
+    });
+    const http = supertest(koa.callback());
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(200);
+    good = 'new';
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(401);
+    let open!: () => void;
+    gate = () => new Promise<void>((r) => (open = r));
+    const holder = http.get('/').set('X-Secret', 'guess').then((x) => x.status);
+    await until(() => open !== undefined);
+    expect((await http.get('/').set('X-Secret', 'old')).status).toBe(429);
+    open();
+    expect(await holder).toBe(401);
+  });
+
+  it('UNVERIFIED_MAX_TOTAL must stay below DB_POOL_MAX', () => {
+    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 10 })).toBeUndefined();
+    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 4 })).toMatch(/^UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/);
+  });
+});
+
 describe('clientAddressKey', () => {
   it.each([
     ['203.0.113.7', '203.0.113.7'],
@@ -214,6 +401,8 @@ describe('limitsEnv', () => {
       RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
       REQUEST_TIMEOUT_MS: 4_000,
       TRUST_PROXY: 0,
+      UNVERIFIED_MAX_PER_ADDRESS: 2,
+      UNVERIFIED_MAX_TOTAL: 4,
     });
   });
   it.each([['false', 0], ['true', 1], ['0', 0], ['2', 2]])('reads TRUST_PROXY=%p as %p hops', (value, hops) => {

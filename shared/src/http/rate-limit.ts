@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { AppError, ServiceUnavailableError } from '../errors.js';
 import { sha256 } from './auth.js';
 import type { RequestState } from './request-context.js';
 
@@ -11,10 +11,11 @@ import type { RequestState } from './request-context.js';
  * (draft-ietf-httpapi-ratelimit-headers, the field-per-value form):
  *
  * - **failed authentication per client address**: every 401 an address earns is counted; once it
- *   has earned `points` in a window, every request it makes behind the guard (all routes that take
- *   a credential) is a 429 until the window ends, a correct credential included, so a guesser of
- *   tokens or app secrets cannot go on. A success does not refund anything (else a guesser would
- *   interleave a credential of its own).
+ *   has earned `points` in a window, each further failure of it is answered 429 instead of 401 until
+ *   the window ends. A credential that verifies is never refused (many callers share an address);
+ *   our secrets are high-entropy, so answering a correct guess costs nothing: the 429 tells a
+ *   misconfigured client to stop, it is not what keeps a secret from being guessed. A success does
+ *   not refund anything.
  * - **per credential**: each authenticated credential (`ctx.state.principal.key`, or the key a
  *   route names, like the webhook's digest of the presented app secret) may make `points` requests
  *   per window; beyond, 429 until the window ends.
@@ -105,43 +106,50 @@ export interface FailedAuthOptions extends RateLimitPolicy {
 
 /**
  * Counts the 401s each client address earns downstream (whoever throws them: the bearer check, the
- * webhook's app secret, /metrics) and answers 429 to an address that has spent its budget, for
- * every request that passes through here, until its window ends.
+ * webhook's app secret, /metrics) and, once an address has earned `points` in its window, answers
+ * each further failure of it 429 instead of 401 until the window ends.
+ *
+ * It never refuses a request before its credential was checked: a credential that verifies passes,
+ * whatever others behind the same address (a CI fleet's shared egress, an office NAT) got wrong.
+ * Each failure is counted when it happens and the count awaited before the answer goes out; the
+ * store's increment is atomic and returns the failure's place in the window, so concurrent failures
+ * whose 401 comes after I/O (the webhook's lookup, a key set fetch) cannot all pass as "within
+ * budget": exactly `points` of them are 401s.
  */
 export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestState> {
   const store = options.store ?? memoryRateLimitStore(options, 'auth-failures');
   const points = options.points;
-  const record = (ctx: { ip: string; state: RequestState }) => {
+  /** Counts one failure; the 429 to answer instead of the 401 when it is beyond the budget. */
+  const overBudget = async (ctx: { ip: string; state: RequestState }): Promise<TooManyRequestsError | undefined> => {
     const key = clientAddressKey(ctx.ip);
-    store.penalty(key).then(
-      (res) => {
-        if (res.consumedPoints === points) ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, address blocked until the window ends');
-      },
-      (err: unknown) => ctx.state.log.warn({ err }, 'rate limit store failed; authentication failure not counted'),
+    let res: RateLimiterRes;
+    try {
+      res = await store.penalty(key);
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'rate limit store failed; authentication failure not counted'); // fail open: an outage of the store is not ours to pass on
+      return undefined;
+    }
+    if (res.consumedPoints <= points) return undefined;
+    if (res.consumedPoints === points + 1) {
+      ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, further failures from this address are answered 429 until the window ends');
+    }
+    ctx.state.log.info({ clientAddress: key }, 'failed authentication answered 429: too many from this address');
+    return new TooManyRequestsError(
+      `Too many failed authentication attempts from this address; try again in ${Math.ceil(res.msBeforeNext / 1000)} s`,
+      rateLimitHeaders(points, options.windowSeconds, res.msBeforeNext),
     );
   };
   return async function failedAuthGuard(ctx, next) {
-    const key = clientAddressKey(ctx.ip);
-    let seen: RateLimiterRes | null = null;
-    try {
-      seen = await store.get(key);
-    } catch (err) {
-      ctx.state.log.warn({ err }, 'rate limit store failed; request let through'); // fail open: an outage of the store is not ours to pass on
-    }
-    if (seen && seen.consumedPoints >= points && seen.msBeforeNext > 0) {
-      ctx.state.log.info({ clientAddress: key }, 'request refused: too many authentication failures from this address');
-      throw new TooManyRequestsError(
-        `Too many failed authentication attempts from this address; try again in ${Math.ceil(seen.msBeforeNext / 1000)} s`,
-        rateLimitHeaders(points, options.windowSeconds, seen.msBeforeNext),
-      );
-    }
     try {
       await next();
     } catch (err) {
-      if (isGuess(err)) record(ctx);
+      if (isGuess(err)) throw (await overBudget(ctx)) ?? err;
       throw err;
     }
-    if (ctx.status === 401) record(ctx);
+    if (ctx.status === 401) {
+      const refusal = await overBudget(ctx);
+      if (refusal) throw refusal;
+    }
   };
 }
 
@@ -179,6 +187,157 @@ export function perCredentialLimit(options: PerCredentialOptions): Middleware<Re
   };
 }
 
+export interface UnverifiedWorkPolicy {
+  /** Requests whose credential is not verified yet that one client address may have in progress at once. */
+  perAddress: number;
+  /** The same for all addresses together; below the database pool, so verified work always finds a connection. */
+  total: number;
+  /** How long a request may wait for a slot before it is refused; keep it under the request timeout. */
+  maxWaitMs: number;
+}
+
+/** How long a credential that got a 2xx is treated as verified by the cap below, and how many are kept. */
+const VERIFIED_TTL_MS = 10 * 60_000;
+const VERIFIED_MAX = 10_000;
+/** Requests of one address that may wait for a slot; beyond, refused at once (a flood is not worth queueing). */
+const WAITING_PER_ADDRESS = 64;
+
+/**
+ * A cap on the database work done for requests whose credential is not verified yet: a route that
+ * can only check its credential against the database (the webhook's app secret) would otherwise
+ * let anyone with any bearer string take a pool connection per request. Each app has one (the
+ * counts are shared by every route it guards); a route mounts it with the key of its credential,
+ * right before the work (after the body is read, so a slow sender holds no slot).
+ *
+ * At most `perAddress` such requests of one client address and `total` in all are in progress. A
+ * request beyond waits for a slot (holding no connection; slots go round the waiting addresses in
+ * turn) for up to `maxWaitMs`, so a burst of first reports from a CI fleet's shared address is
+ * served a few at a time; beyond `WAITING_PER_ADDRESS` waiting, or after the wait, it is refused
+ * without touching the database: 429 when its own address holds its slots, else 503.
+ *
+ * A credential that got a 2xx answer lately (ten minutes, in this process) has shown it verifies:
+ * it skips the cap, so a CI job keeps reporting while a flood from its own runner address is
+ * refused (it is still checked against the database as always; a 401 forgets it). Requests that
+ * arrive with a credential whose first request is being checked wait for that answer rather than
+ * take slots of their own. The counts are of requests in progress in this process, whose pool
+ * they protect: they need no shared store.
+ */
+export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
+  const inProgress = new Map<string, number>();
+  let total = 0;
+  /** Per address, in arrival order; the Map's own order is the turn of the addresses. */
+  const waiting = new Map<string, Array<() => void>>();
+  const verified = new Map<string, number>();
+  /** Credentials whose first unverified request is being checked: settles with its answer. */
+  const checking = new Map<string, Promise<void>>();
+  const knownGood = (credential: string | undefined) => credential !== undefined && (verified.get(credential) ?? 0) > Date.now();
+  const remember = (credential: string) => {
+    verified.delete(credential); // re-inserted last: the Map's order is then oldest first
+    verified.set(credential, Date.now() + VERIFIED_TTL_MS);
+    if (verified.size > VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  };
+  const free = (address: string) => (inProgress.get(address) ?? 0) < policy.perAddress && total < policy.total;
+  const start = (address: string) => {
+    inProgress.set(address, (inProgress.get(address) ?? 0) + 1);
+    total++;
+  };
+  /** Hands freed slots to waiting requests, one address after another. */
+  const handOut = () => {
+    const served: string[] = [];
+    for (const [address, queue] of waiting) {
+      if (total >= policy.total) break;
+      while (queue.length > 0 && free(address)) {
+        start(address);
+        queue.shift()!();
+        served.push(address);
+      }
+    }
+    for (const address of served) {
+      const queue = waiting.get(address);
+      waiting.delete(address);
+      if (queue && queue.length > 0) waiting.set(address, queue); // to the back of the turn
+    }
+  };
+  const finish = (address: string) => {
+    const left = inProgress.get(address)! - 1;
+    if (left === 0) inProgress.delete(address);
+    else inProgress.set(address, left);
+    total--;
+    handOut();
+  };
+  /** A slot for `address`, now or after a wait of up to `waitMs`; false when there is none to be had. */
+  const slot = (address: string, waitMs: number): Promise<boolean> | boolean => {
+    if (free(address)) {
+      start(address);
+      return true;
+    }
+    const queue = waiting.get(address) ?? [];
+    if (queue.length >= WAITING_PER_ADDRESS || waitMs <= 0) return false;
+    waiting.set(address, queue);
+    return new Promise<boolean>((resolve) => {
+      const granted = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        queue.splice(queue.indexOf(granted), 1);
+        if (queue.length === 0 && waiting.get(address) === queue) waiting.delete(address);
+        resolve(false);
+      }, waitMs);
+      queue.push(granted);
+    });
+  };
+  return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
+    return async function unverifiedWork(ctx, next) {
+      const credential = keyOf(ctx);
+      // One deadline for all waiting, so a request is refused before the request timeout answers it.
+      const deadline = Date.now() + policy.maxWaitMs;
+      // Concurrent requests with one credential (a CI pipeline's parallel jobs reporting at once)
+      // wait for the first one's answer instead of taking slots, once: if it verified, they pass.
+      const first = credential === undefined || knownGood(credential) ? undefined : checking.get(credential);
+      if (first) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([first, new Promise<void>((resolve) => (timer = setTimeout(resolve, policy.maxWaitMs)))]);
+        clearTimeout(timer);
+      }
+      let address: string | undefined;
+      let settle: (() => void) | undefined;
+      if (!knownGood(credential)) {
+        const from = clientAddressKey(ctx.ip);
+        if (!(await slot(from, deadline - Date.now()))) {
+          const mine = inProgress.get(from) ?? 0;
+          if (mine >= policy.perAddress) {
+            ctx.state.log.info({ clientAddress: from, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
+            throw new TooManyRequestsError(
+              `Too many requests with a credential not verified yet from this address in progress (at most ${policy.perAddress} at once); try again in 1 s`,
+              rateLimitHeaders(policy.perAddress, 1, 1_000),
+            );
+          }
+          ctx.state.log.warn({ inProgress: total }, 'request refused: too many unverified requests in progress');
+          throw new ServiceUnavailableError('Too many requests with a credential not verified yet are in progress; try again shortly', 1);
+        }
+        address = from;
+        if (credential !== undefined && !checking.has(credential)) {
+          checking.set(credential, new Promise<void>((resolve) => (settle = resolve)));
+        }
+      }
+      try {
+        await next();
+        if (credential !== undefined && ctx.status >= 200 && ctx.status < 300) remember(credential);
+      } catch (err) {
+        if (credential !== undefined && isGuess(err)) verified.delete(credential);
+        throw err;
+      } finally {
+        if (address !== undefined) finish(address);
+        if (settle) {
+          checking.delete(credential!);
+          settle();
+        }
+      }
+    };
+  };
+}
+
 /** `first`, then `second`, as one middleware (e.g. authentication, then its rate limit). */
 export function chain<S>(first: Middleware<S>, second: Middleware<S>): Middleware<S> {
   return (ctx, next) => first(ctx, () => second(ctx, next));
@@ -196,6 +355,9 @@ export interface LimitsConfig {
   REQUEST_TIMEOUT_MS?: number;
   /** Proxies in front of the service whose X-Forwarded-For is believed; 0: none, the socket's address counts. */
   TRUST_PROXY?: number;
+  /** Requests whose credential is not verified yet that may do database work at once, per client address and in all. */
+  UNVERIFIED_MAX_PER_ADDRESS?: number;
+  UNVERIFIED_MAX_TOTAL?: number;
 }
 
 export const LIMIT_DEFAULTS = {
@@ -205,6 +367,8 @@ export const LIMIT_DEFAULTS = {
   RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 10,
   REQUEST_TIMEOUT_MS: 4_000,
   TRUST_PROXY: 0,
+  UNVERIFIED_MAX_PER_ADDRESS: 2,
+  UNVERIFIED_MAX_TOTAL: 4,
 } as const satisfies Required<LimitsConfig>;
 
 export interface HttpLimits {
@@ -214,6 +378,8 @@ export interface HttpLimits {
   perCredential: Middleware<RequestState>;
   /** The same limit (and counts) for a route that names the credential itself (the webhook: its app secret's digest). */
   perCredentialKeyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState>;
+  /** The cap on database work before a credential is verified, for a route that names its credential's key (the webhook). */
+  unverifiedWorkKeyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState>;
   /** The request timeout, in milliseconds. */
   requestTimeoutMs: number;
 }
@@ -225,6 +391,7 @@ export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: Ra
     windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
   };
   const perCredentialStore = stores.perCredential ?? memoryRateLimitStore(perCredentialPolicy, 'credential');
+  const requestTimeoutMs = config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS;
   return {
     failedAuth: failedAuthLimit({
       points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
@@ -233,7 +400,13 @@ export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: Ra
     }),
     perCredential: perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore }),
     perCredentialKeyedBy: (keyOf) => perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore, keyOf }),
-    requestTimeoutMs: config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS,
+    unverifiedWorkKeyedBy: unverifiedWorkLimit({
+      perAddress: config.UNVERIFIED_MAX_PER_ADDRESS ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS,
+      total: config.UNVERIFIED_MAX_TOTAL ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL,
+      // A waiting request must be refused before the request timeout answers it (else its late work would still run).
+      maxWaitMs: Math.min(1_000, Math.floor(requestTimeoutMs / 2)),
+    }),
+    requestTimeoutMs,
   };
 }
 
@@ -262,4 +435,19 @@ export const limitsEnv = {
     .regex(/^(true|false|[0-9])$/, 'must be false, true (one proxy) or the number of proxies (0-9)')
     .default('false')
     .transform((v) => (v === 'false' ? 0 : v === 'true' ? 1 : Number(v))),
+  /**
+   * Requests whose credential can only be checked against the database (the webhook's app secret)
+   * and is not verified yet: at most this many in progress per client address and in all; beyond, a
+   * request waits up to 1 s, then 429 (its address's slots) or 503 (others'). UNVERIFIED_MAX_TOTAL
+   * must stay below DB_POOL_MAX (each service's loadConfig checks).
+   */
+  UNVERIFIED_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS),
+  UNVERIFIED_MAX_TOTAL: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL),
 };
+
+/** The problem with a config whose cap on unverified work does not leave the pool room for verified work, if any. */
+export function unverifiedCapProblem(config: { UNVERIFIED_MAX_TOTAL: number; DB_POOL_MAX: number }): string | undefined {
+  return config.UNVERIFIED_MAX_TOTAL < config.DB_POOL_MAX
+    ? undefined
+    : `UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX (${config.DB_POOL_MAX}), or unverified requests could take the whole database pool (it is ${config.UNVERIFIED_MAX_TOTAL})`;
+}

@@ -22,7 +22,10 @@ export const webhookBody = z
  * counts against the client address (the app's failed-authentication guard).
  */
 export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics; limits: HttpLimits }) {
-  const perSecret = deps.limits.perCredentialKeyedBy((ctx) => secretKey('app-secret', bearerToken(ctx.get('Authorization'))!));
+  const secretOf = (ctx: { get(field: string): string }) => secretKey('app-secret', bearerToken(ctx.get('Authorization'))!);
+  const perSecret = deps.limits.perCredentialKeyedBy(secretOf);
+  // The secret can only be checked against the database: cap that work while it is unverified.
+  const unverified = deps.limits.unverifiedWorkKeyedBy(secretOf);
   router.post(
     '/deployment/webhook',
     async (ctx, next) => {
@@ -42,6 +45,7 @@ export function registerWebhookRoutes(router: AppRouter, deps: { deployments: De
     },
     perSecret,
     jsonBody('4kb'),
+    unverified,
     async (ctx) => {
       const secret = bearerToken(ctx.get('Authorization'))!;
       const { id, status } = parseWith(webhookBody, ctx.request.body, 'body');
