@@ -412,6 +412,7 @@ describe("the containers' commands, outside a container, against the test Postgr
           AGGREGATOR_URL: `http://127.0.0.1:${aggregatorPort}`,
           PROJECT_SERVICE_PORT: String(projectPort),
           PROJECT_SERVICE_HOST: '127.0.0.1',
+          PUBLIC_BASE_URL: `http://127.0.0.1:${projectPort}`,
           DATA_DIR: dataDir,
           OUTBOX_POLL_MS: '100',
         }),

@@ -3,6 +3,8 @@ import Koa from 'koa';
 import {
   chain,
   corsFor,
+  hostGuard,
+  privateAnswers,
   createHttpLimits,
   createLifecycle,
   docsRoutes,
@@ -74,6 +76,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerEventRoutes(router, { auth, events, onIngested: metrics.ingested });
   registerActivityRoutes(router, { auth, events });
 
+  app.use(hostGuard()); // 400 for a Host that is not hostname[:port]: the routes' links are built from it
+  app.use(privateAnswers()); // Cache-Control: private, no-store on every answer of the routes below
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import {
   corsFor,
+  hostGuard,
+  privateAnswers,
   createLifecycle,
   docsRoutes,
   healthRoutes,
@@ -102,6 +104,8 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
   registerActivityRoutes(router, { auth, projects: projectsRepo, aggregator: deps.aggregator, publicBaseUrl });
 
+  app.use(hostGuard()); // 400 for a Host that is not hostname[:port]: the routes' links are built from it
+  app.use(privateAnswers()); // Cache-Control: private, no-store on every answer of the routes below
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -16,8 +16,19 @@ const schema = z.object({
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like example.app')
     .default('hosting.localhost'),
-  /** Public base URL of this service, for absolute Link headers behind a proxy; else taken from the request. */
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  /**
+   * Public base URL of this service, the base of the absolute URLs in Link headers. Required in
+   * production; elsewhere, without it, the request's own host is used (refused unless hostname[:port]).
+   */
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .refine((v) => {
+      if (!URL.canParse(v)) return false;
+      const url = new URL(v);
+      return ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash && !url.username && !url.password && !/[\s<>"]/.test(v);
+    }, 'must be an http(s) URL without query, fragment or credentials, like https://api.example.com')
+    .optional(),
   LOG_LEVEL: logLevel,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
@@ -73,6 +84,8 @@ export function loadConfig(env: Env): ProjectServiceConfig {
   const problems: string[] = [];
   if (missing.length > 0 && missing.length < 3) problems.push(`${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`);
   if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
+  // Links are absolute: in production their base is configured, never taken from a client's Host.
+  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL === undefined) problems.push('PUBLIC_BASE_URL: required when NODE_ENV=production (the base of the absolute URLs in Link headers), e.g. https://api.example.com');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

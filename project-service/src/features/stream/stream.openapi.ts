@@ -72,7 +72,7 @@ function operation(operationId: string, summary: string, scope: string, project:
         description: 'The stream of events, until the client or the server closes it.',
         headers: {
           ...reqIdHeader,
-          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'no-cache, no-transform' } },
+          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'private, no-store, no-transform' } },
           'X-Accel-Buffering': { description: 'Tells nginx not to buffer the stream.', required: true, schema: { type: 'string', const: 'no' } },
         },
         content: {
