@@ -50,8 +50,10 @@ const schema = z.object({
   OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
   /** Live deployment stream: a `: heartbeat` comment this often on every open stream (keeps proxies from timing it out). */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
-  /** Live deployment stream: open streams one process serves at most; beyond, 503 with Retry-After. */
+  /** Live deployment stream: open streams one process serves at most; beyond, 503 with Retry-After. Users' tokens get nine tenths of them. */
   STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Live deployment stream (JWT mode): open streams one user's token may hold in one process; beyond, 429 with Retry-After. */
+  STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
