@@ -3,7 +3,8 @@
 #
 #   docker build -t hosting-control-plane .
 #   docker run --rm -e NODE_ENV=production -e PROJECT_DATABASE_URL=... -e PROJECT_SERVICE_TOKEN=... \
-#     -e AGGREGATOR_SERVICE_TOKEN=... -e AGGREGATOR_URL=... -p 3000:3000 hosting-control-plane
+#     -e AGGREGATOR_SERVICE_TOKEN=... -e AGGREGATOR_URL=... -e PUBLIC_BASE_URL=https://api.example.com \
+#     -p 3000:3000 hosting-control-plane
 #
 # Install scripts: `--ignore-scripts` everywhere. The only dependencies that have one are the
 # embedded PostgreSQL's platform binaries (not needed in a container: a real PostgreSQL is given by

@@ -21,7 +21,7 @@ const SQL = {
   projectPage: toPg(PROJECTS_SQL.page),
   projectById: toPg(PROJECTS_SQL.byId),
   create: toPg(DEPLOYMENTS_SQL.create),
-  findWithProject: toPg(DEPLOYMENTS_SQL.findWithProject),
+  findForSecret: toPg(DEPLOYMENTS_SQL.findForSecret),
   transition: toPg(DEPLOYMENTS_SQL.transition),
   insertEvents: toPg(EVENTS_SQL.insert),
 };
@@ -75,9 +75,10 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
   if (req.method === 'POST' && path === '/deployment/webhook') {
     const body = (await readJson(req)) as { id: number; status: any };
     const presented = bearer(req);
-    const { rows } = await run(SQL.findWithProject, [body.id]);
+    if (!presented) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
+    const { rows } = await run(SQL.findForSecret, [body.id, digest(presented)]);
     const current = rows[0];
-    if (!current || !presented || !timingSafeEqual(digest(presented), current.app_secret_sha256)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
+    if (!current) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
     const outcome = webhookOutcome(current.status, body.status);
     if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
     if (outcome !== 'apply') return send(res, 200, deployment(current));

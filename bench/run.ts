@@ -274,6 +274,7 @@ async function main() {
       PROJECT_DATABASE_URL: projectUrl,
       PROJECT_SERVICE_PORT: String(ports.project),
       PROJECT_SERVICE_HOST: '127.0.0.1',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${ports.project}`,
       AGGREGATOR_URL: `http://127.0.0.1:${ports.aggregator}`,
     });
     const baselineMode = values['baseline-prepared'] ? ['prepared'] : [];

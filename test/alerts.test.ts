@@ -187,7 +187,7 @@ describe('the running services expose every metric of the contract, with its typ
   async function start(main: string, env: Record<string, string>, port: number): Promise<void> {
     const child = spawn(process.execPath, [path.join(root, main)], {
       cwd: root,
-      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env },
+      env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn', PUBLIC_BASE_URL: `http://127.0.0.1:${port}`, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     children.push(child);

@@ -44,6 +44,7 @@ async function startProcess(port: number): Promise<ChildProcess> {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       PROJECT_DATABASE_URL: project.url,
       PROJECT_SERVICE_PORT: String(port),
       PROJECT_SERVICE_HOST: '127.0.0.1',

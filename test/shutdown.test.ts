@@ -18,7 +18,7 @@ const token = 'shutdown-test-token-0123456789';
 
 function start(main: string, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [path.join(root, main)], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', ...env },
+    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', PUBLIC_BASE_URL: 'http://127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

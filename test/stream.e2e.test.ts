@@ -24,6 +24,7 @@ function start(port: number, databaseUrl: string): ChildProcess {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       PROJECT_DATABASE_URL: databaseUrl,
       PROJECT_SERVICE_PORT: String(port),
       PROJECT_SERVICE_HOST: '127.0.0.1',

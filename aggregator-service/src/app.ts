@@ -3,6 +3,8 @@ import Koa from 'koa';
 import {
   chain,
   corsFor,
+  hostGuard,
+  privateAnswers,
   createHttpLimits,
   createLifecycle,
   docsRoutes,
@@ -68,12 +70,16 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.AGGREGATOR_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
+  // 400 for a Host that is not hostname[:port], on the routes (their links are built from it); an
+  // unmatched path is left to its 404, and the open routes in front answer whatever the Host.
+  router.use(hostGuard());
   const auth = chain(requireBearer(config.AGGREGATOR_SERVICE_TOKEN), limits.perCredential);
   // The export's fixed path is registered before /events/:id, which would otherwise take it.
   registerExportRoutes(router, { auth, db });
   registerEventRoutes(router, { auth, events, onIngested: metrics.ingested });
   registerActivityRoutes(router, { auth, events });
 
+  app.use(privateAnswers()); // Cache-Control: private, no-store on every answer of the routes below
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -2,6 +2,8 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import {
   corsFor,
+  hostGuard,
+  privateAnswers,
   createLifecycle,
   docsRoutes,
   healthRoutes,
@@ -90,6 +92,9 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
+  // 400 for a Host that is not hostname[:port], on the routes (their links are built from it); an
+  // unmatched path is left to its 404, and the open routes in front answer whatever the Host.
+  router.use(hostGuard());
   const auth = chain(projectAuth(db, config), limits.perCredential);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
   // The stream's literal paths first: the router runs matching routes in registration order, and
@@ -102,6 +107,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   registerStatsRoutes(router, { auth, db, clock: deps.clock ?? (() => new Date()) });
   registerActivityRoutes(router, { auth, projects: projectsRepo, aggregator: deps.aggregator, publicBaseUrl });
 
+  app.use(privateAnswers()); // Cache-Control: private, no-store on every answer of the routes below
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

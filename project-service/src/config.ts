@@ -22,8 +22,19 @@ const schema = z.object({
     .string()
     .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'must be a domain name like example.app')
     .default('hosting.localhost'),
-  /** Public base URL of this service, for absolute Link headers behind a proxy; else taken from the request. */
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  /**
+   * Public base URL of this service, the base of the absolute URLs in Link headers. Required in
+   * production; elsewhere, without it, the request's own host is used (refused unless hostname[:port]).
+   */
+  PUBLIC_BASE_URL: z
+    .string()
+    .url()
+    .refine((v) => {
+      if (!URL.canParse(v)) return false;
+      const url = new URL(v);
+      return ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash && !url.username && !url.password && !/[\s<>"]/.test(v);
+    }, 'must be an http(s) URL without query, fragment or credentials, like https://api.example.com')
+    .optional(),
   LOG_LEVEL: logLevel,
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
   DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
@@ -45,8 +56,10 @@ const schema = z.object({
   OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
   /** Live deployment stream: a `: heartbeat` comment this often on every open stream (keeps proxies from timing it out). */
   STREAM_HEARTBEAT_MS: z.coerce.number().int().min(10).max(300_000).default(15_000),
-  /** Live deployment stream: open streams one process serves at most; beyond, 503 with Retry-After. */
+  /** Live deployment stream: open streams one process serves at most; beyond, 503 with Retry-After. Users' tokens get nine tenths of them. */
   STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Live deployment stream (JWT mode): open streams one user's token may hold in one process; beyond, 429 with Retry-After. */
+  STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
   STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
@@ -85,6 +98,8 @@ export function loadConfig(env: Env): ProjectServiceConfig {
   if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
   const cap = unverifiedCapProblem(config);
   if (cap) problems.push(cap);
+  // Links are absolute: in production their base is configured, never taken from a client's Host.
+  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL === undefined) problems.push('PUBLIC_BASE_URL: required when NODE_ENV=production (the base of the absolute URLs in Link headers), e.g. https://api.example.com');
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL });
 }

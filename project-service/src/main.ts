@@ -79,6 +79,7 @@ async function main() {
     listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
     heartbeatMs: config.STREAM_HEARTBEAT_MS,
     maxClients: config.STREAM_MAX_CLIENTS,
+    maxPerUser: config.STREAM_MAX_PER_USER,
     replayWindowMs: config.STREAM_REPLAY_WINDOW_MS,
   });
   await streamHub.start();

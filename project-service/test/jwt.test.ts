@@ -418,6 +418,72 @@ describe("a user's token: live streams", () => {
     expect(resumed.events).toHaveLength(2);
   });
 
+  /** A hub of its own with small caps, behind a JWT-mode app, for the duration of `use`. */
+  async function withSmallHub(caps: { maxClients: number; maxPerUser: number }, use: (at: string, small: DeploymentStreamHub) => Promise<void>) {
+    const small = createDeploymentStreamHub({ db, logger: logs.logger, heartbeatMs: 10_000, pollMs: 50, ...caps });
+    await small.start();
+    await withApp(app({}, small), async (at) => {
+      try {
+        await use(at, small);
+      } finally {
+        clients.closeQuietly();
+        await small.stop(); // ends its streams, so that the server's shutdown need not wait for them
+      }
+    });
+  }
+  /**
+   * A stream request expected to be refused, checked against the documents; one that opens (the
+   * bug) is cancelled at once and answered with its 200, rather than read forever.
+   */
+  const refusal = async (at: string, path: string, token: string): Promise<{ status: number; headers: Record<string, string>; body: unknown }> => {
+    const res = await fetch(`${at}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const headers = Object.fromEntries(res.headers);
+    if (res.status === 200) {
+      await res.body?.cancel();
+      return { status: 200, headers, body: undefined };
+    }
+    const body: unknown = await res.json();
+    contract.check('get', path, res.status, body, headers['content-type'], headers);
+    return { status: res.status, headers, body };
+  };
+  const opened = async (at: string, path: string, token: string, n: number) => {
+    const open = Array.from({ length: n }, () => clients.open(`${at}${path}`, { token, contract: projectContract() }));
+    await Promise.all(open.map((c) => c.opened));
+    return open;
+  };
+
+  it('caps the streams of one user with a 429 and Retry-After, and leaves the others theirs', async () => {
+    await withSmallHub({ maxClients: 50, maxPerUser: 2 }, async (at, small) => {
+      const alices = await opened(at, '/deployments/stream', tokens.alice, 2);
+      const refused = await refusal(at, `/projects/${aliceProjects[1]!.id}/deployments/stream`, tokens.alice);
+      expect(refused.status).toBe(429);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', message: 'This user already has 2 live streams open; close one, or try again later' });
+      // another user, and the operators, are not held back by her
+      await opened(at, '/deployments/stream', tokens.bob, 2);
+      await opened(at, '/deployments/stream', tokens.admin, 3);
+      await opened(at, '/deployments/stream', serviceToken, 3);
+      expect(small.streams).toBe(10);
+      // a closed stream gives its slot back
+      alices[0]!.close();
+      for (let i = 0; i < 200 && small.streams > 9; i++) await new Promise((r) => setTimeout(r, 10));
+      await opened(at, '/deployments/stream', tokens.alice, 1);
+    });
+  });
+
+  it("keeps a tenth of STREAM_MAX_CLIENTS for the service token and admins when users' streams fill the rest", async () => {
+    await withSmallHub({ maxClients: 10, maxPerUser: 100 }, async (at, small) => {
+      await opened(at, '/deployments/stream', tokens.alice, 9);
+      const refused = await refusal(at, '/deployments/stream', tokens.bob);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('5');
+      expect(refused.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'This process already serves 9 live streams of users; try again shortly' });
+      await opened(at, '/deployments/stream', tokens.admin, 1);
+      expect(small.streams).toBe(10);
+      expect((await refusal(at, '/deployments/stream', serviceToken)).status).toBe(503);
+    });
+  });
+
   it("answers another's project stream with a missing project's 404", async () => {
     const own = rawStream(`${base}/projects/${aliceProjects[5]!.id}/deployments/stream`, tokens.alice);
     await own.waitForText(/retry: /);

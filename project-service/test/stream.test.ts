@@ -121,7 +121,7 @@ describe('GET /deployments/stream', () => {
       const res = client.responses[0]!;
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-      expect(res.headers['cache-control']).toBe('no-cache, no-transform');
+      expect(res.headers['cache-control']).toBe('private, no-store, no-transform');
       expect(res.headers['x-accel-buffering']).toBe('no');
       expect(res.headers['x-request-id']).toBeTruthy();
     }

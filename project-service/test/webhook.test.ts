@@ -1,4 +1,5 @@
-import type { DeploymentStatus } from '@hosting/shared';
+import { sha256, type DeploymentStatus } from '@hosting/shared';
+import { DEPLOYMENTS_SQL } from '../src/features/deployments/deployments.repo.js';
 import type { DeploymentRow } from '../src/db/tables.js';
 import { testService, type Sent, type TestService } from './helpers.js';
 
@@ -230,6 +231,36 @@ describe('POST /deployment/webhook: authentication', () => {
     const { requestId: _b, ...wrongBody } = wrong.body;
     expect(unknownBody).toEqual(wrongBody);
     expect(await rowOf(mine.id)).toEqual(mine);
+  });
+
+  it('with a wrong secret, takes the same path for a known and an unknown id (no timing tells which ids exist)', async () => {
+    const project = await svc.make.project();
+    const known = await svc.make.deployment(project.id, 'pending');
+    // Every statement the request sends and how many rows it read back: the same for both ids means
+    // the same work, so the answer's timing cannot separate them (measured: WRITEUP "Threat model").
+    const trace = async (id: number) => {
+      const seen: Array<{ sql: string; rows: number }> = [];
+      const listener = (response: { rows?: unknown[] }, query: { sql: string }) => seen.push({ sql: query.sql, rows: response.rows?.length ?? -1 });
+      svc.db.on('query-response', listener);
+      try {
+        const res = await webhook({ id, status: 'done' }, 'wrong-secret-of-the-same-length!');
+        expect(res.status).toBe(401);
+      } finally {
+        svc.db.off('query-response', listener);
+      }
+      return seen;
+    };
+    const forKnown = await trace(known.id);
+    const forUnknown = await trace(known.id + 1_000_000);
+    expect(forKnown).toEqual(forUnknown);
+    expect(forKnown.every((q) => q.rows === 0)).toBe(true);
+    // And inside that one statement: no project has the digest, so the deployment is never looked up.
+    const { rows } = await svc.db.raw<{ rows: Array<{ 'QUERY PLAN': string }> }>(
+      `explain (analyze, costs off, timing off, summary off) ${DEPLOYMENTS_SQL.findForSecret}`,
+      [known.id, sha256('wrong-secret-of-the-same-length!')],
+    );
+    const plan = rows.map((r) => r['QUERY PLAN']);
+    expect(plan.filter((line) => /\bon deployments\b/.test(line))).toEqual([expect.stringContaining('(never executed)')]);
   });
 
   it('accepts the bearer scheme in any case', async () => {

@@ -99,7 +99,9 @@ wire is exactly-once in the store.
 **Errors.** Every error is JSON (\`application/json\`, or \`application/problem+json\` when \`Accept\` asks for it)
 with \`name\`, \`message\`, RFC 9457's \`type\`, \`title\`, \`status\`, \`detail\`, the \`requestId\`, and for validation
 errors \`issues: [{ path, message }]\` (see the \`Error\` schema). An unknown route is a 404, a wrong method a 405
-with \`Allow\`. Every answer carries \`X-Request-Id\`.
+with \`Allow\`, and on every route but the open ones and \`/metrics\` a \`Host\` that is not \`hostname[:port]\` a 400
+(\`BadRequestError\`: \`Link\` URLs are built from it). Every answer carries \`X-Request-Id\`; every answer of a route
+behind the token, errors included, \`Cache-Control: private, no-store\` (an export \`no-store\`).
 
 **The event catalogue.**
 ${CATALOGUE}`,

@@ -63,13 +63,20 @@ no token; when the provider's keys cannot be fetched, a 503.
 **Errors.** Every error is JSON (\`application/json\`, or \`application/problem+json\` when \`Accept\` asks for it)
 with the contract's \`name\` and \`message\` plus RFC 9457's \`type\`, \`title\`, \`status\`, \`detail\`, the
 \`requestId\`, and for validation errors \`issues: [{ path, message }]\` (see the \`Error\` schema). Besides the
-answers listed per operation: an unknown route is a 404, a wrong method a 405 with \`Allow\`.
+answers listed per operation: an unknown route is a 404, a wrong method a 405 with \`Allow\`, and on every route
+but the open ones and \`/metrics\` a \`Host\` (or trusted \`X-Forwarded-Host\`) that is not \`hostname[:port]\` is a 400
+(\`BadRequestError\`).
+
+**Caching.** Every answer of a route behind a credential (errors and unknown routes included) carries
+\`Cache-Control: private, no-store\` (a live stream \`private, no-store, no-transform\`; a new secret \`no-store\`):
+no cache keeps one caller's data, or its links, for another.
 
 **Request ids.** Every answer carries \`X-Request-Id\`: yours when it is 1–128 characters of \`A-Za-z0-9._:-\`,
 else a generated uuid. It is in the log line of the request and in the events the request causes.
 
 **Paging.** Lists are pages of 8 in id order (\`?page=N\`, from 1). \`Link\` names \`first\`, \`prev previous\`,
-\`next\` and \`last\` with absolute URLs, keeping the other query parameters; \`X-Total-Count\` is the total.
+\`next\` and \`last\` with absolute URLs on \`PUBLIC_BASE_URL\` (required in production; elsewhere, unset, the
+request's own scheme and host), keeping the other query parameters; \`X-Total-Count\` is the total.
 A page past the end is \`200 []\`.
 
 **Events.** Every change is also written, in the same statement, to an outbox that a relay delivers to
@@ -318,7 +325,7 @@ tells a guesser nothing.`,
         responses: {
           '200': { description: 'The backlog.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/OutboxStatus') } } },
           '404': openapiErrorResponse('A user\'s token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).', { status: 404, message: 'No route for GET /outbox/status' }),
-          ...openapiErrors(401, 500, 503),
+          ...openapiErrors(400, 401, 500, 503),
         },
       },
     },

@@ -1,9 +1,62 @@
+import type { Middleware } from 'koa';
+import { BadRequestError } from '../errors.js';
+
+/**
+ * `hostname[:port]` as a Host header may carry it: DNS labels (underscores allowed: container names
+ * have them), an IPv4 address, or a bracketed IPv6 address, then an optional port. Nothing else, so
+ * a Host value can never carry `>`, `;`, `,`, quotes, spaces or a path into a URL built from it.
+ */
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?';
+const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*\\.?|\\[[0-9A-Fa-f:.]{2,45}\\])(?::(\\d{1,5}))?$`);
+
+/** True when `host` is `hostname[:port]` (port 1–65535) and at most 261 characters. */
+export function isValidHost(host: string): boolean {
+  if (host.length > 261) return false;
+  const match = HOST.exec(host);
+  if (!match) return false;
+  const port = match[1];
+  return port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
+}
+
+/**
+ * Refuses (400 in the error shape) a request whose host (the Host header, or X-Forwarded-Host when
+ * the app trusts its proxy) is not `hostname[:port]`: links are built from it when no public base
+ * URL is configured, and an attacker's `Host: a>; rel="next", <https://evil` must never reach one.
+ * A request without a host (HTTP/1.0) passes.
+ */
+export function hostGuard(): Middleware {
+  return async (ctx, next) => {
+    const host = ctx.host;
+    if (host && !isValidHost(host)) throw new BadRequestError('Invalid Host header: must be hostname[:port]');
+    await next();
+  };
+}
+
+/**
+ * `Cache-Control: private, no-store` on every answer of the routes behind it (the API routes: all
+ * take a credential), errors and unknown routes included, so that an operator route refused to a
+ * user stays identical to an unknown one: no shared or browser cache keeps one tenant's data, or a
+ * page whose links a cache could hand to someone else. A route with another need (a stream, a
+ * secret, an export) sets its own.
+ */
+export function privateAnswers(): Middleware {
+  return async (ctx, next) => {
+    ctx.set('Cache-Control', 'private, no-store');
+    await next();
+  };
+}
+
 /**
  * The base of absolute URLs in Link headers: the configured public URL, else this request's own
- * scheme and host (Koa 3's `ctx.origin` is the Origin header, not this). Trailing slashes dropped.
+ * scheme and host (Koa 3's `ctx.origin` is the Origin header, not this), which must be
+ * `hostname[:port]` (see hostGuard; checked here too, so that no caller can build a link from a
+ * forged one). Trailing slashes of the configured URL dropped.
  */
 export function requestBaseUrl(ctx: { protocol: string; host: string }, configured?: string): string {
-  return (configured ?? `${ctx.protocol}://${ctx.host || 'localhost'}`).replace(/\/+$/, '');
+  if (configured !== undefined) return configured.replace(/\/+$/, '');
+  if (ctx.host && !isValidHost(ctx.host)) throw new BadRequestError('Invalid Host header: must be hostname[:port]');
+  // ctx.protocol is X-Forwarded-Proto's first value behind a trusted proxy: only the two schemes we serve.
+  return `${ctx.protocol === 'https' ? 'https' : 'http'}://${ctx.host || 'localhost'}`;
 }
 
 /**

@@ -99,6 +99,19 @@ export const DEPLOYMENTS_SQL = {
   findWithProject: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
                 p.name as project_name, p.url as project_url, p.user_id, p.app_secret_sha256
          from deployments d join projects p on p.id = d.project_id where d.id = ?`,
+  /**
+   * [appSecretDigest, deploymentId] → the webhook's deployment, only if it belongs to the project
+   * whose app secret has that digest. The project is found first (index projects_app_secret_sha256)
+   * and the deployment is looked for only inside it: the lateral subquery runs once per project
+   * found (`offset 0` keeps the planner from flattening it into a join it may start from the id),
+   * so a wrong secret reads the same one index entry, none, whether the id exists or not: the
+   * answer's timing cannot tell which deployment ids exist (WRITEUP "Threat model").
+   */
+  findForSecret: `select d.id, d.project_id, d.status, d.deployed_in, d.created_at, d.updated_at,
+                p.name as project_name, p.url as project_url, p.user_id, p.app_secret_sha256
+         from projects p cross join lateral (
+           select ${COLUMNS} from deployments where id = ? and project_id = p.id offset 0) d
+         where p.app_secret_sha256 = ?`,
   /** See transitionBindings for the order of the parameters. */
   transition: `with d as (
            update deployments
@@ -255,6 +268,12 @@ export function createDeploymentsRepo(db: Knex) {
         owner === undefined
           ? await db.raw<{ rows: DeploymentWithProject[] }>(DEPLOYMENTS_SQL.findWithProject, [id])
           : await db.raw<{ rows: DeploymentWithProject[] }>(OWNED_DEPLOYMENTS_SQL.findWithProject, [id, owner]);
+      return rows[0];
+    },
+
+    /** The webhook's lookup: deployment `id` of the project whose app secret has `digest` (see DEPLOYMENTS_SQL.findForSecret). */
+    async findForSecret(id: number, digest: Buffer): Promise<DeploymentWithProject | undefined> {
+      const { rows } = await db.raw<{ rows: DeploymentWithProject[] }>(DEPLOYMENTS_SQL.findForSecret, [id, digest]);
       return rows[0];
     },
 

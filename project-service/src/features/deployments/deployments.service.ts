@@ -1,4 +1,4 @@
-import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, UnauthorizedError, secretMatchesDigest, type DeploymentStatus } from '@hosting/shared';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, UnauthorizedError, sha256, type DeploymentStatus } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
 import type { Owner } from '../../http/scope.js';
@@ -114,12 +114,14 @@ export function createDeploymentsService(deps: { deployments: DeploymentsRepo; p
     },
 
     /**
-     * The CI webhook: authenticated by the app secret of the deployment's project. An unknown
-     * deployment gets the same 401 as a wrong secret, so the endpoint tells nothing to a guesser.
+     * The CI webhook: authenticated by the app secret of the deployment's project. The deployment
+     * is looked for only in the project the secret belongs to, so an unknown deployment, another
+     * project's and a wrong secret all get the same 401, by the same path: neither the answer nor
+     * its timing tells a guesser which ids exist.
      */
     async reportStatus(id: number, to: DeploymentStatus, secret: string, cause: Cause): Promise<StatusChange> {
-      const current = await deployments.findWithProject(id);
-      if (!current || !secretMatchesDigest(secret, current.app_secret_sha256)) throw new UnauthorizedError();
+      const current = await deployments.findForSecret(id, sha256(secret));
+      if (!current) throw new UnauthorizedError();
       const change = await move(current, to, cause, (from) => webhookOutcome(from, to));
       if (change.outcome === 'conflict') {
         throw new ConflictError(`Deployment ${id} is ${change.deployment.status}, a final status; it cannot become ${to}`);

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import pg from 'pg';
-import { NotFoundError, ServiceUnavailableError, type Knex, type Logger } from '@hosting/shared';
+import { NotFoundError, ServiceUnavailableError, TooManyRequestsError, type Knex, type Logger } from '@hosting/shared';
 import { advanceCursor, type CursorState } from './stream-cursor.js';
 import { createStreamRepo, type LiveChangeRow } from './stream.repo.js';
 import { deploymentFrame, HEARTBEAT, resetFrame, retryFrame, type ResetReason } from './stream.schema.js';
@@ -32,8 +32,13 @@ export interface StreamHubOptions {
   listenUrl?: string;
   /** A `: heartbeat` comment on every stream this often. Default 15 s. */
   heartbeatMs?: number;
-  /** Open streams at most; beyond, subscribe() answers 503. Default 1,000. */
+  /**
+   * Open streams at most; beyond, subscribe() answers 503. Users' tokens together get at most nine
+   * tenths of them: the last tenth is kept for the service token and admins. Default 1,000.
+   */
   maxClients?: number;
+  /** Open streams one user's token may hold at once; beyond, subscribe() answers 429. Default 10. */
+  maxPerUser?: number;
   /** How long changes are kept for replay. Default 10 minutes. */
   replayWindowMs?: number;
   /** A replay sends at most this many changes; more: `event: reset`. Default 10,000. */
@@ -64,6 +69,8 @@ interface Subscriber {
   closed: boolean;
   openedAt: number;
   sent: number;
+  /** Gives back its user's slot (see holdSlot). */
+  release: () => void;
 }
 
 const REPLAY_PAGE = 500;
@@ -78,6 +85,8 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
   const repo = createStreamRepo(options.db);
   const heartbeatMs = options.heartbeatMs ?? 15_000;
   const maxClients = options.maxClients ?? 1_000;
+  const maxPerUser = options.maxPerUser ?? 10;
+  const forUsers = maxClients - Math.floor(maxClients / 10);
   const replayWindowMs = options.replayWindowMs ?? 600_000;
   const replayMax = options.replayMax ?? 10_000;
   const pollMs = options.pollMs ?? 1_000;
@@ -94,6 +103,9 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
   const byProject = new Map<number, Set<Subscriber>>();
   /** Subscriptions admitted but not yet open (their project is being checked). */
   let admitting = 0;
+  /** Streams (open or being admitted) of each user's token, and of all users' tokens together. */
+  const perUser = new Map<number, number>();
+  let ofUsers = 0;
 
   let state: CursorState | undefined;
   let running = false;
@@ -244,9 +256,37 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     }
   }
 
+  /**
+   * Takes a slot for a stream of `owner` (a user's token; the service token and admins have none),
+   * or refuses: 429 when that user already holds maxPerUser streams, 503 when users' tokens together
+   * hold their share of maxClients. The function returned gives the slot back, once.
+   */
+  function holdSlot(owner: number | undefined): () => void {
+    if (owner === undefined) return () => undefined;
+    const held = perUser.get(owner) ?? 0;
+    if (held >= maxPerUser) {
+      throw new TooManyRequestsError(`This user already has ${maxPerUser} live streams open; close one, or try again later`, { 'Retry-After': '5' });
+    }
+    if (ofUsers >= forUsers) {
+      throw new ServiceUnavailableError(`This process already serves ${forUsers} live streams of users; try again shortly`, 5);
+    }
+    perUser.set(owner, held + 1);
+    ofUsers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      ofUsers--;
+      const left = (perUser.get(owner) ?? 1) - 1;
+      if (left > 0) perUser.set(owner, left);
+      else perUser.delete(owner);
+    };
+  }
+
   function remove(sub: Subscriber): void {
     if (sub.closed) return;
     sub.closed = true;
+    sub.release();
     everyone.delete(sub);
     if (sub.projectId === null && sub.owner !== null) {
       const set = ofOwner.get(sub.owner);
@@ -321,13 +361,18 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
       if (everyone.size + admitting >= maxClients) {
         throw new ServiceUnavailableError(`This process already serves ${maxClients} live streams; try again shortly`, 5);
       }
+      const release = holdSlot(request.owner);
       admitting++;
       let exists = true;
       try {
         if (request.projectId !== undefined) exists = await repo.projectExists(request.projectId, request.owner);
+      } catch (err) {
+        release();
+        throw err;
       } finally {
         admitting--;
       }
+      if (!exists || !running || !state) release();
       if (!exists) throw new NotFoundError(`Project ${request.projectId} not found`);
       if (!running || !state) throw unavailable();
 
@@ -342,6 +387,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
         closed: false,
         openedAt: Date.now(),
         sent: 0,
+        release,
       };
       add(sub);
       sub.stream.once('close', () => remove(sub));

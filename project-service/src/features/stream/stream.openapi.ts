@@ -1,4 +1,4 @@
-import { openapiErrorResponse, openapiErrors, type OpenApiOperation, type OpenApiPathItem } from '@hosting/shared';
+import { openapiErrorResponse, openapiErrors, openapiRateLimitHeaders, type OpenApiOperation, type OpenApiPathItem } from '@hosting/shared';
 
 /** The OpenAPI paths of the live stream feature, spread into openapi/document.ts. */
 
@@ -40,7 +40,9 @@ const EVENTS = `[Server-Sent Events](https://html.spec.whatwg.org/multipage/serv
 for the last 10 minutes (\`STREAM_REPLAY_WINDOW_MS\`). Without either it starts with the next change.
 
 **Limits.** One process serves at most 1,000 streams at once (\`STREAM_MAX_CLIENTS\`); beyond, a 503 with
-\`Retry-After\`. A client that does not read what it is sent is disconnected (and resumes where it was when it
+\`Retry-After\`. Users' tokens (JWT mode) together get nine tenths of them, the rest is kept for the service token
+and admins; one user's token holds at most 10 at once (\`STREAM_MAX_PER_USER\`), beyond which it gets a 429 with
+\`Retry-After\`: close a stream (or wait for one to end) first. A client that does not read what it is sent is disconnected (and resumes where it was when it
 reconnects). When the service shuts down, its streams end: reconnect (to another instance) with \`Last-Event-ID\`.`;
 
 function operation(operationId: string, summary: string, scope: string, project: boolean): OpenApiOperation {
@@ -72,7 +74,7 @@ function operation(operationId: string, summary: string, scope: string, project:
         description: 'The stream of events, until the client or the server closes it.',
         headers: {
           ...reqIdHeader,
-          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'no-cache, no-transform' } },
+          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'private, no-store, no-transform' } },
           'X-Accel-Buffering': { description: 'Tells nginx not to buffer the stream.', required: true, schema: { type: 'string', const: 'no' } },
         },
         content: {
@@ -91,8 +93,18 @@ function operation(operationId: string, summary: string, scope: string, project:
       ...openapiErrors(401),
       ...(project ? { '404': openapiErrorResponse('No such project, or (a user\'s token) not theirs: the same answer (`NotFoundError`).', { status: 404, message: 'Project 42 not found' }) } : {}),
       ...openapiErrors(500),
+      '429': openapiErrorResponse(
+        "A user's token (JWT mode) already holds `STREAM_MAX_PER_USER` streams in this process: close one first; or a rate " +
+          'limit of every operation behind a credential (see **Limits** above), which also sends the `RateLimit-*` headers. Try again ' +
+          'after `Retry-After` seconds (`TooManyRequestsError`).',
+        { status: 429, message: 'This user already has 10 live streams open; close one, or try again later' },
+        {
+          'Retry-After': ref('#/components/headers/Retry-After'),
+          ...Object.fromEntries(Object.entries(openapiRateLimitHeaders).map(([name, header]) => [name, { ...header, required: false }])),
+        },
+      ),
       '503': openapiErrorResponse(
-        'This process already serves `STREAM_MAX_CLIENTS` streams, is shutting down, or runs without the stream; or the database ' +
+        'This process already serves `STREAM_MAX_CLIENTS` streams (users\' tokens: nine tenths of them), is shutting down, or runs without the stream; or the database ' +
           'took too long to answer. Try again after `Retry-After` seconds (`ServiceUnavailableError`).',
         { status: 503, message: 'This process already serves 1000 live streams; try again shortly' },
         { 'Retry-After': ref('#/components/headers/Retry-After') },

@@ -24,7 +24,8 @@ export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware
     const stream = await hub.subscribe({ projectId, lastEventId: headers['last-event-id'] ?? query.lastEventId, ...(owner === undefined ? {} : { owner }) });
     ctx.status = 200;
     ctx.type = 'text/event-stream; charset=utf-8';
-    ctx.set('Cache-Control', 'no-cache, no-transform'); // no-transform: no proxy may compress (and so buffer) it
+    // no-store: like every authenticated answer, never kept by a cache; no-transform: no proxy may compress (and so buffer) it.
+    ctx.set('Cache-Control', 'private, no-store, no-transform');
     ctx.set('X-Accel-Buffering', 'no'); // nginx: pass each event on at once
     // The connection ends with the stream (stop() on shutdown ends every stream): closing it then,
     // rather than keeping it alive idle, lets the server's shutdown finish at once.
