@@ -10,6 +10,9 @@ import { loadConfig } from './config.js';
  */
 async function main() {
   loadDotenv();
+  // Under npm start: the IPC channel to it closes however it ends (kill -9 included); stop as on SIGTERM then.
+  process.channel?.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   const env = process.env;
   const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
   let embedded: EmbeddedDb | undefined;
@@ -46,7 +49,7 @@ async function main() {
       logger.info('stopped');
     },
   });
-  logger.info({ port: running.port, tokenGenerated: token.generated }, `aggregator-service listening on http://localhost:${running.port}`);
+  logger.info({ port: running.port, ...(env.AGGREGATOR_SERVICE_TOKEN ? {} : { tokenGenerated: token.generated }) }, `aggregator-service listening on http://localhost:${running.port}`);
   exitOnSignals((signal) => running.shutdown(signal), logger);
 }
 

@@ -19,6 +19,9 @@ import { createProjectMetrics } from './metrics.js';
  */
 async function main() {
   loadDotenv();
+  // Under npm start: the IPC channel to it closes however it ends (kill -9 included); stop as on SIGTERM then.
+  process.channel?.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   const env = process.env;
   const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'project-service' });
   let embedded: EmbeddedDb | undefined;
@@ -70,6 +73,7 @@ async function main() {
     leaseMs: config.OUTBOX_LEASE_MS,
     backoff: { baseMs: config.OUTBOX_BACKOFF_BASE_MS, capMs: config.OUTBOX_BACKOFF_CAP_MS },
     onAttempt: metrics.relayAttempt,
+    target: config.AGGREGATOR_URL,
   });
   if (config.OUTBOX_RELAY_ENABLED) relay.start();
   const streamHub = createDeploymentStreamHub({
@@ -85,7 +89,7 @@ async function main() {
   const lifecycle = createLifecycle();
   const app = createApp({ db, logger, config, lifecycle, metrics, aggregator, streamHub });
   const running = await listen(app, { port: config.PROJECT_SERVICE_PORT, host: config.PROJECT_SERVICE_HOST, logger, lifecycle });
-  logger.info({ port: running.port, tokenGenerated: token.generated }, `project-service listening on http://localhost:${running.port}`);
+  logger.info({ port: running.port, ...(env.PROJECT_SERVICE_TOKEN ? {} : { tokenGenerated: token.generated }) }, `project-service listening on http://localhost:${running.port}`);
   if (jwtModeOn(config)) logger.info({ issuer: config.AUTH_JWT_ISSUER, audience: config.AUTH_JWT_AUDIENCE, jwks: config.AUTH_JWT_JWKS_URL }, 'JWT mode on: tokens of this provider are accepted beside the service token');
 
   // On SIGTERM/SIGINT: readiness fails and the server stops accepting at once; in-flight requests
