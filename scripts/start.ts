@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { applySeed, defaultSeedFiles, isEmpty, migrations as projectMigrations, readSeedFiles } from '@hosting/project-service';
-import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, resolveSecret, runMigrations, SERVICE_NODE_OPTIONS, type Migration } from '@hosting/shared';
+import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, runMigrations, SERVICE_NODE_OPTIONS, type Migration } from '@hosting/shared';
 import { databases, type Service } from './databases.js';
 import { claimInstance, describeInstance, runningInstance } from './instance.js';
 import { preflight } from './preflight.js';
@@ -25,7 +25,8 @@ import { step } from './steps.js';
 loadDotenv();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
-const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: process.stdout.isTTY, name: 'start' });
+// An invalid LOG_LEVEL is reported by the configuration check; this logger must not throw first.
+const logger = createLogger({ level: logLevel.catch('info').parse(env.LOG_LEVEL || undefined), pretty: process.stdout.isTTY, name: 'start' });
 
 const children = new Map<string, ChildProcess>();
 let stopping: Promise<never> | undefined;
