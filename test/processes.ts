@@ -4,6 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { freePort } from '@hosting/shared';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -17,6 +18,31 @@ export async function waitUntilUp(port: number): Promise<void> {
   }
   throw new Error(`nothing answers on ${port}`);
 }
+
+/** Holds `lock table` in a transaction of its own until released. */
+export async function holdLock(url: string, table: string) {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined); // a database that stops under the lock fails release() instead
+  await client.connect();
+  await client.query('begin');
+  await client.query(`lock table ${table} in access exclusive mode`);
+  return {
+    waitForBlocked: async (app: string) => {
+      for (let i = 0; i < 100; i++) {
+        const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [app]);
+        if (rows[0].n > 0) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the request never reached the database');
+    },
+    release: async () => {
+      await client.query('rollback');
+      await client.end();
+    },
+  };
+}
+
+export type HeldLock = Awaited<ReturnType<typeof holdLock>>;
 
 /** True while `pid` runs; a zombie (ended, not yet reaped by whoever inherited it) counts as ended. */
 export function running(pid: number): boolean {

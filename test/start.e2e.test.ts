@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@hosting/shared';
-import { processTree, root, startSystem, survivors, waitUntilUp, type System } from './processes.js';
+import { holdLock, processTree, root, startSystem, survivors, waitUntilUp, type System } from './processes.js';
 
 /**
  * `npm start` as a user runs it (the launcher, or npm itself, in a process group of its own, as a
@@ -77,10 +77,16 @@ it('npm start with a copy of .env.example: each step with its time, working toke
     }
     expect(events).toContainEqual(expect.objectContaining({ name: 'deployment.created', deploymentId: deployment.id }));
 
-    // Ctrl-C: the terminal signals the whole foreground process group.
+    // Ctrl-C while a request waits on the database: it is answered, because the database stops last.
+    const lock = await holdLock(`postgres://postgres:postgres@127.0.0.1:${system.ports.postgres}/projects`, 'projects');
+    const inFlight = fetch(`http://127.0.0.1:${system.ports.project}/projects`, { headers: { authorization: `Bearer ${projectToken}` } });
+    await lock.waitForBlocked('project-service');
     const tree = processTree(system.child.pid!);
     const before = system.out().length;
-    system.signalGroup('SIGINT');
+    system.signalGroup('SIGINT'); // what the terminal does: the whole foreground process group
+    await new Promise((r) => setTimeout(r, 500));
+    await lock.release();
+    expect((await inFlight).status).toBe(200);
     expect(await system.exited).toEqual({ code: 0, signal: null });
     expect(system.out().slice(before)).not.toMatch(QUIET_STOP);
     expect(await survivors(tree, 5_000)).toEqual([]);
