@@ -225,9 +225,21 @@ function watch(serverPid: number): ChildProcess {
   return watchdog;
 }
 
-async function spawnServer(binary: string, args: string[], user: { uid: number; gid: number } | undefined, url: string, onLog?: (line: string) => void): Promise<ChildProcess> {
+async function spawnServer(
+  binary: string,
+  args: string[],
+  user: { uid: number; gid: number } | undefined,
+  url: string,
+  onLog?: (line: string) => void,
+): Promise<{ server: ChildProcess; watchdog: ChildProcess }> {
   // detached: a session and process group of its own, out of reach of the terminal's signals.
   const server = spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...user, env: { ...process.env, LC_MESSAGES: 'C' } });
+  if (server.pid === undefined) {
+    const err = await new Promise<Error>((resolve) => server.once('error', resolve));
+    throw new EmbeddedDbError(`The embedded PostgreSQL could not be started: ${err.message}`);
+  }
+  // Watched from the first moment: an owner killed while the server starts leaves nothing either.
+  const watchdog = watch(server.pid);
   let output = '';
   server.stderr!.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -247,9 +259,15 @@ async function spawnServer(binary: string, args: string[], user: { uid: number; 
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
-  await Promise.race([ready, exited]);
   exited.catch(() => undefined);
-  return server;
+  try {
+    await Promise.race([ready, exited]);
+    if (server.exitCode !== null || server.signalCode !== null) await exited;
+  } catch (err) {
+    watchdog.kill('SIGKILL');
+    throw err;
+  }
+  return { server, watchdog };
 }
 
 export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<EmbeddedDb> {
@@ -295,8 +313,7 @@ export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<Embed
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const created = !existsSync(path.join(dataDir, 'PG_VERSION'));
   if (created) await initCluster(binaries, dataDir, user, password, runAs, options.onLog);
-  const server = await spawnServer(binaries.postgres, ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])], runAs, url('postgres'), options.onLog);
-  const watchdog = watch(server.pid!);
+  const { server, watchdog } = await spawnServer(binaries.postgres, ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])], runAs, url('postgres'), options.onLog);
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
