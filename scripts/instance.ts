@@ -46,11 +46,27 @@ export function describeInstance(found: Instance): string {
   );
 }
 
-/** Records this process as the data folder's `npm start`; returns the function that removes the record. */
+/** Another live `npm start` owns the data folder; the message names it. */
+export class AlreadyRunning extends Error {
+  override name = 'AlreadyRunning';
+}
+
+/**
+ * Records this process as the data folder's `npm start` (created exclusively, so of two starts
+ * at the same moment one loses); returns the function that removes the record.
+ */
 export function claimInstance(env: Env, ports: Instance['ports']): () => void {
   const record: Instance = { pid: process.pid, dataDir: dataDir(env), ports, startedAt: new Date().toISOString() };
   mkdirSync(record.dataDir, { recursive: true });
-  writeFileSync(file(env), JSON.stringify(record, null, 2) + '\n');
+  const text = JSON.stringify(record, null, 2) + '\n';
+  try {
+    writeFileSync(file(env), text, { flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const other = runningInstance(env);
+    if (other) throw new AlreadyRunning(describeInstance(other));
+    writeFileSync(file(env), text); // left by a start that was killed
+  }
   return () => {
     if (runningInstance(env) === undefined) rmSync(file(env), { force: true });
   };

@@ -6,7 +6,7 @@ import { migrations as aggregatorMigrations } from '@hosting/aggregator-service'
 import { applySeed, defaultSeedFiles, isEmpty, migrations as projectMigrations, readSeedFiles } from '@hosting/project-service';
 import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, runMigrations, SERVICE_NODE_OPTIONS, type Migration } from '@hosting/shared';
 import { databases, type Service } from './databases.js';
-import { claimInstance, describeInstance, runningInstance } from './instance.js';
+import { AlreadyRunning, claimInstance, describeInstance, runningInstance } from './instance.js';
 import { preflight } from './preflight.js';
 import { step } from './steps.js';
 
@@ -59,8 +59,7 @@ process.on('SIGHUP', () => void stop(0));
 
 /** A user's mistake (configuration, a taken port, an unreachable folder): its message, no stack. */
 function fail(err: unknown): Promise<never> {
-  if (err instanceof ConfigError) process.stderr.write(`npm start: ${err.message}\n`);
-  else if (err instanceof EmbeddedDbError) process.stderr.write(`npm start: ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof EmbeddedDbError || err instanceof AlreadyRunning) process.stderr.write(`npm start: ${err.message}\n`);
   else logger.error({ err }, 'npm start failed');
   return stop(1);
 }
