@@ -183,6 +183,8 @@ async function main(): Promise<void> {
     ]);
   });
 
+  // The launcher runs this module in its own process: uptime counts from `npm start`'s node.
+  process.stdout.write(`npm start: ready ${process.uptime().toFixed(1)} s after the start\n`);
   const generated = (token: { generated: boolean }) => (token.generated ? ` (generated now, kept in ${path.join(dataDir(env), 'secrets.json')})` : '');
   const p = `http://localhost:${projectPort}`;
   const a = `http://localhost:${aggregatorPort}`;

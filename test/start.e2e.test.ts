@@ -53,6 +53,7 @@ it('npm start with a copy of .env.example: each step with its time, working toke
     for (const step of ['compiling TypeScript', 'checking the configuration', 'starting the embedded PostgreSQL', 'applying migrations', 'seeding an empty database', 'starting project-service and aggregator-service']) {
       expect(out).toMatch(new RegExp(`npm start: ${step}.*: done in \\d+\\.\\d s`));
     }
+    expect(out).toMatch(/npm start: ready \d+\.\d s after the start/);
     // The tokens this first start generated are said to be generated, and no line says otherwise.
     expect(out).toMatch(/project-service\s+\S+\s+token: \S+ \(generated now/);
     expect(out).not.toContain('"tokenGenerated":false');
