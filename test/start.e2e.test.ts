@@ -1,5 +1,5 @@
-import { execSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, execSync, spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -199,3 +199,35 @@ describe('a configuration mistake: one line naming the variable, before the data
     rmSync(locked, { recursive: true, force: true });
   }
 }, 60_000);
+
+(process.getuid?.() === 0 ? it : it.skip)('as root, a clone in a folder the postgres user cannot enter: the embedded PostgreSQL still starts (binaries copied where it can reach them), as the test suite needs', async () => {
+  // The clone: hard links of the built tree in a mode-700 folder (nothing here writes to them).
+  const locked = mkdtempSync(path.join(os.tmpdir(), 'hosting-start-clone-'));
+  const tmp = path.join(os.tmpdir(), `hosting-start-tmp-${process.pid}`); // its own temp dir, so the copy is made here
+  const dataDir = path.join(os.tmpdir(), `hosting-start-lockedclone-${process.pid}`);
+  mkdirSync(tmp, { mode: 0o755 });
+  mkdirSync(path.join(locked, 'x'));
+  execFileSync('cp', ['-al', ...['node_modules', 'shared', 'scripts', 'project-service', 'aggregator-service', 'seeds', 'package.json'].map((f) => path.join(root, f)), path.join(locked, 'x')]);
+  const [pg, project, aggregator] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(process.execPath, [path.join(locked, 'x', 'scripts', 'dist', 'start.js')], {
+    cwd: path.join(locked, 'x'),
+    detached: true,
+    env: { PATH: process.env.PATH, TMPDIR: tmp, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pg), PROJECT_SERVICE_PORT: String(project), AGGREGATOR_SERVICE_PORT: String(aggregator), LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!out.includes('Ctrl-C stops everything') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(out).toContain('The hosting control plane is running.');
+    expect(out).not.toMatch(/EACCES|\n\s+at \S/);
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(0);
+  } finally {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+    for (const dir of [locked, tmp, dataDir]) rmSync(dir, { recursive: true, force: true });
+  }
+}, 90_000);
