@@ -13,13 +13,16 @@ const instance = path.join(scripts, 'dist', 'instance.js');
 const shared = path.join(scripts, '..', 'shared', 'dist', 'src', 'index.js');
 if (existsSync(instance) && existsSync(shared)) {
   // Compiled by an earlier start: the same code the running one (if any) recorded itself with.
-  const { loadDotenv } = await import(pathToFileURL(shared).href);
-  const { runningInstance, describeInstance } = await import(pathToFileURL(instance).href);
-  loadDotenv();
-  const other = runningInstance(process.env);
-  if (other) {
-    process.stderr.write(`npm start: ${describeInstance(other)}\n`);
-    process.exit(1);
+  // A build that cannot load is skipped here: the compiled start command checks again.
+  const check = await Promise.all([import(pathToFileURL(shared).href), import(pathToFileURL(instance).href)]).catch(() => undefined);
+  if (check) {
+    const [{ loadDotenv }, { runningInstance, describeInstance }] = check;
+    loadDotenv();
+    const other = runningInstance(process.env);
+    if (other) {
+      process.stderr.write(`npm start: ${describeInstance(other)}\n`);
+      process.exit(1);
+    }
   }
 }
 
