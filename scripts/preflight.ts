@@ -1,8 +1,7 @@
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { loadConfig as loadAggregatorConfig } from '@hosting/aggregator-service';
 import { loadConfig as loadProjectConfig } from '@hosting/project-service';
-import { ConfigError, embeddedDbSettings, type Env } from '@hosting/shared';
+import { ConfigError, embeddedDbSettings, portIsFree, type Env } from '@hosting/shared';
 
 /**
  * What `npm start` checks before it starts anything: the configuration, with the services' own
@@ -38,14 +37,6 @@ export function redactUrl(url: string): string {
   } catch {
     return '(not a URL)';
   }
-}
-
-function portTaken(port: number, host: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(true));
-    server.listen(port, host, () => server.close(() => resolve(false)));
-  });
 }
 
 async function databaseProblem(variable: string, url: string): Promise<string | undefined> {
@@ -94,7 +85,7 @@ export async function preflight(env: Env): Promise<StartSettings> {
   ];
   if (project.PROJECT_SERVICE_PORT === aggregator.AGGREGATOR_SERVICE_PORT) problems.push(`PROJECT_SERVICE_PORT and AGGREGATOR_SERVICE_PORT: both are ${project.PROJECT_SERVICE_PORT}; give each service its own port`);
   for (const [variable, port, host] of ports) {
-    if (port !== 0 && (await portTaken(port, host))) problems.push(`${variable}: port ${port} is taken by another program; set ${variable} to a free port`);
+    if (port !== 0 && !(await portIsFree(port, host))) problems.push(`${variable}: port ${port} is taken by another program; set ${variable} to a free port`);
   }
   for (const variable of ['PROJECT_DATABASE_URL', 'AGGREGATOR_DATABASE_URL'] as const) {
     const url = env[variable];

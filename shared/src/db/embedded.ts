@@ -48,11 +48,12 @@ export class EmbeddedDbError extends Error {
   override name = 'EmbeddedDbError';
 }
 
-function portIsFree(port: number): Promise<boolean> {
+/** True when nothing listens on `port` at `host` (tried by listening there). */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    server.listen(port, host, () => server.close(() => resolve(true)));
   });
 }
 
