@@ -22,11 +22,15 @@ export function databases(env: Env, logger?: Logger) {
       if (env.NODE_ENV === 'production') throw new Error(`${variable} is required when NODE_ENV=production`);
       if (!embedded) {
         const settings = embeddedDbSettings(env);
-        logger?.info(`starting the embedded PostgreSQL on port ${settings.port} (data in ${settings.dataDir})`);
+        logger?.debug(`starting the embedded PostgreSQL on port ${settings.port} (data in ${settings.dataDir})`);
         embedded = await startEmbeddedDb({ ...settings, onLog: (line) => logger?.debug({ postgres: line }) });
       }
       await embedded.ensureDatabase(database);
       return embedded.url(database);
+    },
+    /** The embedded server, once a database on it was asked for. */
+    get embedded(): EmbeddedDb | undefined {
+      return embedded;
     },
     /** Stops the embedded server if this process started it. */
     async stop(): Promise<void> {

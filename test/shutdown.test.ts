@@ -3,10 +3,9 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { waitUntilUp } from './processes.js';
+import { holdLock, waitUntilUp, type HeldLock } from './processes.js';
 
 /**
  * Graceful shutdown of each service's own process (what a container runs): with a slow request
@@ -21,28 +20,6 @@ function start(main: string, env: Record<string, string>): ChildProcess {
     env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', PUBLIC_BASE_URL: 'http://127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-}
-
-/** Holds `lock table` in a transaction of its own until released. */
-async function holdLock(url: string, table: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query('begin');
-  await client.query(`lock table ${table} in access exclusive mode`);
-  return {
-    waitForBlocked: async (app: string) => {
-      for (let i = 0; i < 100; i++) {
-        const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [app]);
-        if (rows[0].n > 0) return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error('the request never reached the database');
-    },
-    release: async () => {
-      await client.query('rollback');
-      await client.end();
-    },
-  };
 }
 
 /** True when a new TCP connection to the port is refused (fetch would reuse pooled sockets). */
@@ -69,7 +46,7 @@ function request(port: number, method: string, path: string, headers: Record<str
   });
 }
 
-async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<{ status: number }>, lock: Awaited<ReturnType<typeof holdLock>>, app: string) {
+async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<{ status: number }>, lock: HeldLock, app: string) {
   const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
   const inFlight = slow();
   await lock.waitForBlocked(app);

@@ -23,7 +23,14 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = i.path.join('.');
+        // The value given, when it cannot be a secret or hold one (a URL may carry a password).
+        const value = key && !/TOKEN|SECRET|PASSWORD|URL/.test(key) ? cleaned[key] : undefined;
+        return `${key || '(env)'}${value === undefined ? '' : `=${value}`}: ${i.message}`;
+      }),
+    );
   }
   return Object.freeze(result.data) as z.infer<S>;
 }

@@ -29,7 +29,16 @@ export interface RelayOptions {
   retentionMs?: number;
   /** Told of every batch delivery attempt (for metrics). */
   onAttempt?: (result: 'delivered' | 'failed', events: number) => void;
+  /** Where the events go (AGGREGATOR_URL), named when delivery keeps failing. */
+  target?: string;
 }
+
+/**
+ * Failed attempts in a row after which the relay says, once, that events cannot be delivered
+ * (each attempt's own warning reads as a retry; a wrong AGGREGATOR_URL or token needs a person).
+ * With the default backoff the third attempt comes within about two seconds of the first.
+ */
+export const UNDELIVERABLE_AFTER_FAILURES = 3;
 
 export interface RelayStats {
   batches: number;
@@ -55,6 +64,7 @@ export function createOutboxRelay(options: RelayOptions) {
   let lastPurge = 0;
   /** Set by a notification that came while the loop was busy, so it does not then sleep. */
   let notified = false;
+  let failuresInARow = 0;
 
   const signal = () => {
     notified = true;
@@ -101,6 +111,8 @@ export function createOutboxRelay(options: RelayOptions) {
       await outbox.markDelivered(batch.map((e) => e.id));
       stats.delivered += batch.length;
       options.onAttempt?.('delivered', batch.length);
+      if (failuresInARow >= UNDELIVERABLE_AFTER_FAILURES) logger.info({ target: options.target }, 'events are delivered to the aggregator again');
+      failuresInARow = 0;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A refused batch (4xx) may hold one bad event: send them one by one, so the others go
@@ -112,6 +124,12 @@ export function createOutboxRelay(options: RelayOptions) {
       stats.failedAttempts += batch.length;
       options.onAttempt?.('failed', batch.length);
       logger.warn({ events: batch.length, err: message, requestId }, 'outbox delivery failed; will retry');
+      if (++failuresInARow === UNDELIVERABLE_AFTER_FAILURES && !abort.signal.aborted) {
+        logger.warn(
+          { target: options.target, attempts: failuresInARow, err: message },
+          `events cannot be delivered to the aggregator${options.target ? ` at ${options.target}` : ''}: ${failuresInARow} attempts in a row failed; they wait in the outbox. Check AGGREGATOR_URL and AGGREGATOR_SERVICE_TOKEN`,
+        );
+      }
       if (!abort.signal.aborted) await outbox.markFailed(batch.map((e) => e.id), message, backoff);
     }
   }
