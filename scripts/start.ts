@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       try {
         if (!(await isEmpty(db))) return 'not empty, left as it is';
         const seeded = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
-        return `${seeded.users} users, ${seeded.projects} projects`;
+        return `${seeded.created.users.length} users, ${seeded.created.projects.length} projects`;
       } finally {
         await db.destroy();
       }
