@@ -366,6 +366,7 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
       HOSTING_IMAGE: image,
       PROJECT_SERVICE_PORT: String(ports.project),
       AGGREGATOR_SERVICE_PORT: String(ports.aggregator),
+      PUBLIC_BASE_URL: `http://localhost:${ports.project}`,
     };
   });
 
