@@ -68,6 +68,7 @@ it('project-service: SIGTERM with a drain delay keeps serving while readiness fa
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
+      PUBLIC_BASE_URL: 'http://localhost:3000',
       LOG_LEVEL: 'warn',
       PROJECT_DATABASE_URL: database.url,
       PROJECT_SERVICE_PORT: String(port),
@@ -143,6 +144,7 @@ it('aggregator-service: SIGTERM with a drain delay answers /readyz 503, still se
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
+      PUBLIC_BASE_URL: 'http://localhost:3000',
       LOG_LEVEL: 'warn',
       AGGREGATOR_DATABASE_URL: aggregator.url,
       AGGREGATOR_SERVICE_PORT: String(port),

@@ -58,7 +58,7 @@ describe('a real HAProxy in front of real replicas', () => {
     const [p] = await project.db('projects').insert({ name: 'h', user_id: user!.id, app_secret_sha256: sha256('h'.repeat(32)) }).returning('id');
     const [front, aggFront, replica1, replica2, aggPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
 
-    const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', PROJECT_SERVICE_TOKEN: token, AGGREGATOR_SERVICE_TOKEN: token, TRUST_PROXY: 'true' };
+    const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', PROJECT_SERVICE_TOKEN: token, AGGREGATOR_SERVICE_TOKEN: token, TRUST_PROXY: 'true', PUBLIC_BASE_URL: 'http://localhost:3000' };
     const aggregatorProcess = spawnGroup(process.execPath, [path.join(root, 'aggregator-service/dist/src/main.js')], {
       ...common,
       AGGREGATOR_DATABASE_URL: aggregator.url,

@@ -123,6 +123,7 @@ async function post(port: number, url: string, auth: string, body?: unknown) {
     AGGREGATOR_SERVICE_TOKEN: token,
     DB_PREPARED_STATEMENTS: 'false',
     DB_POOL_MAX: '8',
+    PUBLIC_BASE_URL: 'http://localhost:3000',
   };
   children.push(
     spawnGroup(process.execPath, [path.join(root, 'aggregator-service/dist/src/main.js')], {
