@@ -1,13 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 import { rawStream } from '../project-service/test/sse-client.js';
-import { waitUntilUp } from './processes.js';
+import { connectionRefused, root, waitUntilUp } from './processes.js';
 
 /**
  * The drain of a replica behind a balancer (SHUTDOWN_DRAIN_DELAY_MS), on the real process: after
@@ -15,7 +13,6 @@ import { waitUntilUp } from './processes.js';
  * get changes; when the delay is over, new connections are refused, the request in flight
  * completes, the streams end, and the process exits 0.
  */
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const token = 'drain-test-token-0123456789';
 const drainMs = 2_500;
 
@@ -33,16 +30,6 @@ function request(port: number, method: string, url: string): Promise<{ status: n
   });
 }
 
-function connectionRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 let database: TestDatabase;
 let child: ChildProcess | undefined;

@@ -1,6 +1,7 @@
 /** Helpers for the top-level tests that run the services as their own processes. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +18,18 @@ export async function waitUntilUp(port: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing answers on ${port}`);
+}
+
+/** True when a new TCP connection to 127.0.0.1:`port` is refused (fetch would reuse pooled sockets). */
+export function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }
 
 /** Holds `lock table` in a transaction of its own until released. */

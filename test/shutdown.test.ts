@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net, { type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { holdLock, waitUntilUp, type HeldLock } from './processes.js';
+import { connectionRefused, holdLock, waitUntilUp, type HeldLock } from './processes.js';
 
 /**
  * Graceful shutdown of each service's own process (what a container runs): with a slow request
@@ -22,17 +22,6 @@ function start(main: string, env: Record<string, string>): ChildProcess {
   });
 }
 
-/** True when a new TCP connection to the port is refused (fetch would reuse pooled sockets). */
-function connectionRefused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 /** One request on a connection of its own, so no pooled socket is shared with other calls. */
 function request(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number }> {

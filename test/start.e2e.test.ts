@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '@hosting/shared';
-import { holdLock, processTree, root, startSystem, survivors, waitUntilUp, type System } from './processes.js';
+import { connectionRefused, holdLock, processTree, root, startSystem, survivors, waitUntilUp, type System } from './processes.js';
 
 /**
  * `npm start` as a user runs it (the launcher, or npm itself, in a process group of its own, as a
@@ -26,16 +26,6 @@ async function start(...args: Parameters<typeof startSystem>): Promise<System> {
   return system;
 }
 
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', () => resolve(true));
-  });
-}
 
 const tokens = (out: string) => ({
   project: /project-service\s+\S+\s+token: (\S+)/.exec(out)?.[1],
@@ -92,7 +82,7 @@ it('npm start with a copy of .env.example: each step with its time, working toke
     expect(system.out().slice(before)).not.toMatch(QUIET_STOP);
     expect(await survivors(tree, 5_000)).toEqual([]);
     await expect(fetch(`http://localhost:${system.ports.project}/projects`)).rejects.toThrow();
-    expect(await refused(system.ports.postgres)).toBe(true);
+    expect(await connectionRefused(system.ports.postgres)).toBe(true);
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }
@@ -148,7 +138,7 @@ it('kill -9 of the npm start process group: nothing it started outlives it by mo
   expect(tree.length).toBeGreaterThanOrEqual(6); // npm, its shell, the launcher, two services, PostgreSQL (and its workers), the watchdog
   system.signalGroup('SIGKILL');
   expect(await survivors(tree, 10_000)).toEqual([]);
-  for (const port of [system.ports.project, system.ports.aggregator, system.ports.postgres]) expect(await refused(port)).toBe(true);
+  for (const port of [system.ports.project, system.ports.aggregator, system.ports.postgres]) expect(await connectionRefused(port)).toBe(true);
 }, 90_000);
 
 describe('a configuration mistake: one line naming the variable, before the database or a service starts, exit 1', () => {
