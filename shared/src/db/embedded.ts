@@ -117,11 +117,21 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-/** True when `user` can enter `folder` (its nearest existing ancestor if it is not there yet), tried as that user. */
-function reaches(user: { uid: number; gid: number }, folder: string): boolean {
+/** `folder`, or its nearest ancestor that exists when it is not there yet. */
+function nearestExisting(folder: string): string {
   let dir = folder;
   while (!existsSync(dir)) dir = path.dirname(dir);
-  return spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', dir], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+  return dir;
+}
+
+/** True when `user` can enter `folder` (its nearest existing ancestor if it is not there yet), tried as that user. */
+function reaches(user: { uid: number; gid: number }, folder: string): boolean {
+  return spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', nearestExisting(folder)], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+}
+
+/** Each non-blank line of a chunk of a child's output, trimmed, to `onLog`. */
+function logLines(text: string, onLog?: (line: string) => void): void {
+  if (onLog) for (const line of text.split('\n')) if (line.trim()) onLog(line.trim());
 }
 
 /**
@@ -168,8 +178,9 @@ async function initCluster(binaries: Binaries, dataDir: string, user: string, pa
       const initdb = spawn(binaries.initdb, args, { stdio: ['ignore', 'pipe', 'pipe'], ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
       let output = '';
       const collect = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) onLog?.(line.trim());
+        const text = chunk.toString('utf8');
+        output += text;
+        logLines(text, onLog);
       };
       initdb.stdout.on('data', collect);
       initdb.stderr.on('data', collect);
@@ -190,8 +201,7 @@ async function initCluster(binaries: Binaries, dataDir: string, user: string, pa
  */
 function checkDataDirReachable(user: { uid: number; gid: number }, dataDir: string): void {
   if (reaches(user, dataDir)) return;
-  let blocking = dataDir;
-  while (!existsSync(blocking)) blocking = path.dirname(blocking);
+  let blocking = nearestExisting(dataDir);
   // The outermost folder it cannot enter is the one to name.
   for (let up = blocking; up !== path.dirname(up); up = path.dirname(up)) if (!reaches(user, up)) blocking = up;
   const mode = (statSync(blocking).mode & 0o777).toString(8);
@@ -245,7 +255,7 @@ async function spawnServer(
   server.stderr!.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     if (output.length < 4_000) output += text;
-    for (const line of text.split('\n')) if (line.trim()) onLog?.(line.trim());
+    logLines(text, onLog);
   });
   const exited = new Promise<never>((_, reject) => {
     server.once('error', (err) => reject(new EmbeddedDbError(`The embedded PostgreSQL could not be started: ${err.message}`)));
