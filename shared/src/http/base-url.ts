@@ -18,6 +18,11 @@ export function isValidHost(host: string): boolean {
   return port === undefined || (Number(port) >= 1 && Number(port) <= 65_535);
 }
 
+/** Throws the 400 for a host that is present and not `hostname[:port]`. */
+function checkHost(host: string): void {
+  if (host && !isValidHost(host)) throw new BadRequestError('Invalid Host header: must be hostname[:port]');
+}
+
 /**
  * Refuses (400 in the error shape) a request whose host (the Host header, or X-Forwarded-Host when
  * the app trusts its proxy) is not `hostname[:port]`: links are built from it when no public base
@@ -26,8 +31,7 @@ export function isValidHost(host: string): boolean {
  */
 export function hostGuard(): Middleware {
   return async (ctx, next) => {
-    const host = ctx.host;
-    if (host && !isValidHost(host)) throw new BadRequestError('Invalid Host header: must be hostname[:port]');
+    checkHost(ctx.host);
     await next();
   };
 }
@@ -54,7 +58,7 @@ export function privateAnswers(): Middleware {
  */
 export function requestBaseUrl(ctx: { protocol: string; host: string }, configured?: string): string {
   if (configured !== undefined) return configured.replace(/\/+$/, '');
-  if (ctx.host && !isValidHost(ctx.host)) throw new BadRequestError('Invalid Host header: must be hostname[:port]');
+  checkHost(ctx.host);
   // ctx.protocol is X-Forwarded-Proto's first value behind a trusted proxy: only the two schemes we serve.
   return `${ctx.protocol === 'https' ? 'https' : 'http'}://${ctx.host || 'localhost'}`;
 }
