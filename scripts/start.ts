@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
-import { applySeed, defaultSeedFiles, isEmpty, migrations as projectMigrations, readSeedFiles } from '@hosting/project-service';
+import { migrations as projectMigrations, seedIfEmpty } from '@hosting/project-service';
 import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, runMigrations, SERVICE_NODE_OPTIONS, type Migration } from '@hosting/shared';
 import { databases, type Service } from './databases.js';
 import { AlreadyRunning, claimInstance, describeInstance, runningInstance } from './instance.js';
@@ -149,8 +149,8 @@ async function main(): Promise<void> {
     await step('seeding an empty database from seeds/', async () => {
       const db = createDb({ connectionString: urls.project, pool: { max: 1 } });
       try {
-        if (!(await isEmpty(db))) return 'not empty, left as it is';
-        const seeded = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
+        const seeded = await seedIfEmpty(db);
+        if (!seeded) return 'not empty, left as it is';
         return `${seeded.created.users.length} users, ${seeded.created.projects.length} projects`;
       } finally {
         await db.destroy();

@@ -2,7 +2,7 @@
 export { migrations } from '../migrations/index.js';
 export { createApp, type AppDeps } from './app.js';
 export { loadConfig, projectConfigSchema, type ProjectServiceConfig } from './config.js';
-export { applySeed, describeSeedReport, readSeedFiles, isEmpty, SeedError, type SeedReport } from './features/seed/seed.js';
+export { applySeed, describeSeedReport, readSeedFiles, isEmpty, seedIfEmpty, SeedError, type SeedReport } from './features/seed/seed.js';
 export { defaultSeedFiles } from './features/seed/default-files.js';
 export { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
 export { createOutboxRepo } from './events/outbox.repo.js';

@@ -6,10 +6,9 @@ import { jwtModeOn } from './http/auth.js';
 import { createAggregatorClient } from './events/aggregator-client.js';
 import { createOutboxRelay } from './events/outbox-relay.js';
 import { createOutboxRepo } from './events/outbox.repo.js';
-import { defaultSeedFiles } from './features/seed/default-files.js';
 import { createProjectsRepo } from './features/projects/projects.repo.js';
 import { createDeploymentStreamHub } from './features/stream/stream-hub.js';
-import { applySeed, isEmpty, readSeedFiles } from './features/seed/seed.js';
+import { seedIfEmpty } from './features/seed/seed.js';
 import { createProjectMetrics } from './metrics.js';
 
 /**
@@ -51,10 +50,8 @@ async function main() {
   });
   const applied = await runMigrations(db, migrations);
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-  if (config.NODE_ENV !== 'production' && (await isEmpty(db))) {
-    const { created } = await applySeed(db, await readSeedFiles(defaultSeedFiles()));
-    logger.info({ users: created.users.length, projects: created.projects.length }, 'empty database seeded with seeds/users.json and seeds/projects.json');
-  }
+  const seeded = config.NODE_ENV === 'production' ? undefined : await seedIfEmpty(db);
+  if (seeded) logger.info({ users: seeded.created.users.length, projects: seeded.created.projects.length }, 'empty database seeded with seeds/users.json and seeds/projects.json');
 
   const outbox = createOutboxRepo(db);
   const metrics = createProjectMetrics({

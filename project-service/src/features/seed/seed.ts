@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { secretMatchesDigest, sha256, type Knex } from '@hosting/shared';
 import { z } from 'zod';
+import { defaultSeedFiles } from './default-files.js';
 
 /**
  * The platform's seed format: `users.json` and `projects.json`, arrays of records exactly as in
@@ -300,4 +301,13 @@ export async function isEmpty(db: Knex): Promise<boolean> {
     'select not exists (select 1 from users) and not exists (select 1 from projects) as empty',
   );
   return rows[0]?.empty ?? true;
+}
+
+/**
+ * The first start's seeding (project-service's main and npm start): the repo's seed files into a
+ * database that holds no user and no project yet. Undefined, and nothing written, when it holds some.
+ */
+export async function seedIfEmpty(db: Knex): Promise<SeedReport | undefined> {
+  if (!(await isEmpty(db))) return undefined;
+  return applySeed(db, await readSeedFiles(defaultSeedFiles()));
 }
