@@ -45,7 +45,7 @@ COPY --from=build /app/project-service/dist/src project-service/dist/src
 COPY --from=build /app/project-service/dist/migrations project-service/dist/migrations
 COPY --from=build /app/aggregator-service/dist/src aggregator-service/dist/src
 COPY --from=build /app/aggregator-service/dist/migrations aggregator-service/dist/migrations
-# scripts/dist: migrate.js and seed.js (and their databases.js) for `docker compose run`.
+# scripts/dist: migrate.js and seed.js (and their databases.js, migrations.js) for `docker compose run`.
 COPY --from=build /app/scripts/dist scripts/dist
 COPY seeds seeds
 COPY docker/healthcheck.mjs docker/healthcheck.mjs

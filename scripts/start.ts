@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
-import { migrations as projectMigrations, seedIfEmpty } from '@hosting/project-service';
-import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, runMigrations, SERVICE_NODE_OPTIONS, type Migration } from '@hosting/shared';
+import { seedIfEmpty } from '@hosting/project-service';
+import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, SERVICE_NODE_OPTIONS } from '@hosting/shared';
 import { databases, type Service } from './databases.js';
 import { AlreadyRunning, claimInstance, describeInstance, runningInstance } from './instance.js';
+import { MIGRATIONS, migrate } from './migrations.js';
 import { preflight } from './preflight.js';
 import { step } from './steps.js';
 
@@ -129,19 +129,8 @@ async function main(): Promise<void> {
   }
 
   await step('applying migrations', async () => {
-    const targets: Array<[Service, readonly Migration[]]> = [
-      ['project', projectMigrations],
-      ['aggregator', aggregatorMigrations],
-    ];
     const counts: string[] = [];
-    for (const [name, list] of targets) {
-      const db = createDb({ connectionString: urls[name], pool: { max: 1 } });
-      try {
-        counts.push(`${name}: ${(await runMigrations(db, list)).length}`);
-      } finally {
-        await db.destroy();
-      }
-    }
+    for (const [name, migrations] of MIGRATIONS) counts.push(`${name}: ${(await migrate(urls[name], migrations)).length}`);
     return `applied: ${counts.join(', ')}`;
   });
 
