@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { migrations as projectMigrations } from '@hosting/project-service';
-import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, startEmbeddedDb } from '@hosting/shared';
+import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, sha256, startEmbeddedDb } from '@hosting/shared';
 import { toPg } from './sql.js';
 import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, heavyUserDeployments } from './generate.js';
 
@@ -699,7 +699,7 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
     { name: 'deployments page by status', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80) },
     { name: 'deployments page, status done', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80) },
     { name: 'deployments page, two statuses', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80) },
-    { name: 'deployment with project (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findWithProject, bindings: [42] },
+    { name: 'deployment for a secret (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findForSecret, bindings: [42, sha256('secret-42')] },
     { name: 'events by project (feed)', db: aggregatorDb, sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`, bindings: [42] },
   ];
   const out: Array<{ name: string; seqScans: string[] }> = [];
