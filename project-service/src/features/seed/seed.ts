@@ -148,6 +148,19 @@ export function keptReason(field: string): string {
 
 const iso = (d: Date | string) => new Date(d).toISOString();
 
+type FieldChanges<F extends string> = Partial<Record<F, { from: string; to: string }>>;
+
+/** The `fields` whose values differ between the row (`was`) and its record (`is`); each is also listed in `report`. */
+function differences<F extends string>(table: SeedDifference['table'], id: number, fields: readonly F[], was: Record<F, string>, is: Record<F, string>, report: SeedDifference[]): FieldChanges<F> {
+  const changes: FieldChanges<F> = {};
+  for (const field of fields) {
+    if (was[field] === is[field]) continue;
+    changes[field] = { from: was[field], to: is[field] };
+    report.push({ table, id, field, from: was[field], to: is[field] });
+  }
+  return changes;
+}
+
 /**
  * Loads the seed files without ever overwriting live state by default: records whose id is not
  * in the database are inserted; existing rows are compared with their records and left alone,
@@ -181,7 +194,7 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
     );
 
     const report: SeedReport = { created: { users: [], projects: [] }, changes: [], kept: [], applied: overwrite, overwrite: options.overwrite === true, dryRun };
-    const userUpdates: Array<{ id: number; changes: Partial<Record<(typeof USER_FIELDS)[number], { from: string; to: string }>> }> = [];
+    const userUpdates: Array<{ id: number; changes: FieldChanges<(typeof USER_FIELDS)[number]> }> = [];
     for (const u of data.users) {
       const row = users.get(u.id);
       if (!row) {
@@ -190,15 +203,10 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
       }
       const was = { email: row.email, username: row.username, createdAt: iso(row.created_at) };
       const is = { email: u.email, username: u.username, createdAt: iso(u.created_at) };
-      const changes: (typeof userUpdates)[number]['changes'] = {};
-      for (const field of USER_FIELDS) {
-        if (was[field] === is[field]) continue;
-        changes[field] = { from: was[field], to: is[field] };
-        report.changes.push({ table: 'users', id: u.id, field, from: was[field], to: is[field] });
-      }
+      const changes = differences('users', u.id, USER_FIELDS, was, is, report.changes);
       if (Object.keys(changes).length > 0) userUpdates.push({ id: u.id, changes });
     }
-    const projectUpdates: Array<{ id: number; name: string; userId: number; changes: Partial<Record<(typeof PROJECT_FIELDS)[number], { from: string; to: string }>> }> = [];
+    const projectUpdates: Array<{ id: number; name: string; userId: number; changes: FieldChanges<(typeof PROJECT_FIELDS)[number]> }> = [];
     for (const p of data.projects) {
       const row = projects.get(p.id);
       if (!row) {
@@ -207,12 +215,7 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
       }
       const was = { name: row.name, createdAt: iso(row.created_at) };
       const is = { name: p.name, createdAt: iso(p.created_at) };
-      const changes: (typeof projectUpdates)[number]['changes'] = {};
-      for (const field of PROJECT_FIELDS) {
-        if (was[field] === is[field]) continue;
-        changes[field] = { from: was[field], to: is[field] };
-        report.changes.push({ table: 'projects', id: p.id, field, from: was[field], to: is[field] });
-      }
+      const changes = differences('projects', p.id, PROJECT_FIELDS, was, is, report.changes);
       if (Object.keys(changes).length > 0) projectUpdates.push({ id: p.id, name: p.name, userId: row.user_id, changes });
       if (row.url !== p.url) report.kept.push({ table: 'projects', id: p.id, field: 'url', from: row.url, to: p.url });
       if (row.user_id !== p.user_id) report.kept.push({ table: 'projects', id: p.id, field: 'userId', from: String(row.user_id), to: String(p.user_id) });
