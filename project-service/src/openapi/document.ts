@@ -12,7 +12,7 @@ import {
   type OpenApiDocument,
 } from '@hosting/shared';
 import { addLimitsToDocument } from '@hosting/shared';
-import { WEBHOOK_HEADER_OUTCOMES } from '../features/deployments/deployment-status.js';
+import { WEBHOOK_HEADER_OUTCOMES, webhookOutcome } from '../features/deployments/deployment-status.js';
 
 import { activityPaths } from '../features/activity/activity.openapi.js';
 import { statsPaths } from '../features/stats/stats.openapi.js';
@@ -30,15 +30,11 @@ const ref = (to: string) => ({ $ref: to });
 const reqIdParam = ref('#/components/parameters/X-Request-Id');
 const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
 
+/** The webhook's rules as a table, written from webhookOutcome itself (a 409 for `conflict`). */
 const STATE_MACHINE = `
-| from \\ to | pending | building | deploying | done | failed | cancelled |
-| --- | --- | --- | --- | --- | --- | --- |
-| **pending** | same | apply | apply | apply | apply | apply |
-| **building** | stale | same | apply | apply | apply | apply |
-| **deploying** | stale | stale | same | apply | apply | apply |
-| **done** | stale | stale | stale | same | 409 | 409 |
-| **failed** | stale | stale | stale | 409 | same | 409 |
-| **cancelled** | stale | stale | stale | 409 | 409 | same |
+| from \\ to | ${DEPLOYMENT_STATUSES.join(' | ')} |
+|${' --- |'.repeat(DEPLOYMENT_STATUSES.length + 1)}
+${DEPLOYMENT_STATUSES.map((from) => `| **${from}** | ${DEPLOYMENT_STATUSES.map((to) => webhookOutcome(from, to).replace('conflict', '409')).join(' | ')} |`).join('\n')}
 `;
 
 export const openapiDocument: OpenApiDocument = {
