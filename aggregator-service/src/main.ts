@@ -1,4 +1,4 @@
-import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, stopWhenParentGone, type EmbeddedDb } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -10,9 +10,7 @@ import { loadConfig } from './config.js';
  */
 async function main() {
   loadDotenv();
-  // Under npm start: the IPC channel to it closes however it ends (kill -9 included); stop as on SIGTERM then.
-  process.channel?.unref();
-  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  stopWhenParentGone();
   const env = process.env;
   const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
   let embedded: EmbeddedDb | undefined;

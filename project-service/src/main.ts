@@ -1,4 +1,4 @@
-import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, type EmbeddedDb } from '@hosting/shared';
+import { createDb, createLifecycle, createLogger, embeddedDbSettings, exitOnSignals, listen, loadDotenv, resolveSecret, runMigrations, startEmbeddedDb, stopWhenParentGone, type EmbeddedDb } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -18,9 +18,7 @@ import { createProjectMetrics } from './metrics.js';
  */
 async function main() {
   loadDotenv();
-  // Under npm start: the IPC channel to it closes however it ends (kill -9 included); stop as on SIGTERM then.
-  process.channel?.unref();
-  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  stopWhenParentGone();
   const env = process.env;
   const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'project-service' });
   let embedded: EmbeddedDb | undefined;

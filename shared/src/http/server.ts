@@ -154,6 +154,16 @@ export async function listen(app: Koa<any, any>, options: ListenOptions): Promis
 }
 
 /** Calls `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 when stopping failed). Only for main modules. */
+/**
+ * Under `npm start` a service has an IPC channel to it, which closes however npm start ends
+ * (kill -9 included): the service then stops as on SIGTERM, so nothing outlives its starter.
+ * The channel is unref'd so that it never keeps the process alive by itself.
+ */
+export function stopWhenParentGone(): void {
+  process.channel?.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+}
+
 export function exitOnSignals(stop: (signal: string) => Promise<void>, logger: Logger): void {
   let once = false;
   const handler = (signal: NodeJS.Signals) => {
