@@ -1,7 +1,6 @@
-import pg from 'pg';
 import { loadConfig as loadAggregatorConfig } from '@hosting/aggregator-service';
 import { loadConfig as loadProjectConfig } from '@hosting/project-service';
-import { ConfigError, embeddedDbSettings, portIsFree, type Env } from '@hosting/shared';
+import { ConfigError, databaseUnreachable, embeddedDbSettings, portIsFree, type Env } from '@hosting/shared';
 
 /**
  * What `npm start` checks before it starts anything: the configuration, with the services' own
@@ -40,18 +39,8 @@ export function redactUrl(url: string): string {
 }
 
 async function databaseProblem(variable: string, url: string): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (err) {
-    const e = err as Error & { code?: string };
-    return `${variable}: cannot connect to ${redactUrl(url)} (${e.code ?? e.message})`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  const why = await databaseUnreachable(url, 3_000);
+  return why === undefined ? undefined : `${variable}: cannot connect to ${redactUrl(url)} (${why})`;
 }
 
 export interface StartSettings {

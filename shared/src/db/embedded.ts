@@ -70,19 +70,23 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function answers(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+/** Connects to `url` and runs `select 1`: undefined when it answers, else why not (the error's code or message). */
+export async function databaseUnreachable(url: string, timeoutMs = 2_000): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => undefined);
   try {
     await client.connect();
     await client.query('select 1');
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return e.code ?? e.message;
   } finally {
     await client.end().catch(() => undefined);
   }
 }
+
+const answers = async (url: string): Promise<boolean> => (await databaseUnreachable(url)) === undefined;
 
 interface Binaries {
   initdb: string;
