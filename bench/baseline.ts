@@ -62,12 +62,22 @@ async function readJson(req: http.IncomingMessage): Promise<unknown> {
 
 type Row = Record<string, any>;
 const project = (p: Row) => ({
-  id: p.id, name: p.name, url: p.url, userId: p.user_id, createdAt: p.created_at.toISOString(),
-  hasOngoingDeployment: p.has_ongoing, hasPendingDeployment: p.has_ongoing, hasLiveDeployment: p.has_live,
+  id: p.id,
+  name: p.name,
+  url: p.url,
+  userId: p.user_id,
+  createdAt: p.created_at.toISOString(),
+  hasOngoingDeployment: p.has_ongoing,
+  hasPendingDeployment: p.has_ongoing,
+  hasLiveDeployment: p.has_live,
 });
 const deployment = (d: Row) => ({
-  id: d.id, projectId: d.project_id, status: d.status, deployedIn: d.deployed_in,
-  createdAt: d.created_at.toISOString(), updatedAt: d.updated_at.toISOString(),
+  id: d.id,
+  projectId: d.project_id,
+  status: d.status,
+  deployedIn: d.deployed_in,
+  createdAt: d.created_at.toISOString(),
+  updatedAt: d.updated_at.toISOString(),
 });
 
 async function project_(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) {
@@ -83,7 +93,13 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
     if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
     if (outcome !== 'apply') return send(res, 200, deployment(current));
     const url = body.status === 'done' && current.project_url === null ? generateProjectUrl(current.project_name, 'bench.example') : null;
-    const moved = await run(SQL.transition, DEPLOYMENTS_SQL.transitionBindings({ id: body.id, from: current.status, to: body.status, url }, { source: 'webhook', requestId: null }));
+    const moved = await run(
+      SQL.transition,
+      DEPLOYMENTS_SQL.transitionBindings(
+        { id: body.id, from: current.status, to: body.status, url },
+        { source: 'webhook', requestId: null },
+      ),
+    );
     return send(res, 200, deployment(moved.rows[0] ?? current));
   }
   if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
@@ -119,7 +135,11 @@ async function aggregator_(req: http.IncomingMessage, res: http.ServerResponse, 
     const events = Array.isArray(body) ? body : [body];
     const { rows } = await run(SQL.insertEvents, [JSON.stringify(events)]);
     const stored = new Set(rows.map((r) => r.event_id));
-    return send(res, 200, { stored: stored.size, duplicates: events.length - stored.size, results: events.map((e: any) => ({ eventId: e.eventId, status: stored.has(e.eventId) ? 'stored' : 'duplicate' })) });
+    return send(res, 200, {
+      stored: stored.size,
+      duplicates: events.length - stored.size,
+      results: events.map((e: any) => ({ eventId: e.eventId, status: stored.has(e.eventId) ? 'stored' : 'duplicate' })),
+    });
   }
   send(res, 404, { name: 'NotFoundError', message: 'no route' });
 }

@@ -25,17 +25,24 @@ export const heavyUserDeployments = (size: DataSize) => Math.floor(size.deployme
 const OWNER = (p: string) => `case when ${p} <= ?::int / 10 then 1 else 2 + (${p} % (?::int - 1)) end`;
 
 export async function generateProjectData(db: Knex, size: DataSize): Promise<void> {
-  await db.raw(`
+  await db.raw(
+    `
     insert into users (id, email, username, created_at)
     select i, 'user' || i || '@bench.example', 'user' || i, now() - interval '3 years'
-    from generate_series(1::bigint, ?::bigint) as i`, [size.users]);
-  await db.raw(`
+    from generate_series(1::bigint, ?::bigint) as i`,
+    [size.users],
+  );
+  await db.raw(
+    `
     insert into projects (id, name, url, user_id, app_secret_sha256, created_at)
     select i, 'project-' || i, null, ${OWNER('i')}, sha256(('secret-' || i)::bytea), now() - interval '2 years'
-    from generate_series(1::bigint, ?::bigint) as i`, [size.projects, size.users, size.projects]);
+    from generate_series(1::bigint, ?::bigint) as i`,
+    [size.projects, size.users, size.projects],
+  );
   // Status mix: 80% done, 8% failed, 5% cancelled, and 7% in progress (pending/building/deploying),
   // the in-progress ones among the most recent, as on a real platform.
-  await db.raw(`
+  await db.raw(
+    `
     insert into deployments (project_id, status, deployed_in, created_at, updated_at)
     select p, s, case when s = 'done' then 20 + (i % 300) end, t, t + interval '5 minutes'
     from (
@@ -48,12 +55,16 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
                else 'cancelled'
              end as s
       from generate_series(1::bigint, ?::bigint) as i
-    ) g`, [size.projects, size.deployments, size.deployments, size.deployments, size.deployments]);
+    ) g`,
+    [size.projects, size.deployments, size.deployments, size.deployments, size.deployments],
+  );
   // The live stream's change log (deployment_changes) is for recent changes only: the generated
   // history is not something a reconnecting client would replay.
   await db.raw('truncate deployment_changes');
   // Mark the projects that have a done deployment as live, as the webhook would have.
-  await db.raw(`update projects set url = 'https://project-' || id || '.bench.example' where exists (select 1 from deployments d where d.project_id = projects.id and d.status = 'done')`);
+  await db.raw(
+    `update projects set url = 'https://project-' || id || '.bench.example' where exists (select 1 from deployments d where d.project_id = projects.id and d.status = 'done')`,
+  );
   for (const table of ['users', 'projects', 'deployments']) {
     await db.raw(`select setval(pg_get_serial_sequence('${table}', 'id'), (select max(id) from ${table}))`);
   }
@@ -62,7 +73,8 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
 }
 
 export async function generateAggregatorData(db: Knex, size: DataSize, projects: number, users: number): Promise<void> {
-  await db.raw(`
+  await db.raw(
+    `
     insert into events (event_id, name, payload, occurred_at, project_id, deployment_id, user_id)
     select gen_random_uuid(), n, jsonb_build_object('projectId', p, 'projectName', 'project-' || p, 'userId', u,
              'deploymentId', d, 'source', 'webhook', 'requestId', null, 'from', 'building', 'to', 'deploying', 'deployedIn', null),
@@ -72,6 +84,8 @@ export async function generateAggregatorData(db: Knex, size: DataSize, projects:
              (array['deployment.created', 'deployment.status_changed', 'deployment.succeeded'])[1 + i % 3] as n,
              now() - make_interval(secs => (?::int - i) * (63072000.0 / ?::int)) as t
       from generate_series(1::bigint, ?::bigint) as i, lateral (select (1 + (i * 7919) % ?::int)::int as p) pp
-    ) g`, [projects, users, size.events, size.events, size.events, projects]);
+    ) g`,
+    [projects, users, size.events, size.events, size.events, projects],
+  );
   await db.raw('vacuum analyze events');
 }

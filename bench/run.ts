@@ -66,7 +66,9 @@ function cpuSeconds(pid: number): number {
 }
 function rssMb(pid: number): number {
   try {
-    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:'));
     return line ? Number(line.replace(/\D+/g, '')) / 1024 : 0;
   } catch {
     return 0;
@@ -107,12 +109,22 @@ function postgresPids(dataDir: string): number[] {
 }
 
 function startProcess(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, args, { cwd: root, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, args, {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function waitFor(url: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    if (await fetch(url).then(() => true, () => false)) return;
+    if (
+      await fetch(url).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer`);
@@ -140,15 +152,34 @@ function targets(token: string, aggregatorToken: string): Target[] {
   let step = 0;
   const steps = ['building', 'deploying', 'done'];
   return [
-    { name: 'GET /projects?page=N', kind: 'read', server: 'project', request: () => ({ method: 'GET', path: `/projects?page=${rand(pages)}`, headers: admin }) },
-    { name: 'GET /projects/:id', kind: 'read', server: 'project', request: () => ({ method: 'GET', path: `/projects/${rand(size.projects)}`, headers: admin }) },
+    {
+      name: 'GET /projects?page=N',
+      kind: 'read',
+      server: 'project',
+      request: () => ({ method: 'GET', path: `/projects?page=${rand(pages)}`, headers: admin }),
+    },
+    {
+      name: 'GET /projects/:id',
+      kind: 'read',
+      server: 'project',
+      request: () => ({ method: 'GET', path: `/projects/${rand(size.projects)}`, headers: admin }),
+    },
     {
       name: 'GET /deployments?page=N&status=…',
       kind: 'read',
       server: 'project',
-      request: () => ({ method: 'GET', path: `/deployments?page=${rand(50)}&status=${['done', 'failed', 'building,deploying'][rand(3) - 1]}`, headers: admin }),
+      request: () => ({
+        method: 'GET',
+        path: `/deployments?page=${rand(50)}&status=${['done', 'failed', 'building,deploying'][rand(3) - 1]}`,
+        headers: admin,
+      }),
     },
-    { name: 'POST /projects/:id/deployment', kind: 'write', server: 'project', request: () => ({ method: 'POST', path: `/projects/${rand(size.projects)}/deployment`, headers: admin }) },
+    {
+      name: 'POST /projects/:id/deployment',
+      kind: 'write',
+      server: 'project',
+      request: () => ({ method: 'POST', path: `/projects/${rand(size.projects)}/deployment`, headers: admin }),
+    },
     {
       name: 'POST /deployment/webhook',
       kind: 'write',
@@ -180,15 +211,40 @@ function targets(token: string, aggregatorToken: string): Target[] {
             eventId: i < 50 && lastBatch[i] ? lastBatch[i]! : randomUUID(),
             name: 'deployment.status_changed',
             occurredAt: new Date().toISOString(),
-            payload: { projectId: p, projectName: `project-${p}`, userId: 1 + (p % size.users), deploymentId: rand(size.deployments), source: 'webhook', requestId: null, from: 'building', to: 'deploying', deployedIn: null },
+            payload: {
+              projectId: p,
+              projectName: `project-${p}`,
+              userId: 1 + (p % size.users),
+              deploymentId: rand(size.deployments),
+              source: 'webhook',
+              requestId: null,
+              from: 'building',
+              to: 'deploying',
+              deployedIn: null,
+            },
           };
         });
         lastBatch = events.map((e) => e.eventId);
-        return { method: 'POST', path: '/events', headers: { authorization: `Bearer ${aggregatorToken}`, 'content-type': 'application/json' }, body: JSON.stringify(events) };
+        return {
+          method: 'POST',
+          path: '/events',
+          headers: { authorization: `Bearer ${aggregatorToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify(events),
+        };
       },
     },
-    { name: 'GET /projects/:id/activity', kind: 'other', server: 'project', request: () => ({ method: 'GET', path: `/projects/${rand(size.projects)}/activity`, headers: admin }) },
-    { name: 'GET /users/:id/stats', kind: 'other', server: 'project', request: () => ({ method: 'GET', path: `/users/${rand(size.users)}/stats`, headers: admin }) },
+    {
+      name: 'GET /projects/:id/activity',
+      kind: 'other',
+      server: 'project',
+      request: () => ({ method: 'GET', path: `/projects/${rand(size.projects)}/activity`, headers: admin }),
+    },
+    {
+      name: 'GET /users/:id/stats',
+      kind: 'other',
+      server: 'project',
+      request: () => ({ method: 'GET', path: `/users/${rand(size.users)}/stats`, headers: admin }),
+    },
   ];
 }
 let lastBatch: string[] = [];
@@ -237,7 +293,12 @@ async function load(baseUrl: string, target: Target, pid: number, pgPids: () => 
 async function main() {
   const started = Date.now();
   const dataDir = path.join(os.tmpdir(), `hosting-bench-${process.pid}`);
-  const pgServer = await startEmbeddedDb({ dataDir, port: await freePort(), persistent: false, postgresFlags: ['-c', 'max_connections=200', '-c', `shared_buffers=${quick ? '128MB' : '512MB'}`] });
+  const pgServer = await startEmbeddedDb({
+    dataDir,
+    port: await freePort(),
+    persistent: false,
+    postgresFlags: ['-c', 'max_connections=200', '-c', `shared_buffers=${quick ? '128MB' : '512MB'}`],
+  });
   const children: ChildProcess[] = [];
   let stopSampler = () => {};
   try {
@@ -251,14 +312,21 @@ async function main() {
     await runMigrations(aggregatorDb, aggregatorMigrations);
     let t = Date.now();
     await generateProjectData(projectDb, size);
-    say(`data: ${size.users} users, ${size.projects} projects, ${size.deployments} deployments in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    say(
+      `data: ${size.users} users, ${size.projects} projects, ${size.deployments} deployments in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+    );
     t = Date.now();
     await generateAggregatorData(aggregatorDb, size, size.projects, size.users);
     say(`data: ${size.events} events in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
     const token = `bench-${randomUUID()}`;
     const aggregatorToken = `bench-${randomUUID()}`;
-    const ports = { project: await freePort(), aggregator: await freePort(), baseProject: await freePort(), baseAggregator: await freePort() };
+    const ports = {
+      project: await freePort(),
+      aggregator: await freePort(),
+      baseProject: await freePort(),
+      baseAggregator: await freePort(),
+    };
     // --node-options: V8 flags for the services (e.g. heap limits), as NODE_OPTIONS would give them in a deployment.
     const common = {
       NODE_ENV: 'production',
@@ -268,7 +336,12 @@ async function main() {
       // As users run them (npm start, the Docker image): SERVICE_NODE_OPTIONS unless --node-options says otherwise.
       NODE_OPTIONS: values['node-options'] ?? SERVICE_NODE_OPTIONS,
     };
-    const aggregator = startProcess(['aggregator-service/dist/src/main.js'], { ...common, AGGREGATOR_DATABASE_URL: aggregatorUrl, AGGREGATOR_SERVICE_PORT: String(ports.aggregator), AGGREGATOR_SERVICE_HOST: '127.0.0.1' });
+    const aggregator = startProcess(['aggregator-service/dist/src/main.js'], {
+      ...common,
+      AGGREGATOR_DATABASE_URL: aggregatorUrl,
+      AGGREGATOR_SERVICE_PORT: String(ports.aggregator),
+      AGGREGATOR_SERVICE_HOST: '127.0.0.1',
+    });
     const project = startProcess(['project-service/dist/src/main.js'], {
       ...common,
       PROJECT_DATABASE_URL: projectUrl,
@@ -278,8 +351,14 @@ async function main() {
       AGGREGATOR_URL: `http://127.0.0.1:${ports.aggregator}`,
     });
     const baselineMode = values['baseline-prepared'] ? ['prepared'] : [];
-    const baseProject = startProcess(['bench/dist/baseline.js', 'project', String(ports.baseProject), projectUrl, token, ...baselineMode], {});
-    const baseAggregator = startProcess(['bench/dist/baseline.js', 'aggregator', String(ports.baseAggregator), aggregatorUrl, aggregatorToken, ...baselineMode], {});
+    const baseProject = startProcess(
+      ['bench/dist/baseline.js', 'project', String(ports.baseProject), projectUrl, token, ...baselineMode],
+      {},
+    );
+    const baseAggregator = startProcess(
+      ['bench/dist/baseline.js', 'aggregator', String(ports.baseAggregator), aggregatorUrl, aggregatorToken, ...baselineMode],
+      {},
+    );
     children.push(aggregator, project, baseProject, baseAggregator);
     await Promise.all(Object.values(ports).map((p) => waitFor(`http://127.0.0.1:${p}/`)));
 
@@ -302,11 +381,15 @@ async function main() {
       if (!wanted(target.name)) continue;
       await drainOutbox();
       const svc = target.server === 'project' ? { url: projectBase, pid: project.pid! } : { url: aggregatorBase, pid: aggregator.pid! };
-      const base = target.server === 'project' ? { url: `http://127.0.0.1:${ports.baseProject}`, pid: baseProject.pid! } : { url: `http://127.0.0.1:${ports.baseAggregator}`, pid: baseAggregator.pid! };
+      const base =
+        target.server === 'project'
+          ? { url: `http://127.0.0.1:${ports.baseProject}`, pid: baseProject.pid! }
+          : { url: `http://127.0.0.1:${ports.baseAggregator}`, pid: baseAggregator.pid! };
       const row: Row = { endpoint: target.name, kind: target.kind, baseline: [], service: [] };
       // The baseline answers only the routes it knows; endpoints it lacks are measured alone.
       const probe = target.request();
-      const baselineKnows = (await fetch(base.url + probe.path, { method: probe.method, headers: probe.headers, body: probe.body })).status !== 404;
+      const baselineKnows =
+        (await fetch(base.url + probe.path, { method: probe.method, headers: probe.headers, body: probe.body })).status !== 404;
       for (let r = 0; r < rounds; r++) {
         if (baselineKnows) row.baseline.push(await load(base.url, target, base.pid, pgPids));
         row.service.push(await load(svc.url, target, svc.pid, pgPids));
@@ -318,25 +401,35 @@ async function main() {
     const phases: Phases = {};
     if (wanted('flags')) {
       phases.flags = await flagsCost(projectDb);
-      say(`flags: page with flags ${fmt(phases.flags.withFlagsMs, 3)} ms, without ${fmt(phases.flags.withoutFlagsMs, 3)} ms (database execution, mean of ${phases.flags.samples})`);
+      say(
+        `flags: page with flags ${fmt(phases.flags.withFlagsMs, 3)} ms, without ${fmt(phases.flags.withoutFlagsMs, 3)} ms (database execution, mean of ${phases.flags.samples})`,
+      );
     }
     if (wanted('stats')) {
       phases.stats = await heavyUserStats(projectBase, token);
-      say(`stats: user ${HEAVY_USER} with ${phases.stats.deployments} deployments: p50 ${fmt(phases.stats.p50, 1)} ms, p99 ${fmt(phases.stats.p99, 1)} ms`);
+      say(
+        `stats: user ${HEAVY_USER} with ${phases.stats.deployments} deployments: p50 ${fmt(phases.stats.p50, 1)} ms, p99 ${fmt(phases.stats.p99, 1)} ms`,
+      );
     }
     if (wanted('export')) {
       phases.export = await exportRun(aggregatorBase, aggregatorToken, aggregator.pid!);
-      say(`export: ${phases.export.events} events in ${fmt(phases.export.seconds, 2)} s, ${fmt(phases.export.eventsPerSecond)} events/s, RSS ${fmt(phases.export.rssBeforeMb)} → ${fmt(phases.export.rssPeakMb)} MB`);
+      say(
+        `export: ${phases.export.events} events in ${fmt(phases.export.seconds, 2)} s, ${fmt(phases.export.eventsPerSecond)} events/s, RSS ${fmt(phases.export.rssBeforeMb)} → ${fmt(phases.export.rssPeakMb)} MB`,
+      );
     }
     if (wanted('delivery')) {
       await drainOutbox();
       phases.delivery = await deliveryLag(projectBase, token, projectDb, aggregatorDb);
-      say(`delivery: ${phases.delivery.actions} actions at ${fmt(phases.delivery.actionsPerSecond)}/s for ${delivery.seconds} s, ${phases.delivery.events} events: lag p50 ${fmt(phases.delivery.lagP50Ms)} ms, p99 ${fmt(phases.delivery.lagP99Ms)} ms, max ${fmt(phases.delivery.lagMaxMs)} ms`);
+      say(
+        `delivery: ${phases.delivery.actions} actions at ${fmt(phases.delivery.actionsPerSecond)}/s for ${delivery.seconds} s, ${phases.delivery.events} events: lag p50 ${fmt(phases.delivery.lagP50Ms)} ms, p99 ${fmt(phases.delivery.lagP99Ms)} ms, max ${fmt(phases.delivery.lagMaxMs)} ms`,
+      );
     }
     if (wanted('backlog')) {
       await drainOutbox();
       phases.backlog = await backlogDrain(projectDb);
-      say(`backlog: ${phases.backlog.events} events drained in ${fmt(phases.backlog.seconds, 2)} s, ${fmt(phases.backlog.eventsPerSecond)} events/s`);
+      say(
+        `backlog: ${phases.backlog.events} events drained in ${fmt(phases.backlog.seconds, 2)} s, ${fmt(phases.backlog.eventsPerSecond)} events/s`,
+      );
     }
     stopSampler();
     phases.rss = { projectMb: peakRss.project, aggregatorMb: peakRss.aggregator };
@@ -344,12 +437,27 @@ async function main() {
     const explain = await explainHotQueries(projectDb, aggregatorDb);
     await projectDb.destroy();
     await aggregatorDb.destroy();
-    const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, memoryGb: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+    const machine = {
+      cpus: os.cpus().length,
+      model: os.cpus()[0]?.model,
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    };
     const targetRows = targetTable(rows, phases, explain);
     const report = {
       when: new Date().toISOString(),
       machine,
-      settings: { quick, duration, rounds, connections, size, delivery, only: values.only ?? null, baselinePrepared: values['baseline-prepared'], nodeOptions: values['node-options'] ?? null },
+      settings: {
+        quick,
+        duration,
+        rounds,
+        connections,
+        size,
+        delivery,
+        only: values.only ?? null,
+        baselinePrepared: values['baseline-prepared'],
+        nodeOptions: values['node-options'] ?? null,
+      },
       results: rows,
       phases,
       targets: targetRows,
@@ -357,7 +465,9 @@ async function main() {
       seconds: Math.round((Date.now() - started) / 1000),
     };
     say('');
-    say(`machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, node ${machine.node}; ${quick ? 'QUICK (small data: figures say nothing)' : 'full'} data: ${size.deployments} deployments, ${size.events} events; ${rounds} round(s) of ${duration} s at ${connections} connections`);
+    say(
+      `machine: ${machine.cpus} × ${machine.model}, ${machine.memoryGb} GB, node ${machine.node}; ${quick ? 'QUICK (small data: figures say nothing)' : 'full'} data: ${size.deployments} deployments, ${size.events} events; ${rounds} round(s) of ${duration} s at ${connections} connections`,
+    );
     say('');
     say(table(rows));
     say(
@@ -366,10 +476,18 @@ async function main() {
         : 'baseline: statements unnamed, as pool.query(text, values) sends them; the services prepare theirs (shared/src/db/knex.ts). --baseline-prepared compares like with like in the database',
     );
     say('');
-    say(renderTable(['target', 'goal', 'measured', 'met'], targetRows.map((r) => [r.target, r.goal, r.measured, r.met === null ? '–' : r.met ? 'yes' : 'NO'])));
+    say(
+      renderTable(
+        ['target', 'goal', 'measured', 'met'],
+        targetRows.map((r) => [r.target, r.goal, r.measured, r.met === null ? '–' : r.met ? 'yes' : 'NO']),
+      ),
+    );
     say('');
-    for (const e of explain) say(`${e.seqScans.length ? 'SEQ SCAN ' : 'index    '} ${e.name}${e.seqScans.length ? `: ${e.seqScans.join(', ')}` : ''}`);
-    const file = values.out ? path.resolve(values.out) : path.join(root, 'bench', 'results', `${quick ? 'quick' : 'full'}-${report.when.replace(/[:.]/g, '-')}.json`);
+    for (const e of explain)
+      say(`${e.seqScans.length ? 'SEQ SCAN ' : 'index    '} ${e.name}${e.seqScans.length ? `: ${e.seqScans.join(', ')}` : ''}`);
+    const file = values.out
+      ? path.resolve(values.out)
+      : path.join(root, 'bench', 'results', `${quick ? 'quick' : 'full'}-${report.when.replace(/[:.]/g, '-')}.json`);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
     say(`\nwritten: ${file.startsWith(root) ? path.relative(root, file) : file} (${report.seconds} s)`);
@@ -395,7 +513,15 @@ interface Phases {
   flags?: { withFlagsMs: number; withoutFlagsMs: number; samples: number };
   stats?: { deployments: number; p50: number; p99: number; max: number; samples: number };
   export?: { events: number; seconds: number; eventsPerSecond: number; rssBeforeMb: number; rssPeakMb: number };
-  delivery?: { actions: number; actionsPerSecond: number; non2xx: number; events: number; lagP50Ms: number; lagP99Ms: number; lagMaxMs: number };
+  delivery?: {
+    actions: number;
+    actionsPerSecond: number;
+    non2xx: number;
+    events: number;
+    lagP50Ms: number;
+    lagP99Ms: number;
+    lagMaxMs: number;
+  };
   backlog?: { events: number; seconds: number; eventsPerSecond: number };
   rss?: { projectMb: number; aggregatorMb: number };
 }
@@ -480,7 +606,13 @@ async function heavyUserStats(baseUrl: string, token: string): Promise<NonNullab
     if (res.status !== 200) throw new Error(`stats: ${url} answered ${res.status}`);
     times.push(performance.now() - t0);
   }
-  return { deployments: heavyUserDeployments(size), p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times), samples };
+  return {
+    deployments: heavyUserDeployments(size),
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    max: Math.max(...times),
+    samples,
+  };
 }
 
 /** `GET /events/export` of every event, read as fast as the client can, with the aggregator's RSS sampled throughout. */
@@ -526,7 +658,8 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
         setupRequest: (req: any, context: any) => {
           const id = turn++ % 2 === 1 ? created.shift() : undefined;
           context.kind = id === undefined ? 'create' : 'webhook';
-          if (id === undefined) return { ...req, method: 'POST', path: `/projects/${rand(size.projects)}/deployment`, headers: admin, body: undefined };
+          if (id === undefined)
+            return { ...req, method: 'POST', path: `/projects/${rand(size.projects)}/deployment`, headers: admin, body: undefined };
           // The project of a new deployment is in its answer; the bench knows every project's secret.
           const projectId = projectsOf.get(id) ?? 0;
           return {
@@ -558,7 +691,15 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
     [after],
   );
   const r = rows[0]!;
-  return { actions, actionsPerSecond: actions / delivery.seconds, non2xx: result.non2xx + result.errors, events: r.n, lagP50Ms: r.p50, lagP99Ms: r.p99, lagMaxMs: r.max };
+  return {
+    actions,
+    actionsPerSecond: actions / delivery.seconds,
+    non2xx: result.non2xx + result.errors,
+    events: r.n,
+    lagP50Ms: r.p50,
+    lagP99Ms: r.p99,
+    lagMaxMs: r.max,
+  };
 }
 const projectsOf = new Map<number, number>();
 
@@ -599,12 +740,22 @@ function targetTable(rows: Row[], phases: Phases, explain: Array<{ name: string;
     const row = byName(part);
     if (!row?.baseline.length) continue;
     const r = ratios(row);
-    out.push({ target: `${row.endpoint} ÷ baseline`, goal: `≥ ${goal}×`, measured: `${fmt(r.mean, 2)}× (${fmt(r.min, 2)}–${fmt(r.max, 2)})`, met: r.mean >= goal });
+    out.push({
+      target: `${row.endpoint} ÷ baseline`,
+      goal: `≥ ${goal}×`,
+      measured: `${fmt(r.mean, 2)}× (${fmt(r.min, 2)}–${fmt(r.max, 2)})`,
+      met: r.mean >= goal,
+    });
   }
   if (phases.flags) {
     const f = phases.flags;
     const more = f.withFlagsMs / f.withoutFlagsMs - 1;
-    out.push({ target: 'project page: flags cost', goal: '≤ +30%', measured: `+${fmt(more * 100)}% (${fmt(f.withFlagsMs, 3)} vs ${fmt(f.withoutFlagsMs, 3)} ms)`, met: more <= 0.3 });
+    out.push({
+      target: 'project page: flags cost',
+      goal: '≤ +30%',
+      measured: `+${fmt(more * 100)}% (${fmt(f.withFlagsMs, 3)} vs ${fmt(f.withoutFlagsMs, 3)} ms)`,
+      met: more <= 0.3,
+    });
   }
   for (const row of rows) {
     const p99 = Math.max(...row.service.map((s) => s.p99));
@@ -613,32 +764,77 @@ function targetTable(rows: Row[], phases: Phases, explain: Array<{ name: string;
   const ingest = byName('POST /events');
   if (ingest) {
     const perSecond = avg(ingest.service.map((s) => s.rps)) * 500;
-    out.push({ target: 'ingest over HTTP (500/batch, 10% duplicates)', goal: '≥ 50,000 events/s', measured: `${fmt(perSecond)} events/s`, met: perSecond >= 50_000 });
+    out.push({
+      target: 'ingest over HTTP (500/batch, 10% duplicates)',
+      goal: '≥ 50,000 events/s',
+      measured: `${fmt(perSecond)} events/s`,
+      met: perSecond >= 50_000,
+    });
   }
   if (phases.delivery) {
     const d = phases.delivery;
-    out.push({ target: `delivery lag p99 at ${fmt(d.actionsPerSecond)} actions/s for ${delivery.seconds} s`, goal: '< 1,000 ms at 1,000/s', measured: `${fmt(d.lagP99Ms)} ms (p50 ${fmt(d.lagP50Ms)}, ${d.events} events)`, met: d.lagP99Ms < 1_000 && d.actionsPerSecond >= delivery.rate * 0.95 });
+    out.push({
+      target: `delivery lag p99 at ${fmt(d.actionsPerSecond)} actions/s for ${delivery.seconds} s`,
+      goal: '< 1,000 ms at 1,000/s',
+      measured: `${fmt(d.lagP99Ms)} ms (p50 ${fmt(d.lagP50Ms)}, ${d.events} events)`,
+      met: d.lagP99Ms < 1_000 && d.actionsPerSecond >= delivery.rate * 0.95,
+    });
   }
   if (phases.backlog) {
     const b = phases.backlog;
-    out.push({ target: `backlog of ${b.events} events drains`, goal: '≥ 5,000 events/s', measured: `${fmt(b.eventsPerSecond)} events/s`, met: b.eventsPerSecond >= 5_000 });
+    out.push({
+      target: `backlog of ${b.events} events drains`,
+      goal: '≥ 5,000 events/s',
+      measured: `${fmt(b.eventsPerSecond)} events/s`,
+      met: b.eventsPerSecond >= 5_000,
+    });
   }
   if (phases.stats) {
     const s = phases.stats;
-    out.push({ target: `GET /users/:id/stats, ${s.deployments} deployments`, goal: '< 50 ms', measured: `p50 ${fmt(s.p50, 1)} ms, p99 ${fmt(s.p99, 1)} ms`, met: s.p99 < 50 });
+    out.push({
+      target: `GET /users/:id/stats, ${s.deployments} deployments`,
+      goal: '< 50 ms',
+      measured: `p50 ${fmt(s.p50, 1)} ms, p99 ${fmt(s.p99, 1)} ms`,
+      met: s.p99 < 50,
+    });
   }
   if (phases.export) {
     const e = phases.export;
     const growth = e.rssPeakMb - e.rssBeforeMb;
-    out.push({ target: `GET /events/export, ${e.events} events`, goal: '≥ 50,000 events/s', measured: `${fmt(e.eventsPerSecond)} events/s`, met: e.eventsPerSecond >= 50_000 });
-    out.push({ target: 'export memory', goal: 'flat (RSS grows < 50 MB)', measured: `${fmt(e.rssBeforeMb)} → ${fmt(e.rssPeakMb)} MB`, met: growth < 50 });
+    out.push({
+      target: `GET /events/export, ${e.events} events`,
+      goal: '≥ 50,000 events/s',
+      measured: `${fmt(e.eventsPerSecond)} events/s`,
+      met: e.eventsPerSecond >= 50_000,
+    });
+    out.push({
+      target: 'export memory',
+      goal: 'flat (RSS grows < 50 MB)',
+      measured: `${fmt(e.rssBeforeMb)} → ${fmt(e.rssPeakMb)} MB`,
+      met: growth < 50,
+    });
   }
   if (phases.rss) {
-    out.push({ target: 'project-service peak RSS', goal: '< 150 MB', measured: `${fmt(phases.rss.projectMb)} MB`, met: phases.rss.projectMb < 150 });
-    out.push({ target: 'aggregator-service peak RSS', goal: '< 150 MB', measured: `${fmt(phases.rss.aggregatorMb)} MB`, met: phases.rss.aggregatorMb < 150 });
+    out.push({
+      target: 'project-service peak RSS',
+      goal: '< 150 MB',
+      measured: `${fmt(phases.rss.projectMb)} MB`,
+      met: phases.rss.projectMb < 150,
+    });
+    out.push({
+      target: 'aggregator-service peak RSS',
+      goal: '< 150 MB',
+      measured: `${fmt(phases.rss.aggregatorMb)} MB`,
+      met: phases.rss.aggregatorMb < 150,
+    });
   }
   const scans = explain.filter((e) => e.seqScans.length > 0);
-  out.push({ target: 'hot queries use an index', goal: `no seq scan over ${LARGE_TABLE_ROWS / 1000}k rows`, measured: scans.length ? scans.map((e) => e.name).join(', ') : `all ${explain.length} indexed`, met: scans.length === 0 });
+  out.push({
+    target: 'hot queries use an index',
+    goal: `no seq scan over ${LARGE_TABLE_ROWS / 1000}k rows`,
+    measured: scans.length ? scans.map((e) => e.name).join(', ') : `all ${explain.length} indexed`,
+    met: scans.length === 0,
+  });
   return out;
 }
 
@@ -656,7 +852,18 @@ function summaryLine(row: { endpoint: string; baseline: Sample[]; service: Sampl
 }
 
 function table(rows: Array<{ endpoint: string; baseline: Sample[]; service: Sample[] }>): string {
-  const head = ['endpoint', 'svc req/s', 'base req/s', 'ratio (min–max)', 'svc p50/p99 ms', 'base p50/p99 ms', 'non-2xx', 'svc RSS MB', 'base RSS MB', 'CPU svc/pg/load'];
+  const head = [
+    'endpoint',
+    'svc req/s',
+    'base req/s',
+    'ratio (min–max)',
+    'svc p50/p99 ms',
+    'base p50/p99 ms',
+    'non-2xx',
+    'svc RSS MB',
+    'base RSS MB',
+    'CPU svc/pg/load',
+  ];
   const body = rows.map((row) => {
     const s = row.service;
     const b = row.baseline;
@@ -700,7 +907,12 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
     { name: 'deployments page, status done', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80) },
     { name: 'deployments page, two statuses', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80) },
     { name: 'deployment for a secret (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findForSecret, bindings: [42, sha256('secret-42')] },
-    { name: 'events by project (feed)', db: aggregatorDb, sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`, bindings: [42] },
+    {
+      name: 'events by project (feed)',
+      db: aggregatorDb,
+      sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`,
+      bindings: [42],
+    },
   ];
   const out: Array<{ name: string; seqScans: string[] }> = [];
   for (const q of queries) {
@@ -708,7 +920,8 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
     const plan = rows[0]['QUERY PLAN'][0].Plan;
     const seqScans: string[] = [];
     const walk = (node: any) => {
-      if (node['Node Type'] === 'Seq Scan' && node['Plan Rows'] > LARGE_TABLE_ROWS) seqScans.push(`${node['Relation Name']} (${node['Plan Rows']} rows)`);
+      if (node['Node Type'] === 'Seq Scan' && node['Plan Rows'] > LARGE_TABLE_ROWS)
+        seqScans.push(`${node['Relation Name']} (${node['Plan Rows']} rows)`);
       for (const child of node.Plans ?? []) walk(child);
     };
     walk(plan);

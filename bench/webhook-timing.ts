@@ -20,19 +20,33 @@ import { QUICK, generateProjectData } from './generate.js';
  * the median of as many webhooks with the right secret that change nothing (the lookup's cost). The failed-authentication
  * limit is raised for the run so that every request reaches the lookup. Results: WRITEUP "Threat model".
  */
-const { values } = parseArgs({ options: { samples: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '300' } }, strict: true });
+const { values } = parseArgs({
+  options: { samples: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '300' } },
+  strict: true,
+});
 const samples = Number(values.samples);
 const warmup = Number(values.warmup);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function post(port: number, id: number, secret = 'wrong-secret-of-the-same-length!', status = 'done'): Promise<{ ms: number; status: number }> {
+function post(
+  port: number,
+  id: number,
+  secret = 'wrong-secret-of-the-same-length!',
+  status = 'done',
+): Promise<{ ms: number; status: number }> {
   const body = JSON.stringify({ id, status });
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const req = http.request(
-      { host: '127.0.0.1', port, path: '/deployment/webhook', method: 'POST', agent,
-        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/deployment/webhook',
+        method: 'POST',
+        agent,
+        headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, status: res.statusCode ?? 0 }));
@@ -72,15 +86,27 @@ async function main() {
       detached: true,
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
-        PATH: process.env.PATH ?? '', NODE_ENV: 'production', LOG_LEVEL: 'warn',
-        PROJECT_DATABASE_URL: url, PROJECT_SERVICE_PORT: String(port), PROJECT_SERVICE_HOST: '127.0.0.1',
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        PROJECT_DATABASE_URL: url,
+        PROJECT_SERVICE_PORT: String(port),
+        PROJECT_SERVICE_HOST: '127.0.0.1',
         PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        PROJECT_SERVICE_TOKEN: `timing-${randomUUID()}`, AGGREGATOR_SERVICE_TOKEN: `timing-${randomUUID()}`,
-        OUTBOX_RELAY_ENABLED: 'false', RATE_LIMIT_AUTH_FAILURES: '1000000',
+        PROJECT_SERVICE_TOKEN: `timing-${randomUUID()}`,
+        AGGREGATOR_SERVICE_TOKEN: `timing-${randomUUID()}`,
+        OUTBOX_RELAY_ENABLED: 'false',
+        RATE_LIMIT_AUTH_FAILURES: '1000000',
       },
     });
     for (let i = 0; ; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (i > 300) throw new Error('project-service did not start');
       await new Promise((r) => setTimeout(r, 100));
     }

@@ -86,7 +86,9 @@ export async function compareStores(projectDb: Knex, aggregatorDb: Knex): Promis
     .filter((e) => storedAt.has(e.event_id))
     .map((e) => storedAt.get(e.event_id)!.getTime() - e.occurred_at.getTime())
     .sort((a, b) => a - b);
-  const counts = (await aggregatorDb('events').select(aggregatorDb.raw('count(*) as total, count(distinct event_id) as distinct'))) as Array<{ total: number; distinct: number }>;
+  const counts = (await aggregatorDb('events').select(
+    aggregatorDb.raw('count(*) as total, count(distinct event_id) as distinct'),
+  )) as Array<{ total: number; distinct: number }>;
   const { total, distinct } = counts[0]!;
   return {
     expected: expectedIds.size,
@@ -127,7 +129,11 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
       },
     });
 
-    const projectApp = createProjectApp({ db: projectDb, logger: silent, config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'chaos.test' } });
+    const projectApp = createProjectApp({
+      db: projectDb,
+      logger: silent,
+      config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'chaos.test' },
+    });
     const projectServer = await listenOn(projectApp);
     servers.push(projectServer);
     const base = `http://127.0.0.1:${(projectServer.address() as AddressInfo).port}`;
@@ -148,19 +154,27 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
     }
 
     // The world: one user, a handful of projects with known app secrets.
-    const [user] = await projectDb('users').insert({ email: `chaos-${Date.now()}@example.com`, username: 'chaos' }).returning('id');
+    const [user] = await projectDb('users')
+      .insert({ email: `chaos-${Date.now()}@example.com`, username: 'chaos' })
+      .returning('id');
     const projects: Array<{ id: number; secret: string }> = [];
     for (let i = 0; i < 8; i++) {
       const secret = randomBytes(24).toString('base64url');
-      const [row] = await projectDb('projects').insert({ name: `chaos-${i}`, user_id: user!.id, app_secret_sha256: sha256(secret) }).returning('id');
+      const [row] = await projectDb('projects')
+        .insert({ name: `chaos-${i}`, user_id: user!.id, app_secret_sha256: sha256(secret) })
+        .returning('id');
       projects.push({ id: row!.id, secret });
     }
 
     // The actions: create deployments, move them forward through the webhook, cancel some.
     let seed = options.seed ?? 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const ongoing: Array<{ id: number; status: string; project: { id: number; secret: string } }> = [];
-    const NEXT: Record<string, string[]> = { pending: ['building', 'done', 'failed'], building: ['deploying', 'failed'], deploying: ['done', 'failed'] };
+    const NEXT: Record<string, string[]> = {
+      pending: ['building', 'done', 'failed'],
+      building: ['deploying', 'failed'],
+      deploying: ['done', 'failed'],
+    };
     let made = 0;
     let failed = 0;
     let down: Promise<void> | undefined;
@@ -171,10 +185,16 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
       let res: Response;
       if (!target) {
         const project = projects[Math.floor(random() * projects.length)]!;
-        res = await fetch(`${base}/projects/${project.id}/deployment`, { method: 'POST', headers: { authorization: `Bearer ${projectToken}` } });
+        res = await fetch(`${base}/projects/${project.id}/deployment`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${projectToken}` },
+        });
         if (res.ok) ongoing.push({ id: ((await res.json()) as { id: number }).id, status: 'pending', project });
       } else if (r > 0.9) {
-        res = await fetch(`${base}/deployments/${target.id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${projectToken}` } });
+        res = await fetch(`${base}/deployments/${target.id}/cancel`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${projectToken}` },
+        });
       } else {
         const choices = NEXT[target.status]!;
         const status = choices[Math.floor(random() * choices.length)]!;

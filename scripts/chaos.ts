@@ -31,7 +31,9 @@ const server = await startEmbeddedDb({
 try {
   await server.ensureDatabase('chaos_project');
   await server.ensureDatabase('chaos_aggregator');
-  say(`chaos: ${actions} actions, aggregator down ${values['down-seconds']} s in the middle, ${Number(values['fail-rate']) * 100}% 500s and ${Number(values['reset-rate']) * 100}% resets on the wire, ${values.relays} relays`);
+  say(
+    `chaos: ${actions} actions, aggregator down ${values['down-seconds']} s in the middle, ${Number(values['fail-rate']) * 100}% 500s and ${Number(values['reset-rate']) * 100}% resets on the wire, ${values.relays} relays`,
+  );
   const report = await runChaosCheck({
     projectDbUrl: server.url('chaos_project'),
     aggregatorDbUrl: server.url('chaos_aggregator'),

@@ -53,7 +53,9 @@ export interface StartSettings {
 /** Checks everything; throws a ConfigError listing every problem, or returns what npm start needs. */
 export async function preflight(env: Env): Promise<StartSettings> {
   const withStandIns: Env = { ...DECIDED_LATER, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v)) };
-  const problems = [...new Set([...schemaProblems(loadProjectConfig, withStandIns), ...schemaProblems(loadAggregatorConfig, withStandIns)])];
+  const problems = [
+    ...new Set([...schemaProblems(loadProjectConfig, withStandIns), ...schemaProblems(loadAggregatorConfig, withStandIns)]),
+  ];
   const needsEmbedded = !env.PROJECT_DATABASE_URL || !env.AGGREGATOR_DATABASE_URL;
   let embedded: StartSettings['embedded'];
   if (needsEmbedded) {
@@ -72,9 +74,13 @@ export async function preflight(env: Env): Promise<StartSettings> {
     ['PROJECT_SERVICE_PORT', project.PROJECT_SERVICE_PORT, project.PROJECT_SERVICE_HOST],
     ['AGGREGATOR_SERVICE_PORT', aggregator.AGGREGATOR_SERVICE_PORT, aggregator.AGGREGATOR_SERVICE_HOST],
   ];
-  if (project.PROJECT_SERVICE_PORT === aggregator.AGGREGATOR_SERVICE_PORT) problems.push(`PROJECT_SERVICE_PORT and AGGREGATOR_SERVICE_PORT: both are ${project.PROJECT_SERVICE_PORT}; give each service its own port`);
+  if (project.PROJECT_SERVICE_PORT === aggregator.AGGREGATOR_SERVICE_PORT)
+    problems.push(
+      `PROJECT_SERVICE_PORT and AGGREGATOR_SERVICE_PORT: both are ${project.PROJECT_SERVICE_PORT}; give each service its own port`,
+    );
   for (const [variable, port, host] of ports) {
-    if (port !== 0 && !(await portIsFree(port, host))) problems.push(`${variable}: port ${port} is taken by another program; set ${variable} to a free port`);
+    if (port !== 0 && !(await portIsFree(port, host)))
+      problems.push(`${variable}: port ${port} is taken by another program; set ${variable} to a free port`);
   }
   for (const variable of ['PROJECT_DATABASE_URL', 'AGGREGATOR_DATABASE_URL'] as const) {
     const url = env[variable];

@@ -37,10 +37,15 @@ const db = createDb({ connectionString: await dbs.url('project'), pool: { max: 2
 try {
   await runMigrations(db, migrations);
   const report = await applySeed(db, data, { dryRun: values['dry-run'], overwrite: values.overwrite });
-  const lines = [`Seed files ${files.users} (${data.users.length} users) and ${files.projects} (${data.projects.length} projects):`, ...describeSeedReport(report)];
+  const lines = [
+    `Seed files ${files.users} (${data.users.length} users) and ${files.projects} (${data.projects.length} projects):`,
+    ...describeSeedReport(report),
+  ];
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {
-  process.stderr.write(`${err instanceof SeedError ? err.message : `Seeding failed: ${err instanceof Error ? err.message : String(err)}`}\n`);
+  process.stderr.write(
+    `${err instanceof SeedError ? err.message : `Seeding failed: ${err instanceof Error ? err.message : String(err)}`}\n`,
+  );
   process.exitCode = 1;
 } finally {
   await db.destroy();

@@ -3,7 +3,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seedIfEmpty } from '@hosting/project-service';
-import { ConfigError, createDb, createLogger, dataDir, EmbeddedDbError, loadDotenv, logLevel, resolveSecret, SERVICE_NODE_OPTIONS } from '@hosting/shared';
+import {
+  ConfigError,
+  createDb,
+  createLogger,
+  dataDir,
+  EmbeddedDbError,
+  loadDotenv,
+  logLevel,
+  resolveSecret,
+  SERVICE_NODE_OPTIONS,
+} from '@hosting/shared';
 import { databases, type Service } from './databases.js';
 import { AlreadyRunning, claimInstance, describeInstance, runningInstance } from './instance.js';
 import { MIGRATIONS, migrate } from './migrations.js';
@@ -26,7 +36,11 @@ loadDotenv();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const env = process.env;
 // An invalid LOG_LEVEL is reported by the configuration check; this logger must not throw first.
-const logger = createLogger({ level: logLevel.catch('info').parse(env.LOG_LEVEL || undefined), pretty: process.stdout.isTTY, name: 'start' });
+const logger = createLogger({
+  level: logLevel.catch('info').parse(env.LOG_LEVEL || undefined),
+  pretty: process.stdout.isTTY,
+  name: 'start',
+});
 
 const children = new Map<string, ChildProcess>();
 let stopping: Promise<never> | undefined;
@@ -59,7 +73,8 @@ process.on('SIGHUP', () => void stop(0));
 
 /** A user's mistake (configuration, a taken port, an unreachable folder): its message, no stack. */
 function fail(err: unknown): Promise<never> {
-  if (err instanceof ConfigError || err instanceof EmbeddedDbError || err instanceof AlreadyRunning) process.stderr.write(`npm start: ${err.message}\n`);
+  if (err instanceof ConfigError || err instanceof EmbeddedDbError || err instanceof AlreadyRunning)
+    process.stderr.write(`npm start: ${err.message}\n`);
   else logger.error({ err }, 'npm start failed');
   return stop(1);
 }
@@ -67,7 +82,11 @@ function fail(err: unknown): Promise<never> {
 function startService(name: string, main: string, childEnv: NodeJS.ProcessEnv): ChildProcess {
   // detached: a process group of its own, so Ctrl-C reaches only us and we stop the children in
   // order. The IPC channel tells the child when we are gone, however we ended (main.ts).
-  const child = spawn(process.execPath, [path.join(root, main)], { env: childEnv, stdio: ['inherit', 'inherit', 'inherit', 'ipc'], detached: true });
+  const child = spawn(process.execPath, [path.join(root, main)], {
+    env: childEnv,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+  });
   child.channel?.unref();
   children.set(name, child);
   child.on('exit', (code, signal) => {
@@ -98,7 +117,10 @@ async function waitForHttp(url: string, child: ChildProcess, timeoutMs = 30_000)
 /** A seeded project's secret, for the webhook example (our own seed file, in clear by design). */
 function sampleSecret(): { id: number; secret: string } | undefined {
   try {
-    const [first] = JSON.parse(readFileSync(path.join(root, 'seeds', 'projects.json'), 'utf8')) as Array<{ id: number; app_secret: string }>;
+    const [first] = JSON.parse(readFileSync(path.join(root, 'seeds', 'projects.json'), 'utf8')) as Array<{
+      id: number;
+      app_secret: string;
+    }>;
     return first && { id: first.id, secret: first.app_secret };
   } catch {
     return undefined;
@@ -174,7 +196,8 @@ async function main(): Promise<void> {
 
   // The launcher runs this module in its own process: uptime counts from `npm start`'s node.
   process.stdout.write(`npm start: ready ${process.uptime().toFixed(1)} s after the start\n`);
-  const generated = (token: { generated: boolean }) => (token.generated ? ` (generated now, kept in ${path.join(dataDir(env), 'secrets.json')})` : '');
+  const generated = (token: { generated: boolean }) =>
+    token.generated ? ` (generated now, kept in ${path.join(dataDir(env), 'secrets.json')})` : '';
   const p = `http://localhost:${projectPort}`;
   const a = `http://localhost:${aggregatorPort}`;
   const sample = sampleSecret();
@@ -189,7 +212,9 @@ async function main(): Promise<void> {
       `  curl -s -H "Authorization: Bearer ${projectToken.value}" "${p}/projects?page=1"`,
       `  curl -s -X POST -H "Authorization: Bearer ${projectToken.value}" ${p}/projects/1/deployment`,
       ...(sample
-        ? [`  curl -s -X POST -H "Authorization: Bearer ${sample.secret}" -H "Content-Type: application/json" -d '{"id":1,"status":"done"}' ${p}/deployment/webhook`]
+        ? [
+            `  curl -s -X POST -H "Authorization: Bearer ${sample.secret}" -H "Content-Type: application/json" -d '{"id":1,"status":"done"}' ${p}/deployment/webhook`,
+          ]
         : []),
       `  curl -s -H "Authorization: Bearer ${aggregatorToken.value}" "${a}/events?limit=5"`,
       '',

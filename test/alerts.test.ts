@@ -47,7 +47,22 @@ const PROMQL_FUNCTIONS = new Set(
     'acos acosh asin asinh atan atanh cos cosh sin sinh tan tanh deg pi rad'
   ).split(' '),
 );
-const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'atan2']);
+const PROMQL_KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'atan2',
+]);
 
 /** The metric names a PromQL expression selects (functions, keywords, labels, strings and durations left out). */
 function metricNames(expr: string): string[] {
@@ -92,19 +107,28 @@ const rules = (parseYaml(readFileSync(RULES, 'utf8')) as { groups: Array<{ name:
 // ---------------------------------------------------------------- promtool
 
 const promtoolFound = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!promtoolFound) console.warn('test/alerts.test.ts: promtool is not on PATH (apt-get install prometheus); skipping `promtool check rules` and `promtool test rules`');
+if (!promtoolFound)
+  console.warn(
+    'test/alerts.test.ts: promtool is not on PATH (apt-get install prometheus); skipping `promtool check rules` and `promtool test rules`',
+  );
 
 describe('promtool', () => {
   const promtool = (...args: string[]) => spawnSync('promtool', args, { cwd: root, encoding: 'utf8', timeout: 60_000 });
 
   (promtoolFound ? it : it.skip)('check rules: alerts.yml is valid', () => {
     const result = promtool('check', 'rules', path.relative(root, RULES));
-    expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: 0, output: expect.stringContaining(`SUCCESS: ${rules.length} rules found`) });
+    expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({
+      status: 0,
+      output: expect.stringContaining(`SUCCESS: ${rules.length} rules found`),
+    });
   });
 
   (promtoolFound ? it : it.skip)('test rules: the unit tests in alerts.test.yml pass', () => {
     const result = promtool('test', 'rules', path.relative(root, RULE_TESTS));
-    expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: 0, output: expect.stringContaining('SUCCESS') });
+    expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({
+      status: 0,
+      output: expect.stringContaining('SUCCESS'),
+    });
   });
 });
 
@@ -119,10 +143,15 @@ describe('alerts.yml', () => {
       ).sort(),
     ).toEqual(['bar', 'baz_bucket', 'foo_total', 'quux', 'qux']);
     expect(() => metricNames('ratee(x[5m])')).toThrow('unknown PromQL function ratee()');
-    expect(unknownMetrics(['outbox_backlog', 'http_request_duration_seconds_total', 'service_ready', 'up', 'http_request_duration_seconds_bucket'])).toEqual([
-      'outbox_backlog',
-      'http_request_duration_seconds_total',
-    ]);
+    expect(
+      unknownMetrics([
+        'outbox_backlog',
+        'http_request_duration_seconds_total',
+        'service_ready',
+        'up',
+        'http_request_duration_seconds_bucket',
+      ]),
+    ).toEqual(['outbox_backlog', 'http_request_duration_seconds_total']);
   });
 
   it('names only metrics the services export (drift guard)', () => {
@@ -130,7 +159,15 @@ describe('alerts.yml', () => {
     expect(used.length).toBeGreaterThan(0);
     expect(unknownMetrics(used)).toEqual([]);
     // and the ones the brief asked the rules to watch are watched
-    for (const name of ['http_request_duration_seconds_count', 'outbox_oldest_undelivered_age_seconds', 'outbox_backlog_events', 'outbox_relay_attempts_total', 'service_ready', 'up', 'projects_over_ongoing_threshold']) {
+    for (const name of [
+      'http_request_duration_seconds_count',
+      'outbox_oldest_undelivered_age_seconds',
+      'outbox_backlog_events',
+      'outbox_relay_attempts_total',
+      'service_ready',
+      'up',
+      'projects_over_ongoing_threshold',
+    ]) {
       expect(used).toContain(name);
     }
   });
@@ -138,7 +175,10 @@ describe('alerts.yml', () => {
   it('has exactly the five alerts, each with a severity, a for duration, a summary and a description', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual([...ALERTS].sort());
     for (const rule of rules) {
-      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({ alert: rule.alert, severity: expect.stringMatching(/^(warning|critical)$/) });
+      expect({ alert: rule.alert, severity: rule.labels?.severity }).toEqual({
+        alert: rule.alert,
+        severity: expect.stringMatching(/^(warning|critical)$/),
+      });
       expect({ alert: rule.alert, for: rule.for }).toEqual({ alert: rule.alert, for: expect.stringMatching(/^\d+[smh]$/) });
       expect(rule.annotations?.summary?.length).toBeGreaterThan(10);
       expect(rule.annotations?.description?.length).toBeGreaterThan(40);
@@ -193,9 +233,15 @@ describe('the running services expose every metric of the contract, with its typ
     children.push(child);
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       if (child.exitCode !== null) throw new Error(`${main} exited with ${child.exitCode}: ${stderr}`);
-      if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
+      if (
+        await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`${main} did not answer on ${port}: ${stderr}`);
@@ -210,14 +256,23 @@ describe('the running services expose every metric of the contract, with its typ
   }
 
   const expectedFor = (service: string) =>
-    Object.fromEntries(Object.entries(EXPORTED).filter(([, m]) => (m.services as readonly string[]).includes(service)).map(([name, m]) => [name, m.type]));
+    Object.fromEntries(
+      Object.entries(EXPORTED)
+        .filter(([, m]) => (m.services as readonly string[]).includes(service))
+        .map(([name, m]) => [name, m.type]),
+    );
 
   it('project-service and aggregator-service', async () => {
     const [projectPort, aggregatorPort] = [await freePort(), await freePort()];
     await Promise.all([
       start(
         'aggregator-service/dist/src/main.js',
-        { AGGREGATOR_DATABASE_URL: aggregator.url, AGGREGATOR_SERVICE_TOKEN: aggregatorToken, AGGREGATOR_SERVICE_PORT: String(aggregatorPort), AGGREGATOR_SERVICE_HOST: '127.0.0.1' },
+        {
+          AGGREGATOR_DATABASE_URL: aggregator.url,
+          AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
+          AGGREGATOR_SERVICE_PORT: String(aggregatorPort),
+          AGGREGATOR_SERVICE_HOST: '127.0.0.1',
+        },
         aggregatorPort,
       ),
       start(
@@ -239,12 +294,15 @@ describe('the running services expose every metric of the contract, with its typ
 
     const projectTypes = await exposedTypes(projectPort, projectToken);
     const aggregatorTypes = await exposedTypes(aggregatorPort, aggregatorToken);
-    const pick = (types: Record<string, string>, expected: Record<string, string>) => Object.fromEntries(Object.keys(expected).map((n) => [n, types[n] ?? 'missing']));
+    const pick = (types: Record<string, string>, expected: Record<string, string>) =>
+      Object.fromEntries(Object.keys(expected).map((n) => [n, types[n] ?? 'missing']));
     expect(pick(projectTypes, expectedFor('project-service'))).toEqual(expectedFor('project-service'));
     expect(pick(aggregatorTypes, expectedFor('aggregator-service'))).toEqual(expectedFor('aggregator-service'));
 
     // the values the rules compare: ready, nothing waiting, nobody busy; every series labelled with its service
-    const text = await (await fetch(`http://127.0.0.1:${projectPort}/metrics`, { headers: { authorization: `Bearer ${projectToken}` } })).text();
+    const text = await (
+      await fetch(`http://127.0.0.1:${projectPort}/metrics`, { headers: { authorization: `Bearer ${projectToken}` } })
+    ).text();
     expect(text).toMatch(/^service_ready\{service="project-service"\} 1$/m);
     expect(text).toMatch(/^outbox_backlog_events\{service="project-service"\} 0$/m);
     expect(text).toMatch(/^projects_over_ongoing_threshold\{service="project-service"\} 0$/m);

@@ -53,7 +53,20 @@ it('npm run bench -- --quick: runs every endpoint and phase, prints both tables 
     expect(stdout).toMatch(new RegExp(`^\\| ${endpoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+\\| \\d+`, 'm'));
   }
   // The targets table: one line per target of the issue.
-  for (const target of ['÷ baseline', 'flags cost', 'p99 ', 'ingest over HTTP', 'delivery lag p99', 'backlog of', 'GET /users/:id/stats, ', 'GET /events/export, ', 'export memory', 'project-service peak RSS', 'aggregator-service peak RSS', 'hot queries use an index']) {
+  for (const target of [
+    '÷ baseline',
+    'flags cost',
+    'p99 ',
+    'ingest over HTTP',
+    'delivery lag p99',
+    'backlog of',
+    'GET /users/:id/stats, ',
+    'GET /events/export, ',
+    'export memory',
+    'project-service peak RSS',
+    'aggregator-service peak RSS',
+    'hot queries use an index',
+  ]) {
     expect(stdout.split('\n').filter((line) => line.startsWith('| ') && line.includes(target))).not.toHaveLength(0);
   }
   expect(stdout).toContain('QUICK');
@@ -87,6 +100,7 @@ it('npm run bench -- --quick: runs every endpoint and phase, prints both tables 
   expect(report.phases.export.events).toBeGreaterThan(report.settings.size.events);
   expect(report.phases.backlog.events).toBe(report.settings.delivery.backlog);
   expect(report.phases.delivery.events).toBeGreaterThan(0);
-  for (const t of report.targets) expect(t).toEqual({ target: expect.any(String), goal: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
+  for (const t of report.targets)
+    expect(t).toEqual({ target: expect.any(String), goal: expect.any(String), measured: expect.any(String), met: expect.any(Boolean) });
   expect(report.explain.length).toBeGreaterThan(0);
 }, 180_000);

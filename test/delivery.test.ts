@@ -17,7 +17,15 @@ afterEach(async () => {
 const urls = () => ({ projectDbUrl: project.url, aggregatorDbUrl: aggregator.url });
 
 it('chaos: 3% 500s, resets and latency between relay and aggregator lose and duplicate nothing', async () => {
-  const report = await runChaosCheck({ ...urls(), actions: 400, failRate: 0.03, resetRate: 0.03, latencyMs: [0, 15], batchSize: 5, seed: 3 });
+  const report = await runChaosCheck({
+    ...urls(),
+    actions: 400,
+    failRate: 0.03,
+    resetRate: 0.03,
+    latencyMs: [0, 15],
+    batchSize: 5,
+    seed: 3,
+  });
   expect(report.failedActions).toBe(0);
   expect(report.expected).toBeGreaterThan(400);
   // The faults really happened, some before the aggregator saw the batch, some after it stored it.

@@ -63,7 +63,8 @@ function execForm(args: string, what: string): string[] {
   } catch {
     throw new Error(`${what} must be in exec form (a JSON array), got: ${args}`);
   }
-  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string')) throw new Error(`${what}: not a JSON array of strings: ${args}`);
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string'))
+    throw new Error(`${what}: not a JSON array of strings: ${args}`);
   return parsed as string[];
 }
 
@@ -106,11 +107,14 @@ interface ComposeService {
   ports?: string[];
   volumes?: string[];
 }
-const compose = parseYaml(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parseYaml(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+};
 
 function composeCommand(service: string): string[] {
   const command = compose.services[service]?.command;
-  if (!Array.isArray(command)) throw new Error(`docker-compose.yml: ${service}.command must be an exec-form list, got ${JSON.stringify(command)}`);
+  if (!Array.isArray(command))
+    throw new Error(`docker-compose.yml: ${service}.command must be an exec-form list, got ${JSON.stringify(command)}`);
   return command;
 }
 
@@ -130,14 +134,23 @@ describe('Dockerfile', () => {
     // the same V8 heap sizes as npm start and the benchmark
     expect(finalStage.some((i) => i.keyword === 'ENV' && i.args === `NODE_OPTIONS="${SERVICE_NODE_OPTIONS}"`)).toBe(true);
     // two stages, both on the slim Node 20 image; the final one installs production dependencies only
-    expect(dockerfile.filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0])).toEqual(['node:20-bookworm-slim', 'node:20-bookworm-slim']);
+    expect(dockerfile.filter((i) => i.keyword === 'FROM').map((i) => i.args.split(/\s+/)[0])).toEqual([
+      'node:20-bookworm-slim',
+      'node:20-bookworm-slim',
+    ]);
     const install = finalStage.find((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
     expect(install?.args).toMatch(/--omit=dev/);
   });
 
   it('the runtime stage holds every file the image and compose commands run, and the build context has what COPY names', () => {
     const copies = runtimeCopies();
-    const commands = [dockerfileCmd(), dockerfileHealthcheck(), ...Object.keys(compose.services).filter((s) => compose.services[s]!.command).map(composeCommand)];
+    const commands = [
+      dockerfileCmd(),
+      dockerfileHealthcheck(),
+      ...Object.keys(compose.services)
+        .filter((s) => compose.services[s]!.command)
+        .map(composeCommand),
+    ];
     for (const command of commands) {
       const script = command.find((p) => /\.(m?js)$/.test(p));
       expect(script).toBeDefined();
@@ -150,7 +163,10 @@ describe('Dockerfile', () => {
     expect(copies.some((c) => c.dest === 'seeds' || c.dest.startsWith('seeds'))).toBe(true);
     // every COPY from the build context (not from a stage) names files that exist
     for (const i of dockerfile.filter((d) => d.keyword === 'COPY' && !/--from=/.test(d.args))) {
-      const paths = i.args.split(/\s+/).filter((p) => !p.startsWith('--')).slice(0, -1);
+      const paths = i.args
+        .split(/\s+/)
+        .filter((p) => !p.startsWith('--'))
+        .slice(0, -1);
       for (const p of paths) expect({ copy: p, exists: existsSync(path.join(root, p)) }).toEqual({ copy: p, exists: true });
     }
   });
@@ -174,7 +190,10 @@ describe('docker-compose.yml', () => {
     expect(composeCommand('migrate')).toEqual(['node', 'scripts/dist/migrate.js']);
     // on postgres too, so that compose stops the services before the database
     for (const name of ['project-service', 'aggregator-service']) {
-      expect(s[name]!.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, migrate: { condition: 'service_completed_successfully' } });
+      expect(s[name]!.depends_on).toEqual({
+        postgres: { condition: 'service_healthy' },
+        migrate: { condition: 'service_completed_successfully' },
+      });
     }
     expect(composeCommand('aggregator-service')).toEqual(['node', 'aggregator-service/dist/src/main.js']);
     // project-service runs the image's default command (stated, so the file reads on its own)
@@ -228,7 +247,10 @@ function composeCli(): string[] | undefined {
   return undefined;
 }
 const cli = composeCli();
-if (!cli) console.warn('test/docker.test.ts: neither docker-compose nor `docker compose` is installed; skipping the `docker-compose config` checks');
+if (!cli)
+  console.warn(
+    'test/docker.test.ts: neither docker-compose nor `docker compose` is installed; skipping the `docker-compose config` checks',
+  );
 
 describe('docker-compose config', () => {
   // An empty --env-file, so that a developer's .env cannot provide (or break) what is tested.
@@ -263,7 +285,6 @@ describe('docker-compose config', () => {
     expect(noAggregator.stderr).toMatch(/AGGREGATOR_SERVICE_TOKEN.*run sh docker\/tokens\.sh first/);
   });
 });
-
 
 // ================================================================ on a real Docker engine
 
@@ -345,8 +366,11 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
   let envFile: string;
   let env: Record<string, string>;
   let ports: { project: number; aggregator: number };
-  const [first, second]: [string[], string[]] = composeV2 ? [['docker', 'compose'], composeV1 ? ['docker-compose'] : ['docker', 'compose']] : [['docker-compose'], ['docker-compose']];
-  const compose = (cli: string[], args: string[], timeoutMs?: number) => sh(cli[0]!, [...cli.slice(1), '--env-file', envFile, ...args], env, timeoutMs);
+  const [first, second]: [string[], string[]] = composeV2
+    ? [['docker', 'compose'], composeV1 ? ['docker-compose'] : ['docker', 'compose']]
+    : [['docker-compose'], ['docker-compose']];
+  const compose = (cli: string[], args: string[], timeoutMs?: number) =>
+    sh(cli[0]!, [...cli.slice(1), '--env-file', envFile, ...args], env, timeoutMs);
   const composeOk = async (cli: string[], args: string[], timeoutMs?: number) => {
     const r = await compose(cli, args, timeoutMs);
     if (r.code !== 0) throw new Error(`${cli.join(' ')} ${args.join(' ')} exited with ${r.code}:\n${r.out.slice(-4000)}`);
@@ -372,14 +396,24 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
 
   afterAll(async () => {
     if (!env) return;
-    for (const cli of new Set([first, second].map((c) => c.join(' ')))) await compose(cli.split(' '), ['down', '-v', '--remove-orphans', '-t', '5'], 120_000);
+    for (const cli of new Set([first, second].map((c) => c.join(' '))))
+      await compose(cli.split(' '), ['down', '-v', '--remove-orphans', '-t', '5'], 120_000);
     await sh('docker', ['volume', 'rm', '-f', `${project}_pgdata`], env);
     await sh('docker', ['image', 'rm', '-f', image, classicImage], env);
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 
   const containerOf = async (service: string): Promise<string> => {
-    const ids = (await ok('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`], env)).trim().split('\n').filter(Boolean);
+    const ids = (
+      await ok(
+        'docker',
+        ['ps', '-aq', '--filter', `label=com.docker.compose.project=${project}`, '--filter', `label=com.docker.compose.service=${service}`],
+        env,
+      )
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean);
     if (ids.length !== 1) throw new Error(`expected one ${service} container, found ${ids.length}`);
     return ids[0]!;
   };
@@ -389,27 +423,53 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
     const deadline = Date.now() + 120_000;
     for (;;) {
       const states = await Promise.all(
-        ['project-service', 'aggregator-service'].map(async (s) => (await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', await containerOf(s)], env)).trim()),
+        ['project-service', 'aggregator-service'].map(async (s) =>
+          (await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.Health.Status}}', await containerOf(s)], env)).trim(),
+        ),
       );
       if (states.every((s) => s === 'running healthy')) return Date.now() - since;
       if (states.some((s) => s.startsWith('exited') || s.endsWith('unhealthy')) || Date.now() > deadline) {
-        throw new Error(`the services did not become healthy (${states.join(', ')}):\n${(await compose(first, ['logs', '--no-color', '--tail', '40'])).out}`);
+        throw new Error(
+          `the services did not become healthy (${states.join(', ')}):\n${(await compose(first, ['logs', '--no-color', '--tail', '40'])).out}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 
   const api = (port: number, token: string, p: string, init: RequestInit = {}) =>
-    fetch(`http://127.0.0.1:${port}${p}`, { ...init, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers } });
+    fetch(`http://127.0.0.1:${port}${p}`, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...init.headers },
+    });
 
   /** `down` as a user types it: exit 0 within 10 s, every container exits 0, PostgreSQL last, no lost LISTEN. */
   async function downAndCheck(cli: string[]): Promise<number> {
     const migrate = await containerOf('migrate');
     expect((await ok('docker', ['inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', migrate], env)).trim()).toBe('exited 0');
-    const events = spawn('docker', ['events', '--filter', `label=com.docker.compose.project=${project}`, '--filter', 'event=kill', '--filter', 'event=die', '--format', '{{.Action}} {{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const events = spawn(
+      'docker',
+      [
+        'events',
+        '--filter',
+        `label=com.docker.compose.project=${project}`,
+        '--filter',
+        'event=kill',
+        '--filter',
+        'event=die',
+        '--format',
+        '{{.Action}} {{index .Actor.Attributes "com.docker.compose.service"}} {{index .Actor.Attributes "exitCode"}}',
+      ],
+      { env, stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let seen = '';
     events.stdout.on('data', (c: Buffer) => (seen += c.toString()));
-    const lines = () => seen.trim().split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string, string | undefined]);
+    const lines = () =>
+      seen
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ') as [string, string, string | undefined]);
     const projectLogs = spawn('docker', ['logs', '-f', await containerOf('project-service')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     projectLogs.stdout.on('data', (c: Buffer) => (logs += c.toString()));
@@ -419,7 +479,8 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
       const down = await compose(cli, ['down'], 60_000);
       expect({ code: down.code, out: down.code === 0 ? '' : down.out }).toEqual({ code: 0, out: '' });
       expect(down.ms).toBeLessThan(10_000);
-      for (const until = Date.now() + 5_000; lines().filter(([action]) => action === 'die').length < 3 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      for (const until = Date.now() + 5_000; lines().filter(([action]) => action === 'die').length < 3 && Date.now() < until;)
+        await new Promise((r) => setTimeout(r, 100));
       const died = lines().filter(([action]) => action === 'die');
       expect(died.map(([, service]) => service).sort()).toEqual(['aggregator-service', 'postgres', 'project-service']);
       expect(died.filter(([, , code]) => code !== '0')).toEqual([]);
@@ -441,20 +502,38 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
     const readme = readmeDockerCommands();
 
     // ---- the image, on both builders: production code only
-    for (const [builder, name] of [['0', classicImage], ['1', image]] as const) {
+    for (const [builder, name] of [
+      ['0', classicImage],
+      ['1', image],
+    ] as const) {
       await ok('docker', ['build', '-q', '-t', name, '.'], { ...env, DOCKER_BUILDKIT: builder }, 600_000);
-      const files = (await ok('docker', ['run', '--rm', '--entrypoint', 'sh', name, '-c', 'find /app -path /app/node_modules -prune -o -type f -print'], env)).trim().split('\n');
+      const files = (
+        await ok(
+          'docker',
+          ['run', '--rm', '--entrypoint', 'sh', name, '-c', 'find /app -path /app/node_modules -prune -o -type f -print'],
+          env,
+        )
+      )
+        .trim()
+        .split('\n');
       expect(files).toContain('/app/project-service/dist/src/main.js');
       expect(files).toContain('/app/aggregator-service/dist/src/main.js');
       expect(files).toContain('/app/scripts/dist/migrate.js');
       expect(files.filter((f) => /\.test\.|\/testing\/|\/test\/|\/bench\//.test(f))).toEqual([]);
       const bytes = Number((await ok('docker', ['image', 'inspect', '-f', '{{.Size}}', name], env)).trim());
-      console.log(`docker image (${builder === '0' ? 'classic builder' : 'BuildKit'}): ${(bytes / 1e6).toFixed(0)} MB, ${files.length} files outside node_modules`);
+      console.log(
+        `docker image (${builder === '0' ? 'classic builder' : 'BuildKit'}): ${(bytes / 1e6).toFixed(0)} MB, ${files.length} files outside node_modules`,
+      );
     }
 
     // ---- README: tokens into .env, then up
     await ok(readme.tokens[0]!, [...readme.tokens.slice(1), envFile], env);
-    const tokens = Object.fromEntries(readFileSync(envFile, 'utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    const tokens = Object.fromEntries(
+      readFileSync(envFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     expect(Object.keys(tokens).sort()).toEqual(['AGGREGATOR_SERVICE_TOKEN', 'PROJECT_SERVICE_TOKEN']);
     const T = tokens.PROJECT_SERVICE_TOKEN!;
     const A = tokens.AGGREGATOR_SERVICE_TOKEN!;
@@ -486,17 +565,25 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
     expect(created.status).toBe(201);
     const deployment = (await created.json()) as { id: number; status: string };
     expect(deployment.status).toBe('pending');
-    const secret = (JSON.parse(readFileSync(path.join(root, 'seeds/projects.json'), 'utf8')) as Array<{ id: number; app_secret: string }>).find((p) => p.id === 1)!.app_secret;
+    const secret = (
+      JSON.parse(readFileSync(path.join(root, 'seeds/projects.json'), 'utf8')) as Array<{ id: number; app_secret: string }>
+    ).find((p) => p.id === 1)!.app_secret;
     for (const status of ['building', 'done']) {
-      const hook = await api(ports.project, secret, '/deployment/webhook', { method: 'POST', body: JSON.stringify({ id: deployment.id, status }) });
+      const hook = await api(ports.project, secret, '/deployment/webhook', {
+        method: 'POST',
+        body: JSON.stringify({ id: deployment.id, status }),
+      });
       expect({ status, code: hook.status }).toEqual({ status, code: 200 });
     }
     const live = (await (await api(ports.project, T, '/projects/1')).json()) as { hasLiveDeployment: boolean; url: string | null };
     expect(live.hasLiveDeployment).toBe(true);
     expect(live.url).toMatch(/^https:\/\//);
-    const eventNames = async () => ((await (await api(ports.aggregator, A, `/events?deploymentId=${deployment.id}`)).json()) as { data: Array<{ name: string }> }).data.map((e) => e.name);
+    const eventNames = async () =>
+      (
+        (await (await api(ports.aggregator, A, `/events?deploymentId=${deployment.id}`)).json()) as { data: Array<{ name: string }> }
+      ).data.map((e) => e.name);
     let names: string[] = [];
-    for (const until = Date.now() + 15_000; !names.includes('deployment.succeeded') && Date.now() < until; ) {
+    for (const until = Date.now() + 15_000; !names.includes('deployment.succeeded') && Date.now() < until;) {
       names = await eventNames();
       if (!names.includes('deployment.succeeded')) await new Promise((r) => setTimeout(r, 200));
     }
@@ -513,7 +600,9 @@ function readmeDockerCommands(): { tokens: string[]; up: string[]; seed: string[
     const againStarted = Date.now();
     await composeOk(second, ['up', '-d'], 300_000);
     const secondUp = await waitHealthy(againStarted);
-    console.log(`docker compose down (${first.join(' ')}): ${(firstDown / 1000).toFixed(1)} s; up again (${second.join(' ')}, data kept) to both healthy: ${(secondUp / 1000).toFixed(1)} s`);
+    console.log(
+      `docker compose down (${first.join(' ')}): ${(firstDown / 1000).toFixed(1)} s; up again (${second.join(' ')}, data kept) to both healthy: ${(secondUp / 1000).toFixed(1)} s`,
+    );
     const again = await api(ports.project, T, '/projects/1');
     expect(((await again.json()) as { hasLiveDeployment: boolean }).hasLiveDeployment).toBe(true);
     expect((await api(ports.project, T, '/projects')).headers.get('x-total-count')).toBe('20');

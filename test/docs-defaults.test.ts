@@ -26,7 +26,8 @@ const SCHEMAS: Array<[string, z.ZodObject]> = [
 /** variable → every schema field that reads it (LOG_LEVEL is read by both services). */
 const fields = new Map<string, Array<{ file: string; field: Field }>>();
 for (const [file, schema] of SCHEMAS) {
-  for (const [name, field] of Object.entries(schema.shape)) fields.set(name, [...(fields.get(name) ?? []), { file, field: field as Field }]);
+  for (const [name, field] of Object.entries(schema.shape))
+    fields.set(name, [...(fields.get(name) ?? []), { file, field: field as Field }]);
 }
 
 const NONE = Symbol('no default');
@@ -70,11 +71,13 @@ function envExample(): Map<string, { value: string; commented: boolean }> {
 
 const show = (v: unknown) => (v === NONE ? 'no default' : JSON.stringify(v));
 
-describe('README and .env.example state the config schemas\' defaults', () => {
+describe("README and .env.example state the config schemas' defaults", () => {
   it('the services agree on the variables they both read', () => {
     const problems = [...fields].flatMap(([name, readers]) =>
-      readers.slice(1).filter((r) => !isDeepStrictEqual(defaultOf(r.field), defaultOf(readers[0]!.field))).map((r) =>
-        `${name}: ${show(defaultOf(readers[0]!.field))} in ${readers[0]!.file}, ${show(defaultOf(r.field))} in ${r.file}`),
+      readers
+        .slice(1)
+        .filter((r) => !isDeepStrictEqual(defaultOf(r.field), defaultOf(readers[0]!.field)))
+        .map((r) => `${name}: ${show(defaultOf(readers[0]!.field))} in ${readers[0]!.file}, ${show(defaultOf(r.field))} in ${r.file}`),
     );
     expect(problems).toEqual([]);
   });
@@ -93,11 +96,12 @@ describe('README and .env.example state the config schemas\' defaults', () => {
       }
     }
     // Read outside the schemas: the service processes' V8 flags.
-    if (table.get('NODE_OPTIONS') !== SERVICE_NODE_OPTIONS) problems.push(`NODE_OPTIONS: README says "${table.get('NODE_OPTIONS')}", SERVICE_NODE_OPTIONS is "${SERVICE_NODE_OPTIONS}"`);
+    if (table.get('NODE_OPTIONS') !== SERVICE_NODE_OPTIONS)
+      problems.push(`NODE_OPTIONS: README says "${table.get('NODE_OPTIONS')}", SERVICE_NODE_OPTIONS is "${SERVICE_NODE_OPTIONS}"`);
     expect(problems).toEqual([]);
   });
 
-  it('README\'s prose states the same defaults where it names one: `RATE_LIMIT_PER_CREDENTIAL` (300,000), `REQUEST_TIMEOUT_MS` (4 s)', () => {
+  it("README's prose states the same defaults where it names one: `RATE_LIMIT_PER_CREDENTIAL` (300,000), `REQUEST_TIMEOUT_MS` (4 s)", () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
     const problems: string[] = [];
     const mentions = [...readme.matchAll(/`([A-Z][A-Z0-9_]+)` \((\d[\d,]*)( s)?\)/g)];
@@ -119,7 +123,8 @@ describe('README and .env.example state the config schemas\' defaults', () => {
       const line = env.get(name);
       const expected = defaultOf(field);
       if (line === undefined) problems.push(`${name} (read by ${file}) is missing from .env.example`);
-      else if (!line.commented && expected === NONE) problems.push(`${name}=${line.value} is set in .env.example, but ${file} has no default: leave it commented out`);
+      else if (!line.commented && expected === NONE)
+        problems.push(`${name}=${line.value} is set in .env.example, but ${file} has no default: leave it commented out`);
       else if (expected !== NONE && line.value !== '' && !isDeepStrictEqual(parsedAs(field, line.value), expected)) {
         problems.push(`${name}: .env.example says ${line.value}, ${file} says ${show(expected)}`);
       }

@@ -22,7 +22,9 @@ import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
-  console.warn(`docs.browser.test.ts skipped: no Chromium at ${CHROMIUM}. Install it (Debian/Ubuntu: apt-get install -y chromium) or set CHROMIUM_PATH.`);
+  console.warn(
+    `docs.browser.test.ts skipped: no Chromium at ${CHROMIUM}. Install it (Debian/Ubuntu: apt-get install -y chromium) or set CHROMIUM_PATH.`,
+  );
 }
 const maybe = haveChromium ? describe : describe.skip;
 
@@ -114,7 +116,11 @@ maybe('the /docs page in headless Chromium', () => {
     const logger = createLogger({ level: 'silent' });
     const [projectDb, aggregatorDb] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
     project = await serve(
-      createProjectApp({ db: projectDb.db, logger, config: { PROJECT_SERVICE_TOKEN: 'docs-test-token-0123456789', PUBLIC_DOMAIN: 'example.app' } }),
+      createProjectApp({
+        db: projectDb.db,
+        logger,
+        config: { PROJECT_SERVICE_TOKEN: 'docs-test-token-0123456789', PUBLIC_DOMAIN: 'example.app' },
+      }),
       projectDb,
     );
     aggregator = await serve(
@@ -123,7 +129,16 @@ maybe('the /docs page in headless Chromium', () => {
     );
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 60_000);
 
@@ -132,7 +147,7 @@ maybe('the /docs page in headless Chromium', () => {
     await Promise.all([project?.close(), aggregator?.close()]);
   });
 
-  it('renders project-service\'s operations from its own assets, and can call one', async () => {
+  it("renders project-service's operations from its own assets, and can call one", async () => {
     const { context, page, problems, external, listed } = await openDocs(browser, 'project-service', project.base, [
       '/projects',
       '/projects/{id}',
@@ -164,7 +179,7 @@ maybe('the /docs page in headless Chromium', () => {
     }
   }, 60_000);
 
-  it('renders aggregator-service\'s operations from its own assets, and can call one', async () => {
+  it("renders aggregator-service's operations from its own assets, and can call one", async () => {
     const { context, page, problems, external, listed } = await openDocs(browser, 'aggregator-service', aggregator.base, [
       '/events',
       '/events/{id}',

@@ -19,17 +19,21 @@ const drainMs = 2_500;
 /** One request on a connection of its own (a pooled socket would hide a refused connection). */
 function request(port: number, method: string, url: string): Promise<{ status: number; connection: string | undefined; body: any }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path: url, headers: { authorization: `Bearer ${token}` }, agent: false }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text ? JSON.parse(text) : undefined }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: url, headers: { authorization: `Bearer ${token}` }, agent: false },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: text ? JSON.parse(text) : undefined }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
-
 
 let database: TestDatabase;
 let child: ChildProcess | undefined;
@@ -43,7 +47,8 @@ afterAll(async () => {
 it('project-service: SIGTERM with a drain delay keeps serving while readiness fails, then stops accepting, finishes in-flight work and exits 0', async () => {
   database = await createTestDatabase('project');
   const [user] = await database.db('users').insert({ email: 'd@example.com', username: 'd' }).returning('id');
-  const [held, free] = await database.db('projects')
+  const [held, free] = await database
+    .db('projects')
     .insert([
       { name: 'held', user_id: user!.id, app_secret_sha256: sha256('h'.repeat(32)) },
       { name: 'free', user_id: user!.id, app_secret_sha256: sha256('f'.repeat(32)) },
@@ -69,7 +74,9 @@ it('project-service: SIGTERM with a drain delay keeps serving while readiness fa
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child!.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child!.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   await waitUntilUp(port);
   expect((await request(port, 'GET', '/readyz')).status).toBe(200);
 
@@ -84,7 +91,9 @@ it('project-service: SIGTERM with a drain delay keeps serving while readiness fa
   await lock.query('select id from projects where id = $1 for update', [held!.id]);
   const inFlight = request(port, 'POST', `/projects/${held!.id}/deployments`);
   for (let i = 0; ; i++) {
-    const { rows } = await lock.query(`select count(*)::int as n from pg_stat_activity where application_name = 'project-service' and wait_event_type = 'Lock'`);
+    const { rows } = await lock.query(
+      `select count(*)::int as n from pg_stat_activity where application_name = 'project-service' and wait_event_type = 'Lock'`,
+    );
     if (rows[0].n > 0) break;
     if (i > 100) throw new Error('the request never reached the database');
     await new Promise((r) => setTimeout(r, 50));
@@ -142,7 +151,9 @@ it('aggregator-service: SIGTERM with a drain delay answers /readyz 503, still se
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   try {
-    const exited = new Promise<{ code: number | null; at: number }>((resolve) => agg.once('exit', (code) => resolve({ code, at: Date.now() })));
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      agg.once('exit', (code) => resolve({ code, at: Date.now() })),
+    );
     await waitUntilUp(port);
     signalledAt.at = Date.now();
     agg.kill('SIGTERM');

@@ -25,7 +25,10 @@ const dir = path.join(root, 'ops/kubernetes');
 const MODELS = {
   'apps/v1 Deployment': { model: Deployment, type: ['kubernetes-models/apps/v1/Deployment', 'IDeployment'] },
   'batch/v1 Job': { model: Job, type: ['kubernetes-models/batch/v1/Job', 'IJob'] },
-  'policy/v1 PodDisruptionBudget': { model: PodDisruptionBudget, type: ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'] },
+  'policy/v1 PodDisruptionBudget': {
+    model: PodDisruptionBudget,
+    type: ['kubernetes-models/policy/v1/PodDisruptionBudget', 'IPodDisruptionBudget'],
+  },
   'v1 ConfigMap': { model: ConfigMap, type: ['kubernetes-models/v1/ConfigMap', 'IConfigMap'] },
   'v1 Secret': { model: Secret, type: ['kubernetes-models/v1/Secret', 'ISecret'] },
   'v1 Service': { model: Service, type: ['kubernetes-models/v1/Service', 'IService'] },
@@ -40,7 +43,9 @@ interface Doc {
 
 function load(): Doc[] {
   const docs: Doc[] = [];
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort()) {
     for (const doc of parseAllDocuments(readFileSync(path.join(dir, file), 'utf8'))) {
       if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors.map((e) => e.message).join('; ')}`);
       const object = doc.toJS();
@@ -62,16 +67,31 @@ function typeErrors(docs: Doc[]): string[] {
   });
   const source = [...imports].map(([name, module]) => `import type { ${name} } from '${module}';`).join('\n') + '\n' + lines.join('\n');
   const file = path.join(root, 'test', '__kubernetes_manifests__.ts');
-  const options: ts.CompilerOptions = { strict: true, noEmit: true, skipLibCheck: true, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, target: ts.ScriptTarget.ES2022, types: [] };
+  const options: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: true,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    target: ts.ScriptTarget.ES2022,
+    types: [],
+  };
   const host = ts.createCompilerHost(options);
   const { getSourceFile, readFile, fileExists } = host;
   host.fileExists = (f) => f === file || fileExists(f);
   host.readFile = (f) => (f === file ? source : readFile(f));
-  host.getSourceFile = (f, language, ...rest) => (f === file ? ts.createSourceFile(f, source, language) : getSourceFile(f, language, ...rest));
+  host.getSourceFile = (f, language, ...rest) =>
+    f === file ? ts.createSourceFile(f, source, language) : getSourceFile(f, language, ...rest);
   const program = ts.createProgram([file], options, host);
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const where = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
-    const context = where ? source.split('\n').slice(0, where.line + 1).reverse().find((l) => l.startsWith('// ')) : undefined;
+    const context = where
+      ? source
+          .split('\n')
+          .slice(0, where.line + 1)
+          .reverse()
+          .find((l) => l.startsWith('// '))
+      : undefined;
     return `${context ?? ''} line ${where ? where.line + 1 : '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`;
   });
 }

@@ -103,79 +103,90 @@ async function post(port: number, url: string, auth: string, body?: unknown) {
   return { status: res.status, body: (await res.json()) as any };
 }
 
-(pgbouncer ? it : it.skip)('creations, a webhook to done, delivery to the aggregator and a live stream, all through PgBouncer in transaction mode', async () => {
-  [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-  const [user] = await project.db('users').insert({ email: 'b@example.com', username: 'b' }).returning('id');
-  const [p] = await project.db('projects').insert({ name: 'b', user_id: user!.id, app_secret_sha256: sha256(secret) }).returning('id');
-  await withAdmin((client) => client.query(`create role ${listenRole} login password 'listen-password'`));
-  const bouncerPort = await startPgbouncer();
-  const server = new URL(serverUrl());
-  const viaBouncer = (alias: string) => `postgres://${server.username}:${server.password}@127.0.0.1:${bouncerPort}/${alias}`;
-  const direct = new URL(project.url);
-  direct.username = listenRole;
-  direct.password = 'listen-password';
+(pgbouncer ? it : it.skip)(
+  'creations, a webhook to done, delivery to the aggregator and a live stream, all through PgBouncer in transaction mode',
+  async () => {
+    [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
+    const [user] = await project.db('users').insert({ email: 'b@example.com', username: 'b' }).returning('id');
+    const [p] = await project
+      .db('projects')
+      .insert({ name: 'b', user_id: user!.id, app_secret_sha256: sha256(secret) })
+      .returning('id');
+    await withAdmin((client) => client.query(`create role ${listenRole} login password 'listen-password'`));
+    const bouncerPort = await startPgbouncer();
+    const server = new URL(serverUrl());
+    const viaBouncer = (alias: string) => `postgres://${server.username}:${server.password}@127.0.0.1:${bouncerPort}/${alias}`;
+    const direct = new URL(project.url);
+    direct.username = listenRole;
+    direct.password = 'listen-password';
 
-  const [projectPort, aggregatorPort] = [await freePort(), await freePort()];
-  const common = {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    PROJECT_SERVICE_TOKEN: token,
-    AGGREGATOR_SERVICE_TOKEN: token,
-    DB_PREPARED_STATEMENTS: 'false',
-    DB_POOL_MAX: '8',
-    PUBLIC_BASE_URL: 'http://localhost:3000',
-  };
-  children.push(
-    spawnGroup(process.execPath, [path.join(root, 'aggregator-service/dist/src/main.js')], {
-      ...common,
-      AGGREGATOR_DATABASE_URL: viaBouncer('aggregator'),
-      AGGREGATOR_SERVICE_PORT: String(aggregatorPort),
-      AGGREGATOR_SERVICE_HOST: '127.0.0.1',
-    }),
-    spawnGroup(process.execPath, [path.join(root, 'project-service/dist/src/main.js')], {
-      ...common,
-      PROJECT_DATABASE_URL: viaBouncer('projects'),
-      PROJECT_DATABASE_LISTEN_URL: direct.toString(),
-      PROJECT_SERVICE_PORT: String(projectPort),
-      PROJECT_SERVICE_HOST: '127.0.0.1',
-      AGGREGATOR_URL: `http://127.0.0.1:${aggregatorPort}`,
-      STREAM_HEARTBEAT_MS: '500',
-    }),
-  );
-  await Promise.all([waitUntilUp(projectPort), waitUntilUp(aggregatorPort)]);
+    const [projectPort, aggregatorPort] = [await freePort(), await freePort()];
+    const common = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      PROJECT_SERVICE_TOKEN: token,
+      AGGREGATOR_SERVICE_TOKEN: token,
+      DB_PREPARED_STATEMENTS: 'false',
+      DB_POOL_MAX: '8',
+      PUBLIC_BASE_URL: 'http://localhost:3000',
+    };
+    children.push(
+      spawnGroup(process.execPath, [path.join(root, 'aggregator-service/dist/src/main.js')], {
+        ...common,
+        AGGREGATOR_DATABASE_URL: viaBouncer('aggregator'),
+        AGGREGATOR_SERVICE_PORT: String(aggregatorPort),
+        AGGREGATOR_SERVICE_HOST: '127.0.0.1',
+      }),
+      spawnGroup(process.execPath, [path.join(root, 'project-service/dist/src/main.js')], {
+        ...common,
+        PROJECT_DATABASE_URL: viaBouncer('projects'),
+        PROJECT_DATABASE_LISTEN_URL: direct.toString(),
+        PROJECT_SERVICE_PORT: String(projectPort),
+        PROJECT_SERVICE_HOST: '127.0.0.1',
+        AGGREGATOR_URL: `http://127.0.0.1:${aggregatorPort}`,
+        STREAM_HEARTBEAT_MS: '500',
+      }),
+    );
+    await Promise.all([waitUntilUp(projectPort), waitUntilUp(aggregatorPort)]);
 
-  const stream = openStream(`http://127.0.0.1:${projectPort}/projects/${p!.id}/deployments/stream`, { token, contract });
-  clients.push(stream);
-  await stream.opened;
+    const stream = openStream(`http://127.0.0.1:${projectPort}/projects/${p!.id}/deployments/stream`, { token, contract });
+    clients.push(stream);
+    await stream.opened;
 
-  // Many statements at once over 8 client connections and 4 server connections.
-  const created = await Promise.all(Array.from({ length: 12 }, () => post(projectPort, `/projects/${p!.id}/deployments`, token)));
-  expect(created.map((c) => c.status)).toEqual(created.map(() => 201));
-  const id = created[0]!.body.id as number;
-  expect((await post(projectPort, '/deployment/webhook', secret, { id, status: 'building' })).status).toBe(200);
-  const done = await post(projectPort, '/deployment/webhook', secret, { id, status: 'done' });
-  expect(done.status).toBe(200);
-  expect(done.body.status).toBe('done');
-  const reads = await Promise.all(Array.from({ length: 12 }, () => fetch(`http://127.0.0.1:${projectPort}/projects/${p!.id}`, { headers: { authorization: `Bearer ${token}` } })));
-  expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+    // Many statements at once over 8 client connections and 4 server connections.
+    const created = await Promise.all(Array.from({ length: 12 }, () => post(projectPort, `/projects/${p!.id}/deployments`, token)));
+    expect(created.map((c) => c.status)).toEqual(created.map(() => 201));
+    const id = created[0]!.body.id as number;
+    expect((await post(projectPort, '/deployment/webhook', secret, { id, status: 'building' })).status).toBe(200);
+    const done = await post(projectPort, '/deployment/webhook', secret, { id, status: 'done' });
+    expect(done.status).toBe(200);
+    expect(done.body.status).toBe('done');
+    const reads = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        fetch(`http://127.0.0.1:${projectPort}/projects/${p!.id}`, { headers: { authorization: `Bearer ${token}` } }),
+      ),
+    );
+    expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
 
-  // Every change on the live stream, every event at the aggregator (through PgBouncer too).
-  const events = await stream.waitFor(14, 10_000);
-  expect(events.filter((e) => e.data.id === id).map((e) => e.data.status)).toEqual(['pending', 'building', 'done']);
-  const outboxRows = Number((await project.db('outbox').count<{ count: number }[]>('* as count'))[0]!.count);
-  expect(outboxRows).toBeGreaterThanOrEqual(14);
-  const deadline = Date.now() + 15_000;
-  let stored = 0;
-  while (Date.now() < deadline && stored < outboxRows) {
-    stored = Number((await aggregator.db('events').count<{ count: number }[]>('* as count'))[0]!.count);
-    if (stored < outboxRows) await new Promise((r) => setTimeout(r, 200));
-  }
-  expect(stored).toBe(outboxRows);
+    // Every change on the live stream, every event at the aggregator (through PgBouncer too).
+    const events = await stream.waitFor(14, 10_000);
+    expect(events.filter((e) => e.data.id === id).map((e) => e.data.status)).toEqual(['pending', 'building', 'done']);
+    const outboxRows = Number((await project.db('outbox').count<{ count: number }[]>('* as count'))[0]!.count);
+    expect(outboxRows).toBeGreaterThanOrEqual(14);
+    const deadline = Date.now() + 15_000;
+    let stored = 0;
+    while (Date.now() < deadline && stored < outboxRows) {
+      stored = Number((await aggregator.db('events').count<{ count: number }[]>('* as count'))[0]!.count);
+      if (stored < outboxRows) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(stored).toBe(outboxRows);
 
-  // The relay's and the hub's LISTEN sessions are on the direct URL (its own role), not PgBouncer.
-  const listening = await withAdmin((client) =>
-    client.query(`select application_name from pg_stat_activity where usename = $1 and query ilike 'listen%' order by 1`, [listenRole]),
-  );
-  expect(listening.rows.map((r) => r.application_name)).toEqual(['deployment-stream-listen', 'outbox-relay-listen']);
-  expect(stream.problems).toEqual([]);
-}, 60_000);
+    // The relay's and the hub's LISTEN sessions are on the direct URL (its own role), not PgBouncer.
+    const listening = await withAdmin((client) =>
+      client.query(`select application_name from pg_stat_activity where usename = $1 and query ilike 'listen%' order by 1`, [listenRole]),
+    );
+    expect(listening.rows.map((r) => r.application_name)).toEqual(['deployment-stream-listen', 'outbox-relay-listen']);
+    expect(stream.problems).toEqual([]);
+  },
+  60_000,
+);

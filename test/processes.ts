@@ -14,7 +14,13 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export async function waitUntilUp(port: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
-    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`nothing answers on ${port}`);
@@ -42,7 +48,10 @@ export async function holdLock(url: string, table: string) {
   return {
     waitForBlocked: async (app: string) => {
       for (let i = 0; i < 100; i++) {
-        const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`, [app]);
+        const { rows } = await client.query(
+          `select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+          [app],
+        );
         if (rows[0].n > 0) return;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -68,9 +77,14 @@ export function running(pid: number): boolean {
 
 /** `pid` and every process below it (children of children included), from ps. */
 export function processTree(pid: number): number[] {
-  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=']).toString().trim().split('\n').map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid='])
+    .toString()
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/).map(Number) as [number, number]);
   const tree = [pid];
-  for (let i = 0; i < tree.length; i++) for (const [child, parent] of rows) if (parent === tree[i] && !tree.includes(child)) tree.push(child);
+  for (let i = 0; i < tree.length; i++)
+    for (const [child, parent] of rows) if (parent === tree[i] && !tree.includes(child)) tree.push(child);
   return tree.filter(running);
 }
 
@@ -132,7 +146,9 @@ export async function startSystem(
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const seen = new Set<number>();
   const remember = () => {
     if (child.pid && running(child.pid)) for (const pid of processTree(child.pid)) seen.add(pid);

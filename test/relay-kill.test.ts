@@ -25,7 +25,11 @@ const projectToken = randomBytes(18).toString('base64url');
 
 beforeAll(async () => {
   [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-  const app = createAggregatorApp({ db: aggregator.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken } });
+  const app = createAggregatorApp({
+    db: aggregator.db,
+    logger: createLogger({ level: 'silent' }),
+    config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken },
+  });
   aggregatorServer = http.createServer(app.callback());
   await new Promise<void>((r) => aggregatorServer.listen(0, '127.0.0.1', r));
   // Slow answers, so that a batch is surely in flight when the relay is killed.
@@ -60,7 +64,10 @@ async function startProcess(port: number): Promise<ChildProcess> {
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`project-service exited with ${child.exitCode}`);
-    const up = await fetch(`http://127.0.0.1:${port}/projects`, { headers: { authorization: `Bearer ${projectToken}` } }).then((r) => r.ok, () => false);
+    const up = await fetch(`http://127.0.0.1:${port}/projects`, { headers: { authorization: `Bearer ${projectToken}` } }).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (up) return child;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -69,12 +76,18 @@ async function startProcess(port: number): Promise<ChildProcess> {
 
 it('SIGKILL mid-batch, then a restart: every event stored exactly once', async () => {
   const [user] = await project.db('users').insert({ email: 'kill@example.com', username: 'kill' }).returning('id');
-  const [p] = await project.db('projects').insert({ name: 'kill', user_id: user!.id, app_secret_sha256: sha256('x'.repeat(32)) }).returning('id');
+  const [p] = await project
+    .db('projects')
+    .insert({ name: 'kill', user_id: user!.id, app_secret_sha256: sha256('x'.repeat(32)) })
+    .returning('id');
   const port = await freePort();
   const first = await startProcess(port);
 
   const actions = Array.from({ length: 120 }, () =>
-    fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, { method: 'POST', headers: { authorization: `Bearer ${projectToken}` } }).then((r) => r.status),
+    fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${projectToken}` },
+    }).then((r) => r.status),
   );
   expect((await Promise.all(actions)).every((s) => s === 201)).toBe(true);
 
@@ -84,7 +97,11 @@ it('SIGKILL mid-batch, then a restart: every event stored exactly once', async (
   expect(proxy.stats.inFlight).toBeGreaterThan(0);
   first.kill('SIGKILL');
   await new Promise((r) => first.once('exit', r));
-  const claimedButUnrecorded = await project.db('outbox').whereNull('delivered_at').where('attempts', '>', 0).count<{ count: number }[]>('* as count');
+  const claimedButUnrecorded = await project
+    .db('outbox')
+    .whereNull('delivered_at')
+    .where('attempts', '>', 0)
+    .count<{ count: number }[]>('* as count');
   expect(claimedButUnrecorded[0]!.count).toBeGreaterThan(0);
 
   const second = await startProcess(port);

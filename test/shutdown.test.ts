@@ -17,11 +17,17 @@ const token = 'shutdown-test-token-0123456789';
 
 function start(main: string, env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, [path.join(root, main)], {
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '20000', PUBLIC_BASE_URL: 'http://127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DB_STATEMENT_TIMEOUT_MS: '20000',
+      PUBLIC_BASE_URL: 'http://127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
-
 
 /** One request on a connection of its own, so no pooled socket is shared with other calls. */
 function request(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number }> {
@@ -36,7 +42,9 @@ function request(port: number, method: string, path: string, headers: Record<str
 }
 
 async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<{ status: number }>, lock: HeldLock, app: string) {
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, at: Date.now() })));
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, at: Date.now() })),
+  );
   const inFlight = slow();
   await lock.waitForBlocked(app);
 
@@ -75,14 +83,19 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
   let received = 0;
   const slowAggregator = http.createServer((req, res) => {
     req.resume();
-    req.on('end', () => setTimeout(() => {
-      received++;
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"stored":1,"duplicates":0,"results":[]}');
-    }, 1_500));
+    req.on('end', () =>
+      setTimeout(() => {
+        received++;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"stored":1,"duplicates":0,"results":[]}');
+      }, 1_500),
+    );
   });
   await new Promise<void>((r) => slowAggregator.listen(0, '127.0.0.1', r));
   const [user] = await project.db('users').insert({ email: 's@example.com', username: 's' }).returning('id');
-  const [p] = await project.db('projects').insert({ name: 's', user_id: user!.id, app_secret_sha256: sha256('x'.repeat(32)) }).returning('id');
+  const [p] = await project
+    .db('projects')
+    .insert({ name: 's', user_id: user!.id, app_secret_sha256: sha256('x'.repeat(32)) })
+    .returning('id');
 
   const port = await freePort();
   const child = start('project-service/dist/src/main.js', {
@@ -95,11 +108,20 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
   });
   try {
     await waitUntilUp(port);
-    const created = await fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    const created = await fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(created.status).toBe(201);
     await new Promise((r) => setTimeout(r, 300)); // the relay has claimed and sent the event
     const lock = await holdLock(project.url, 'projects');
-    await proveGracefulStop(child, port, () => request(port, 'GET', '/projects', { authorization: `Bearer ${token}` }), lock, 'project-service');
+    await proveGracefulStop(
+      child,
+      port,
+      () => request(port, 'GET', '/projects', { authorization: `Bearer ${token}` }),
+      lock,
+      'project-service',
+    );
     // The relay's batch finished rather than being cut: the event is recorded as delivered.
     expect(received).toBe(1);
     const [row] = await project.db('outbox').select('delivered_at');
@@ -122,11 +144,17 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
   try {
     await waitUntilUp(port);
     const lock = await holdLock(aggregator.url, 'events');
-    const event = { eventId: '5f0c7a3e-8d1b-4c2a-9e7f-1a2b3c4d5e6f', name: 'deployment.created', occurredAt: new Date().toISOString(), payload: { projectId: 1, projectName: 'p', userId: 1, deploymentId: 1, source: 'api', requestId: null, status: 'pending' } };
+    const event = {
+      eventId: '5f0c7a3e-8d1b-4c2a-9e7f-1a2b3c4d5e6f',
+      name: 'deployment.created',
+      occurredAt: new Date().toISOString(),
+      payload: { projectId: 1, projectName: 'p', userId: 1, deploymentId: 1, source: 'api', requestId: null, status: 'pending' },
+    };
     await proveGracefulStop(
       child,
       port,
-      () => request(port, 'POST', '/events', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(event)),
+      () =>
+        request(port, 'POST', '/events', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(event)),
       lock,
       'aggregator-service',
     );

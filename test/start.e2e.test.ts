@@ -26,7 +26,6 @@ async function start(...args: Parameters<typeof startSystem>): Promise<System> {
   return system;
 }
 
-
 const tokens = (out: string) => ({
   project: /project-service\s+\S+\s+token: (\S+)/.exec(out)?.[1],
   aggregator: /aggregator-service\s+\S+\s+token: (\S+)/.exec(out)?.[1],
@@ -40,7 +39,14 @@ it('npm start with a copy of .env.example: each step with its time, working toke
   try {
     const out = system.out();
     expect(out).toContain('The hosting control plane is running.');
-    for (const step of ['compiling TypeScript', 'checking the configuration', 'starting the embedded PostgreSQL', 'applying migrations', 'seeding an empty database', 'starting project-service and aggregator-service']) {
+    for (const step of [
+      'compiling TypeScript',
+      'checking the configuration',
+      'starting the embedded PostgreSQL',
+      'applying migrations',
+      'seeding an empty database',
+      'starting project-service and aggregator-service',
+    ]) {
       expect(out).toMatch(new RegExp(`npm start: ${step}.*: done in \\d+\\.\\d s`));
     }
     expect(out).toMatch(/npm start: ready \d+\.\d s after the start/);
@@ -55,14 +61,19 @@ it('npm start with a copy of .env.example: each step with its time, working toke
     expect(list.status).toBe(200);
     expect(((await list.json()) as unknown[]).length).toBe(8); // seeded: 20 projects, 8 a page
 
-    const created = await fetch(`http://localhost:${system.ports.project}/projects/1/deployment`, { method: 'POST', headers: { authorization: `Bearer ${projectToken}` } });
+    const created = await fetch(`http://localhost:${system.ports.project}/projects/1/deployment`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${projectToken}` },
+    });
     expect(created.status).toBe(201);
     const deployment = (await created.json()) as { id: number };
 
     let events: Array<{ name: string; deploymentId: number }> = [];
     const until = Date.now() + 1_500;
     while (Date.now() < until && !events.some((e) => e.deploymentId === deployment.id)) {
-      const res = await fetch(`http://localhost:${system.ports.aggregator}/events?name=deployment.created`, { headers: { authorization: `Bearer ${aggregatorToken}` } });
+      const res = await fetch(`http://localhost:${system.ports.aggregator}/events?name=deployment.created`, {
+        headers: { authorization: `Bearer ${aggregatorToken}` },
+      });
       events = ((await res.json()) as { data: typeof events }).data;
       if (!events.some((e) => e.deploymentId === deployment.id)) await new Promise((r) => setTimeout(r, 50));
     }
@@ -110,11 +121,14 @@ it('a second npm start on the same data folder refuses before compiling, naming 
   expect(said).not.toContain('The hosting control plane is running.');
   const pid = Number(/pid (\d+)/.exec(said)?.[1]);
   expect(tree).toContain(pid);
-  for (const fact of [first.dataDir, `port ${first.ports.project}`, `port ${first.ports.aggregator}`, `port ${first.ports.postgres}`]) expect(said).toContain(fact);
+  for (const fact of [first.dataDir, `port ${first.ports.project}`, `port ${first.ports.aggregator}`, `port ${first.ports.postgres}`])
+    expect(said).toContain(fact);
 
   // The running one is untouched.
   await waitUntilUp(first.ports.project);
-  const listed = await fetch(`http://127.0.0.1:${first.ports.project}/projects`, { headers: { authorization: `Bearer ${tokens(first.out()).project}` } });
+  const listed = await fetch(`http://127.0.0.1:${first.ports.project}/projects`, {
+    headers: { authorization: `Bearer ${tokens(first.out()).project}` },
+  });
   expect(listed.status).toBe(200);
 
   const before = first.out().length;
@@ -130,7 +144,10 @@ it('kill -9 of the npm start process group: nothing it started outlives it by mo
   const nowhere = await freePort(); // nothing listens there: the relay cannot deliver
   const system = await start('kill9', { npm: true, env: { AGGREGATOR_URL: `http://127.0.0.1:${nowhere}` } });
   expect(system.out()).toContain('The hosting control plane is running.');
-  const created = await fetch(`http://127.0.0.1:${system.ports.project}/projects/1/deployment`, { method: 'POST', headers: { authorization: `Bearer ${tokens(system.out()).project}` } });
+  const created = await fetch(`http://127.0.0.1:${system.ports.project}/projects/1/deployment`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tokens(system.out()).project}` },
+  });
   expect(created.status).toBe(201);
   expect(await system.waitFor(`events cannot be delivered to the aggregator at http://127.0.0.1:${nowhere}`, 20_000)).toBe(true);
 
@@ -138,7 +155,8 @@ it('kill -9 of the npm start process group: nothing it started outlives it by mo
   expect(tree.length).toBeGreaterThanOrEqual(6); // npm, its shell, the launcher, two services, PostgreSQL (and its workers), the watchdog
   system.signalGroup('SIGKILL');
   expect(await survivors(tree, 10_000)).toEqual([]);
-  for (const port of [system.ports.project, system.ports.aggregator, system.ports.postgres]) expect(await connectionRefused(port)).toBe(true);
+  for (const port of [system.ports.project, system.ports.aggregator, system.ports.postgres])
+    expect(await connectionRefused(port)).toBe(true);
 }, 90_000);
 
 describe('a configuration mistake: one line naming the variable, before the database or a service starts, exit 1', () => {
@@ -146,7 +164,11 @@ describe('a configuration mistake: one line naming the variable, before the data
     ['LOG_LEVEL=verbose', async () => ({ LOG_LEVEL: 'verbose' }), /LOG_LEVEL=verbose: /],
     ['PROJECT_SERVICE_PORT=abc', async () => ({ PROJECT_SERVICE_PORT: 'abc' }), /PROJECT_SERVICE_PORT=abc: /],
     ['EMBEDDED_PG_PORT=abc', async () => ({ EMBEDDED_PG_PORT: 'abc' }), /EMBEDDED_PG_PORT=abc: /],
-    ['a taken AGGREGATOR_SERVICE_PORT', async () => ({ AGGREGATOR_SERVICE_PORT: String(taken) }), /AGGREGATOR_SERVICE_PORT: port \d+ is taken/],
+    [
+      'a taken AGGREGATOR_SERVICE_PORT',
+      async () => ({ AGGREGATOR_SERVICE_PORT: String(taken) }),
+      /AGGREGATOR_SERVICE_PORT: port \d+ is taken/,
+    ],
     [
       'an unreachable PROJECT_DATABASE_URL',
       async () => ({ PROJECT_DATABASE_URL: `postgres://app:s3cret-pw@127.0.0.1:${await freePort()}/projects` }),
@@ -162,62 +184,89 @@ describe('a configuration mistake: one line naming the variable, before the data
   });
   afterAll(() => new Promise((r) => holder.close(r)));
 
-  it.each(cases)('%s', async (name, env, message) => {
-    const system = await start(`config-${name.replace(/\W+/g, '-')}`, { env: await env(), wait: false });
-    const { code } = await system.exited;
-    const out = system.out();
-    expect(code).toBe(1);
-    expect(out).toMatch(message);
-    expect(out).not.toMatch(/\n\s+at \S/);
-    expect(out).not.toContain('s3cret-pw');
-    expect(out).not.toContain('starting the embedded PostgreSQL');
-    expect(existsSync(path.join(system.dataDir, 'postgres'))).toBe(false);
-  }, 60_000);
+  it.each(cases)(
+    '%s',
+    async (name, env, message) => {
+      const system = await start(`config-${name.replace(/\W+/g, '-')}`, { env: await env(), wait: false });
+      const { code } = await system.exited;
+      const out = system.out();
+      expect(code).toBe(1);
+      expect(out).toMatch(message);
+      expect(out).not.toMatch(/\n\s+at \S/);
+      expect(out).not.toContain('s3cret-pw');
+      expect(out).not.toContain('starting the embedded PostgreSQL');
+      expect(existsSync(path.join(system.dataDir, 'postgres'))).toBe(false);
+    },
+    60_000,
+  );
 });
 
-(process.getuid?.() === 0 ? it : it.skip)('as root, a data folder the postgres user cannot enter (mode 700): one line that says why and what to do', async () => {
-  const locked = mkdtempSync(path.join(os.tmpdir(), 'hosting-start-locked-')); // mode 700, like root's home
-  try {
-    const system = await start('locked', { dataDir: path.join(locked, 'data'), wait: false });
-    const { code } = await system.exited;
-    const out = system.out();
-    expect(code).toBe(1);
-    expect(out).toContain(`cannot enter ${locked} (mode 700)`);
-    expect(out).toMatch(/Run npm start as a regular user/);
-    expect(out).not.toMatch(/\n\s+at \S|EACCES/);
-  } finally {
-    rmSync(locked, { recursive: true, force: true });
-  }
-}, 60_000);
+(process.getuid?.() === 0 ? it : it.skip)(
+  'as root, a data folder the postgres user cannot enter (mode 700): one line that says why and what to do',
+  async () => {
+    const locked = mkdtempSync(path.join(os.tmpdir(), 'hosting-start-locked-')); // mode 700, like root's home
+    try {
+      const system = await start('locked', { dataDir: path.join(locked, 'data'), wait: false });
+      const { code } = await system.exited;
+      const out = system.out();
+      expect(code).toBe(1);
+      expect(out).toContain(`cannot enter ${locked} (mode 700)`);
+      expect(out).toMatch(/Run npm start as a regular user/);
+      expect(out).not.toMatch(/\n\s+at \S|EACCES/);
+    } finally {
+      rmSync(locked, { recursive: true, force: true });
+    }
+  },
+  60_000,
+);
 
-(process.getuid?.() === 0 ? it : it.skip)('as root, a clone in a folder the postgres user cannot enter: the embedded PostgreSQL still starts (binaries copied where it can reach them), as the test suite needs', async () => {
-  // The clone: hard links of the built tree in a mode-700 folder (nothing here writes to them).
-  const locked = mkdtempSync(path.join(os.tmpdir(), 'hosting-start-clone-'));
-  const tmp = path.join(os.tmpdir(), `hosting-start-tmp-${process.pid}`); // its own temp dir, so the copy is made here
-  const dataDir = path.join(os.tmpdir(), `hosting-start-lockedclone-${process.pid}`);
-  mkdirSync(tmp, { mode: 0o755 });
-  mkdirSync(path.join(locked, 'x'));
-  execFileSync('cp', ['-al', ...['node_modules', 'shared', 'scripts', 'project-service', 'aggregator-service', 'seeds', 'package.json'].map((f) => path.join(root, f)), path.join(locked, 'x')]);
-  const [pg, project, aggregator] = [await freePort(), await freePort(), await freePort()];
-  const child = spawn(process.execPath, [path.join(locked, 'x', 'scripts', 'dist', 'start.js')], {
-    cwd: path.join(locked, 'x'),
-    detached: true,
-    env: { PATH: process.env.PATH, TMPDIR: tmp, DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(pg), PROJECT_SERVICE_PORT: String(project), AGGREGATOR_SERVICE_PORT: String(aggregator), LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  try {
-    const deadline = Date.now() + 60_000;
-    while (!out.includes('Ctrl-C stops everything') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(out).toContain('The hosting control plane is running.');
-    expect(out).not.toMatch(/EACCES|\n\s+at \S/);
-    process.kill(-child.pid!, 'SIGINT');
-    expect(await exited).toBe(0);
-  } finally {
-    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
-    for (const dir of [locked, tmp, dataDir]) rmSync(dir, { recursive: true, force: true });
-  }
-}, 90_000);
+(process.getuid?.() === 0 ? it : it.skip)(
+  'as root, a clone in a folder the postgres user cannot enter: the embedded PostgreSQL still starts (binaries copied where it can reach them), as the test suite needs',
+  async () => {
+    // The clone: hard links of the built tree in a mode-700 folder (nothing here writes to them).
+    const locked = mkdtempSync(path.join(os.tmpdir(), 'hosting-start-clone-'));
+    const tmp = path.join(os.tmpdir(), `hosting-start-tmp-${process.pid}`); // its own temp dir, so the copy is made here
+    const dataDir = path.join(os.tmpdir(), `hosting-start-lockedclone-${process.pid}`);
+    mkdirSync(tmp, { mode: 0o755 });
+    mkdirSync(path.join(locked, 'x'));
+    execFileSync('cp', [
+      '-al',
+      ...['node_modules', 'shared', 'scripts', 'project-service', 'aggregator-service', 'seeds', 'package.json'].map((f) =>
+        path.join(root, f),
+      ),
+      path.join(locked, 'x'),
+    ]);
+    const [pg, project, aggregator] = [await freePort(), await freePort(), await freePort()];
+    const child = spawn(process.execPath, [path.join(locked, 'x', 'scripts', 'dist', 'start.js')], {
+      cwd: path.join(locked, 'x'),
+      detached: true,
+      env: {
+        PATH: process.env.PATH,
+        TMPDIR: tmp,
+        DATA_DIR: dataDir,
+        EMBEDDED_PG_PORT: String(pg),
+        PROJECT_SERVICE_PORT: String(project),
+        AGGREGATOR_SERVICE_PORT: String(aggregator),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!out.includes('Ctrl-C stops everything') && child.exitCode === null && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('The hosting control plane is running.');
+      expect(out).not.toMatch(/EACCES|\n\s+at \S/);
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      for (const dir of [locked, tmp, dataDir]) rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  90_000,
+);

@@ -59,7 +59,10 @@ const clients: StreamClient[] = [];
 beforeAll(async () => {
   database = await createTestDatabase('project');
   const [user] = await database.db('users').insert({ email: 'e2e@example.com', username: 'e2e' }).returning('id');
-  const [p] = await database.db('projects').insert({ name: 'e2e', user_id: user!.id, app_secret_sha256: sha256(secret) }).returning('id');
+  const [p] = await database
+    .db('projects')
+    .insert({ name: 'e2e', user_id: user!.id, app_secret_sha256: sha256(secret) })
+    .returning('id');
   projectId = p!.id;
 });
 afterAll(async () => {
@@ -121,7 +124,8 @@ it('two processes on one database: a change through B reaches a stream on A; res
   const stoppedIn = Date.now() - signalledAt;
   expect(endedIn).toBeLessThan(4_000);
   expect(stoppedIn).toBeLessThan(7_000); // under the 8 s grace: the streams did not hold the shutdown
-  if (process.env.STREAM_LATENCY_REPORT) process.stdout.write(`SIGTERM with open streams: streams ended after ${endedIn} ms, exit 0 after ${stoppedIn} ms\n`);
+  if (process.env.STREAM_LATENCY_REPORT)
+    process.stdout.write(`SIGTERM with open streams: streams ended after ${endedIn} ms, exit 0 after ${stoppedIn} ms\n`);
   onA.close();
   allOnA.close();
 

@@ -24,7 +24,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`create index events_occurred_at_id on events (occurred_at, id)`);
   await knex.raw(`create index events_name_occurred_at_id on events (name, occurred_at, id)`);
   await knex.raw(`create index events_project_occurred_at_id on events (project_id, occurred_at, id) where project_id is not null`);
-  await knex.raw(`create index events_deployment_occurred_at_id on events (deployment_id, occurred_at, id) where deployment_id is not null`);
+  await knex.raw(
+    `create index events_deployment_occurred_at_id on events (deployment_id, occurred_at, id) where deployment_id is not null`,
+  );
   await knex.raw(`create index events_user_occurred_at_id on events (user_id, occurred_at, id) where user_id is not null`);
 }
 

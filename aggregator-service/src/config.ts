@@ -1,5 +1,16 @@
 import { z } from 'zod';
-import { ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, unverifiedCapProblem, type Env } from '@hosting/shared';
+import {
+  ConfigError,
+  dbEnv,
+  limitsEnv,
+  logLevel,
+  nodeEnv,
+  parseEnv,
+  port,
+  shutdownEnv,
+  unverifiedCapProblem,
+  type Env,
+} from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the

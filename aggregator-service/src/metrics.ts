@@ -9,7 +9,12 @@ export interface AggregatorMetrics extends HttpMetrics {
 export function createAggregatorMetrics(deps: { db: Knex }): AggregatorMetrics {
   const http = createHttpMetrics('aggregator-service');
   const registers = [http.registry];
-  const events = new Counter({ name: 'aggregator_events_total', help: 'Events received, by result', labelNames: ['result'] as const, registers });
+  const events = new Counter({
+    name: 'aggregator_events_total',
+    help: 'Events received, by result',
+    labelNames: ['result'] as const,
+    registers,
+  });
   events.inc({ result: 'stored' }, 0);
   events.inc({ result: 'duplicate' }, 0);
   new Gauge({

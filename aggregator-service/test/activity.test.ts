@@ -38,7 +38,7 @@ async function store(events: EventEnvelope[]): Promise<void> {
 }
 
 describe('GET /projects/:id/activity', () => {
-  it('shows the project\'s events newest first with their sentences, and nothing of other projects', async () => {
+  it("shows the project's events newest first with their sentences, and nothing of other projects", async () => {
     const projectId = uniqueId();
     const deploymentId = uniqueId();
     const cancelled = uniqueId();
@@ -46,9 +46,24 @@ describe('GET /projects/:id/activity', () => {
     const common = { projectId, projectName: 'shop', userId: 1, requestId: null };
     await store([
       ...lifeOf(projectId, deploymentId, 0),
-      { eventId: randomUUID(), name: 'deployment.cancelled', occurredAt: '2026-11-20T11:00:00Z', payload: { ...common, deploymentId: cancelled, source: 'api', from: 'pending' } },
-      { eventId: randomUUID(), name: 'deployment.failed', occurredAt: '2026-11-20T12:00:00Z', payload: { ...common, deploymentId: failed, source: 'webhook', from: 'building' } },
-      { eventId: randomUUID(), name: 'build.log_uploaded', occurredAt: '2026-11-20T13:00:00Z', payload: { projectId, deploymentId: failed, size: 3 } },
+      {
+        eventId: randomUUID(),
+        name: 'deployment.cancelled',
+        occurredAt: '2026-11-20T11:00:00Z',
+        payload: { ...common, deploymentId: cancelled, source: 'api', from: 'pending' },
+      },
+      {
+        eventId: randomUUID(),
+        name: 'deployment.failed',
+        occurredAt: '2026-11-20T12:00:00Z',
+        payload: { ...common, deploymentId: failed, source: 'webhook', from: 'building' },
+      },
+      {
+        eventId: randomUUID(),
+        name: 'build.log_uploaded',
+        occurredAt: '2026-11-20T13:00:00Z',
+        payload: { projectId, deploymentId: failed, size: 3 },
+      },
       ...lifeOf(uniqueId(), uniqueId(), 0),
     ]);
 
@@ -101,7 +116,9 @@ describe('GET /projects/:id/activity', () => {
       if (page.body.nextCursor) {
         expect(page.body.data).toHaveLength(5);
         const link = page.headers.link!;
-        expect(link).toMatch(new RegExp(`^<http://127\\.0\\.0\\.1:\\d+/projects/${projectId}/activity\\?limit=5&cursor=[A-Za-z0-9_-]+>; rel="next"$`));
+        expect(link).toMatch(
+          new RegExp(`^<http://127\\.0\\.0\\.1:\\d+/projects/${projectId}/activity\\?limit=5&cursor=[A-Za-z0-9_-]+>; rel="next"$`),
+        );
         expect(link).toContain(`cursor=${page.body.nextCursor}>`);
         url = link.slice(link.indexOf('/projects/'), link.indexOf('>'));
       } else {

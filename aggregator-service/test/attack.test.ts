@@ -40,7 +40,10 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
   const seeded = await sendRaw(server.url, {
     method: 'POST',
     path: '/events',
-    headers: [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json']],
+    headers: [
+      ['Authorization', `Bearer ${token}`],
+      ['Content-Type', 'application/json'],
+    ],
     body: Buffer.from(JSON.stringify(events)),
   });
   expect(seeded.status).toBe(200);
@@ -61,7 +64,11 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
     });
     expect(Object.keys(report.operations).length).toBeGreaterThanOrEqual(Math.min(report.runs, 10));
     expect(report.statuses[400] ?? 0).toBeGreaterThan(report.runs / 10);
-    expect(Object.entries(report.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(report.runs / 20);
+    expect(
+      Object.entries(report.statuses)
+        .filter(([s]) => s.startsWith('2'))
+        .reduce((n, [, c]) => n + c, 0),
+    ).toBeGreaterThan(report.runs / 20);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n\nservice errors logged:\n${lines.slice(-3).join('')}`);
   }
@@ -70,13 +77,19 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
 describe('what the attack found, pinned', () => {
   it.each([
     ['an array 500,000 deep (1 MB)', '['.repeat(500_000) + ']'.repeat(500_000)],
-    ['a payload 65 objects deep', JSON.stringify([{ ...deploymentCreated(), payload: JSON.parse('{"a":'.repeat(65) + '1' + '}'.repeat(65)) }])],
+    [
+      'a payload 65 objects deep',
+      JSON.stringify([{ ...deploymentCreated(), payload: JSON.parse('{"a":'.repeat(65) + '1' + '}'.repeat(65)) }]),
+    ],
   ])('a body that nests too deep is a 400 naming it (%s was a 500: a stack overflow), and nothing is stored', async (_what, text) => {
     const before = await tableDigests(database.db);
     const res = await sendRaw(server.url, {
       method: 'POST',
       path: '/events',
-      headers: [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json']],
+      headers: [
+        ['Authorization', `Bearer ${token}`],
+        ['Content-Type', 'application/json'],
+      ],
       body: Buffer.from(text),
     });
     expect(res.status).toBe(400);
@@ -94,21 +107,30 @@ describe('more the attack found, pinned', () => {
     async (path) => {
       const res = await get(path);
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ name: 'ValidationError', issues: [{ path: expect.stringMatching(/^query\./), message: expect.any(String) }] });
+      expect(res.body).toMatchObject({
+        name: 'ValidationError',
+        issues: [{ path: expect.stringMatching(/^query\./), message: expect.any(String) }],
+      });
       aggregatorContract().check('get', path, res.status, res.body, res.contentType, res.headers as Record<string, string>);
     },
   );
 
-  it.each(['__proto__', 'constructor', 'toString'])('an event named %s is a 400 (a name found on Object was a 500), and nothing is stored', async (name) => {
-    const before = await tableDigests(database.db);
-    const res = await sendRaw(server.url, {
-      method: 'POST',
-      path: '/events',
-      headers: [['Authorization', `Bearer ${token}`], ['Content-Type', 'application/json']],
-      body: Buffer.from(JSON.stringify({ ...deploymentCreated(), name })),
-    });
-    expect(res.status).toBe(400);
-    expect((res.body as { issues: unknown[] }).issues).toContainEqual({ path: 'body.name', message: expect.any(String) });
-    expect(await tableDigests(database.db)).toEqual(before);
-  });
+  it.each(['__proto__', 'constructor', 'toString'])(
+    'an event named %s is a 400 (a name found on Object was a 500), and nothing is stored',
+    async (name) => {
+      const before = await tableDigests(database.db);
+      const res = await sendRaw(server.url, {
+        method: 'POST',
+        path: '/events',
+        headers: [
+          ['Authorization', `Bearer ${token}`],
+          ['Content-Type', 'application/json'],
+        ],
+        body: Buffer.from(JSON.stringify({ ...deploymentCreated(), name })),
+      });
+      expect(res.status).toBe(400);
+      expect((res.body as { issues: unknown[] }).issues).toContainEqual({ path: 'body.name', message: expect.any(String) });
+      expect(await tableDigests(database.db)).toEqual(before);
+    },
+  );
 });

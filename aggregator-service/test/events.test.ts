@@ -130,7 +130,12 @@ describe('POST /events', () => {
 
   it('accepts unknown event names of the right form with a generic payload', async () => {
     const bare = { eventId: randomUUID(), name: 'build.log_line', occurredAt: '2026-11-20T10:00:00Z', payload: { line: 'npm ci', n: 3 } };
-    const withRefs = { eventId: randomUUID(), name: 'billing.invoice.paid', occurredAt: '2026-11-20T10:00:00Z', payload: { projectId: 42, userId: 9, amount: 12.5 } };
+    const withRefs = {
+      eventId: randomUUID(),
+      name: 'billing.invoice.paid',
+      occurredAt: '2026-11-20T10:00:00Z',
+      payload: { projectId: 42, userId: 9, amount: 12.5 },
+    };
     const res = await svc.call('post', '/events', { body: [bare, withRefs] });
     expect(res.status).toBe(200);
     expect(res.body.stored).toBe(2);
@@ -289,7 +294,10 @@ describe('GET /events', () => {
     const events = [
       deploymentCreated({ projectId, deploymentId, userId }, { occurredAt: '2026-04-01T00:00:00Z' }),
       deploymentCreated({ projectId, userId }, { occurredAt: '2026-04-02T00:00:00Z' }),
-      deploymentCreated({ projectId }, { occurredAt: '2026-04-03T00:00:00Z', name: 'deployment.succeeded', payload: { deployedIn: 30, status: undefined } }),
+      deploymentCreated(
+        { projectId },
+        { occurredAt: '2026-04-03T00:00:00Z', name: 'deployment.succeeded', payload: { deployedIn: 30, status: undefined } },
+      ),
       deploymentCreated({ projectId: otherProject, deploymentId, userId }, { occurredAt: '2026-04-04T00:00:00Z' }),
     ];
     const ids = (...indexes: number[]) => indexes.map((i) => events[i]!.eventId);

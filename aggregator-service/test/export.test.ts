@@ -8,7 +8,16 @@ import { parse } from 'csv-parse';
 import { parse as parseCsv } from 'csv-parse/sync';
 import Router from '@koa/router';
 import Koa from 'koa';
-import { createDb, createLogger, problemMiddleware, requestContext, requireBearer, type EventEnvelope, type Knex, type RequestState } from '@hosting/shared';
+import {
+  createDb,
+  createLogger,
+  problemMiddleware,
+  requestContext,
+  requireBearer,
+  type EventEnvelope,
+  type Knex,
+  type RequestState,
+} from '@hosting/shared';
 import { listenLocally, type LocalServer } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { registerExportRoutes, type ExportLimits } from '../src/features/export/export.routes.js';
@@ -90,7 +99,11 @@ function get(url: string, options: { token?: string | null; signal?: AbortSignal
   const token = options.token === undefined ? svc.token : options.token;
   return new Promise((resolve, reject) => {
     // A connection of its own each time (no keep-alive agent), so that each export has its own server socket.
-    const req = http.get(`${base}${url}`, { agent: false, headers: token === null ? {} : { Authorization: `Bearer ${token}` }, signal: options.signal }, resolve);
+    const req = http.get(
+      `${base}${url}`,
+      { agent: false, headers: token === null ? {} : { Authorization: `Bearer ${token}` }, signal: options.signal },
+      resolve,
+    );
     req.on('error', reject);
   });
 }
@@ -192,14 +205,30 @@ describe('GET /events/export of 200,000 events', () => {
       }
       previous = event;
       if (count === 0) {
-        expect(Object.keys(event)).toEqual(['id', 'eventId', 'name', 'occurredAt', 'createdAt', 'projectId', 'deploymentId', 'userId', 'payload']);
+        expect(Object.keys(event)).toEqual([
+          'id',
+          'eventId',
+          'name',
+          'occurredAt',
+          'createdAt',
+          'projectId',
+          'deploymentId',
+          'userId',
+          'payload',
+        ]);
       }
       if ((event as { name?: string }).name === 'test.awkward_payload') found.set(event.eventId, event.payload);
       count++;
     }
     const seconds = (performance.now() - started) / 1000;
     const memory = watch.stop();
-    measured.ndjson = { events: count, mb: Math.round(bytes / 2 ** 20), seconds: Math.round(seconds * 100) / 100, eventsPerSecond: Math.round(count / seconds), ...memory };
+    measured.ndjson = {
+      events: count,
+      mb: Math.round(bytes / 2 ** 20),
+      seconds: Math.round(seconds * 100) / 100,
+      eventsPerSecond: Math.round(count / seconds),
+      ...memory,
+    };
 
     expect(count).toBe(BULK + awkward.length);
     expect(Object.fromEntries(found)).toEqual(Object.fromEntries(awkward.map((e) => [e.eventId, e.payload])));
@@ -239,11 +268,20 @@ describe('GET /events/export of 200,000 events', () => {
     measured.csv = { events: count, seconds: Math.round(seconds * 100) / 100, eventsPerSecond: Math.round(count / seconds), ...memory };
 
     expect(count).toBe(BULK + awkward.length);
-    const records = parseCsv(`${header}\r\n${awkwardLines.join('\r\n')}\r\n`, { relax_quotes: false, relax_column_count: false }) as string[][];
+    const records = parseCsv(`${header}\r\n${awkwardLines.join('\r\n')}\r\n`, {
+      relax_quotes: false,
+      relax_column_count: false,
+    }) as string[][];
     expect(records[0]).toEqual(['id', 'eventId', 'name', 'occurredAt', 'createdAt', 'projectId', 'deploymentId', 'userId', 'payload']);
     const found = new Map(records.slice(1).map((fields) => [fields[1]!, fields]));
     // Every awkward event reads back as stored: each column, and the payload's JSON text.
-    const stored = await svc.db('events').whereIn('event_id', awkward.map((e) => e.eventId)).select('*');
+    const stored = await svc
+      .db('events')
+      .whereIn(
+        'event_id',
+        awkward.map((e) => e.eventId),
+      )
+      .select('*');
     expect(stored).toHaveLength(awkward.length);
     for (const row of stored) {
       const fields = found.get(row.event_id);
@@ -298,7 +336,7 @@ describe('GET /events/export of 200,000 events', () => {
     await until(() => connectionsInUse() === 0);
   });
 
-  it('outlives the service\'s statement timeout, which PostgreSQL applies to a whole cursor, not to each fetch', async () => {
+  it("outlives the service's statement timeout, which PostgreSQL applies to a whole cursor, not to each fetch", async () => {
     // The same database behind an app whose statements time out after 300 ms (3 s in production).
     // PostgreSQL keeps a statement's timer running across suspended fetches of a portal: without the
     // export's own `set local statement_timeout`, this export would be cut after 300 ms.
@@ -372,7 +410,13 @@ describe('GET /events/export of 200,000 events', () => {
       const abort = new AbortController();
       try {
         const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
-          http.get(server.url(`/events/export?projectId=${BULK_PROJECT}`), { agent: false, headers: { Authorization: `Bearer ${svc.token}` }, signal: abort.signal }, resolve).on('error', reject),
+          http
+            .get(
+              server.url(`/events/export?projectId=${BULK_PROJECT}`),
+              { agent: false, headers: { Authorization: `Bearer ${svc.token}` }, signal: abort.signal },
+              resolve,
+            )
+            .on('error', reject),
         );
         res.on('error', () => {});
         expect(res.statusCode).toBe(200);
@@ -431,7 +475,12 @@ describe('GET /events/export: formats, filters, errors', () => {
     eventId: randomUUID(),
     name: i === 2 ? 'deployment.succeeded' : 'test.filtered',
     occurredAt: `2026-06-0${i + 1}T00:00:00.000Z`,
-    payload: { projectId, deploymentId: 10 + i, userId: 5, ...(i === 2 ? { projectName: 'p', source: 'api', requestId: null, deployedIn: 3 } : {}) },
+    payload: {
+      projectId,
+      deploymentId: 10 + i,
+      userId: 5,
+      ...(i === 2 ? { projectName: 'p', source: 'api', requestId: null, deployedIn: 3 } : {}),
+    },
   }));
   const exported = async (query: string) =>
     (await fetchText(`/events/export?${query}`)).text
@@ -481,7 +530,9 @@ describe('GET /events/export: formats, filters, errors', () => {
   it('is an empty file when nothing matches: no line in NDJSON, the header alone in CSV', async () => {
     const none = `projectId=${uniqueId()}`;
     expect((await fetchText(`/events/export?${none}`)).text).toBe('');
-    expect((await fetchText(`/events/export?format=csv&${none}`)).text).toBe('id,eventId,name,occurredAt,createdAt,projectId,deploymentId,userId,payload\r\n');
+    expect((await fetchText(`/events/export?format=csv&${none}`)).text).toBe(
+      'id,eventId,name,occurredAt,createdAt,projectId,deploymentId,userId,payload\r\n',
+    );
   });
 
   it.each([

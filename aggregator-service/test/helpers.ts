@@ -49,7 +49,11 @@ export function aggregatorContract(): Contract {
  * type) against the service's document before handing it to the test. `token: null` sends no
  * Authorization header.
  */
-export function httpClient(handler: Parameters<typeof supertest>[0], defaultToken: string, contract: Contract = aggregatorContract()): Call {
+export function httpClient(
+  handler: Parameters<typeof supertest>[0],
+  defaultToken: string,
+  contract: Contract = aggregatorContract(),
+): Call {
   return async (method, url, options = {}) => {
     let req = supertest(handler)[method](url);
     const token = options.token === undefined ? defaultToken : options.token;
@@ -107,6 +111,10 @@ export interface TestService {
 export async function testService(options: { limits?: LimitsConfig } = {}): Promise<TestService> {
   const database = await createTestDatabase('aggregator');
   const token = randomBytes(24).toString('base64url');
-  const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: token, ...options.limits } });
+  const app = createApp({
+    db: database.db,
+    logger: createLogger({ level: 'silent' }),
+    config: { AGGREGATOR_SERVICE_TOKEN: token, ...options.limits },
+  });
   return { app, db: database.db, database, token, call: httpClient(app.callback(), token), close: () => database.drop() };
 }

@@ -39,7 +39,7 @@ describe('POST /events body cap over raw HTTP', () => {
   it('answers 413 to a chunked body once it passes 1 MB, before it ends, and stores none of it', async () => {
     const before = await count(svc);
     const event = JSON.stringify(deploymentCreated());
-    const piece = `${event},`.repeat(Math.ceil(64 * 1024 / (event.length + 1)));
+    const piece = `${event},`.repeat(Math.ceil((64 * 1024) / (event.length + 1)));
     const chunks = [`1\r\n[\r\n`, ...Array.from({ length: 20 }, () => `${piece.length.toString(16)}\r\n${piece}\r\n`)]; // ~1.3 MB, never the last chunk
     const res = await rawExchange(server.port, head('Transfer-Encoding: chunked'), chunks);
     expect(res.status).toBe(413);
@@ -65,7 +65,13 @@ describe('rate limits', () => {
       const refused = await svc.call('post', '/events', { token: 'a-third-guess-12345678', body: [deploymentCreated()] });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
-      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' });
+      expect(refused.headers).toMatchObject({
+        'retry-after': '1',
+        'ratelimit-limit': '2',
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': '1',
+        'ratelimit-policy': '2;w=1',
+      });
       expect((await svc.call('get', '/events', { token: null })).status).toBe(429);
       expect(await count(svc)).toBe(0);
       // The relay's right token is not refused for others' failures behind the same address.
@@ -102,7 +108,11 @@ describe('request timeout', () => {
   let call: ReturnType<typeof httpClient>;
   beforeAll(async () => {
     svc = await testService(); // its database has no statement_timeout: only the request timeout bounds a wait
-    const app = createApp({ db: svc.db, logger: createLogger({ level: 'silent' }), config: { AGGREGATOR_SERVICE_TOKEN: svc.token, REQUEST_TIMEOUT_MS: 150 } });
+    const app = createApp({
+      db: svc.db,
+      logger: createLogger({ level: 'silent' }),
+      config: { AGGREGATOR_SERVICE_TOKEN: svc.token, REQUEST_TIMEOUT_MS: 150 },
+    });
     call = httpClient(app.callback(), svc.token);
     locker = new pg.Client({ connectionString: svc.database.url });
     await locker.connect();
@@ -123,7 +133,10 @@ describe('request timeout', () => {
     }
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'The request took too long to complete; try again shortly' });
+    expect(res.body).toMatchObject({
+      name: 'ServiceUnavailableError',
+      message: 'The request took too long to complete; try again shortly',
+    });
     expect((await call('get', '/events')).status).toBe(200);
   });
 
@@ -143,7 +156,9 @@ describe('request timeout', () => {
     const res = await call('get', '/events/export?format=ndjson');
     expect(res.status).toBe(200);
     expect(res.text.trim().split('\n')).toHaveLength(2);
-    const { rows } = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`);
+    const { rows } = await locker.query(
+      `select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`,
+    );
     expect(rows[0].n).toBe(0);
   });
 });

@@ -40,7 +40,11 @@ export async function up(knex: Knex): Promise<void> {
              group by project_id, status having sum(d) <> 0`,
     delete: 'select project_id, status, -count(*) as n from old_rows group by project_id, status',
   } as const;
-  const transitionTables = { insert: 'new table as new_rows', update: 'old table as old_rows new table as new_rows', delete: 'old table as old_rows' } as const;
+  const transitionTables = {
+    insert: 'new table as new_rows',
+    update: 'old table as old_rows new table as new_rows',
+    delete: 'old table as old_rows',
+  } as const;
   for (const event of ['insert', 'update', 'delete'] as const) {
     await knex.raw(`
       create function deployment_counts_on_${event}() returns trigger language plpgsql as $$
@@ -75,7 +79,8 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['insert', 'update', 'delete', 'truncate']) await knex.raw(`drop trigger if exists deployment_counts_on_${t} on deployments`);
+  for (const t of ['insert', 'update', 'delete', 'truncate'])
+    await knex.raw(`drop trigger if exists deployment_counts_on_${t} on deployments`);
   for (const f of ['insert', 'update', 'delete']) await knex.raw(`drop function if exists deployment_counts_on_${f}()`);
   await knex.raw('drop function if exists deployment_counts_truncate()');
   await knex.raw('drop table if exists deployment_counts');

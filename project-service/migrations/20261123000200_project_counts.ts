@@ -15,7 +15,10 @@ import type { Knex } from 'knex';
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`create table project_counts (id bigint generated always as identity primary key, n bigint not null)`);
   // One function per event: a transition table exists only for the events that have one.
-  for (const [event, rows, sign] of [['insert', 'new_rows', ''], ['delete', 'old_rows', '-']] as const) {
+  for (const [event, rows, sign] of [
+    ['insert', 'new_rows', ''],
+    ['delete', 'old_rows', '-'],
+  ] as const) {
     await knex.raw(`
       create function project_counts_on_${event}() returns trigger language plpgsql as $$
       begin
@@ -37,7 +40,9 @@ export async function up(knex: Knex): Promise<void> {
       truncate project_counts;
       return null;
     end $$`);
-  await knex.raw(`create trigger project_counts_on_truncate after truncate on projects for each statement execute function project_counts_truncate()`);
+  await knex.raw(
+    `create trigger project_counts_on_truncate after truncate on projects for each statement execute function project_counts_truncate()`,
+  );
   await knex.raw(`insert into project_counts (n) select count(*) from projects having count(*) > 0`);
 }
 

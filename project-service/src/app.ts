@@ -38,14 +38,15 @@ export interface AppDeps {
   db: Knex;
   logger: Logger;
   /** AuthConfig: the service token, and JWT mode's settings (off without them). */
-  config: AuthConfig & LimitsConfig & {
-    PROJECT_SERVICE_TOKEN: string;
-    PUBLIC_DOMAIN: string;
-    PUBLIC_BASE_URL?: string;
-    CORS_ORIGINS?: string;
-    METRICS_TOKEN?: string;
-    ONGOING_DEPLOYMENTS_THRESHOLD?: number;
-  };
+  config: AuthConfig &
+    LimitsConfig & {
+      PROJECT_SERVICE_TOKEN: string;
+      PUBLIC_DOMAIN: string;
+      PUBLIC_BASE_URL?: string;
+      CORS_ORIGINS?: string;
+      METRICS_TOKEN?: string;
+      ONGOING_DEPLOYMENTS_THRESHOLD?: number;
+    };
   /** Set by main.ts when shutting down (readiness then answers 503). */
   lifecycle?: Lifecycle;
   /** main.ts passes the metrics it shares with the relay; tests get their own. */

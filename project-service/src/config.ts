@@ -1,5 +1,17 @@
 import { z } from 'zod';
-import { ASYMMETRIC_JWT_ALGORITHMS, ConfigError, dbEnv, limitsEnv, logLevel, nodeEnv, parseEnv, port, shutdownEnv, unverifiedCapProblem, type Env } from '@hosting/shared';
+import {
+  ASYMMETRIC_JWT_ALGORITHMS,
+  ConfigError,
+  dbEnv,
+  limitsEnv,
+  logLevel,
+  nodeEnv,
+  parseEnv,
+  port,
+  shutdownEnv,
+  unverifiedCapProblem,
+  type Env,
+} from '@hosting/shared';
 
 /**
  * Every setting of project-service, read from the environment in one place. Secrets and the
@@ -41,7 +53,10 @@ const schema = z.object({
   AGGREGATOR_URL: z.string().url().default('http://localhost:3001'),
   AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
   AGGREGATOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
-  OUTBOX_RELAY_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  OUTBOX_RELAY_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(500),
   OUTBOX_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1_000),
   /** How long a claimed batch is reserved for its relay; a relay that dies delays its rows this long. */
@@ -61,7 +76,12 @@ const schema = z.object({
   /** Live deployment stream (JWT mode): open streams one user's token may hold in one process; beyond, 429 with Retry-After. */
   STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
   /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
-  STREAM_REPLAY_WINDOW_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(600_000),
+  STREAM_REPLAY_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(7 * 24 * 3_600_000)
+    .default(600_000),
   /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
   ...limitsEnv,
   /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
@@ -76,7 +96,12 @@ const schema = z.object({
   AUTH_JWT_ALGORITHMS: z
     .string()
     .default('RS256,ES256')
-    .transform((v) => v.split(',').map((a) => a.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.enum(ASYMMETRIC_JWT_ALGORITHMS, { message: `must be among ${ASYMMETRIC_JWT_ALGORITHMS.join(', ')}` })).min(1)),
   /** JWT mode: a token whose claim AUTH_JWT_ADMIN_CLAIM holds AUTH_JWT_ADMIN_VALUE (equal, in an array, or in a space-separated list) is an admin. */
   AUTH_JWT_ADMIN_CLAIM: z.string().default('permissions'),
@@ -91,15 +116,28 @@ export type ProjectServiceConfig = z.infer<typeof schema> & { PROJECT_DATABASE_L
 export function loadConfig(env: Env): ProjectServiceConfig {
   const config = parseEnv(schema, env);
   // JWT mode is all three settings or none: one or two set is a half-configured mode, refused.
-  const jwt = { AUTH_JWT_JWKS_URL: config.AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER: config.AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE: config.AUTH_JWT_AUDIENCE };
-  const missing = Object.entries(jwt).filter(([, v]) => v === undefined).map(([k]) => k);
+  const jwt = {
+    AUTH_JWT_JWKS_URL: config.AUTH_JWT_JWKS_URL,
+    AUTH_JWT_ISSUER: config.AUTH_JWT_ISSUER,
+    AUTH_JWT_AUDIENCE: config.AUTH_JWT_AUDIENCE,
+  };
+  const missing = Object.entries(jwt)
+    .filter(([, v]) => v === undefined)
+    .map(([k]) => k);
   const problems: string[] = [];
-  if (missing.length > 0 && missing.length < 3) problems.push(`${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`);
-  if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:')) problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
+  if (missing.length > 0 && missing.length < 3)
+    problems.push(
+      `${missing.join(', ')}: required when any of AUTH_JWT_JWKS_URL, AUTH_JWT_ISSUER, AUTH_JWT_AUDIENCE is set (JWT mode needs all three)`,
+    );
+  if (config.NODE_ENV === 'production' && config.AUTH_JWT_JWKS_URL?.startsWith('http:'))
+    problems.push('AUTH_JWT_JWKS_URL: must be https when NODE_ENV=production');
   const cap = unverifiedCapProblem(config);
   if (cap) problems.push(cap);
   // Links are absolute: in production their base is configured, never taken from a client's Host.
-  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL === undefined) problems.push('PUBLIC_BASE_URL: required when NODE_ENV=production (the base of the absolute URLs in Link headers), e.g. https://api.example.com');
+  if (config.NODE_ENV === 'production' && config.PUBLIC_BASE_URL === undefined)
+    problems.push(
+      'PUBLIC_BASE_URL: required when NODE_ENV=production (the base of the absolute URLs in Link headers), e.g. https://api.example.com',
+    );
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze({ ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL });
 }

@@ -15,12 +15,32 @@ export interface ProjectMetrics extends HttpMetrics {
   relayAttempt(result: 'delivered' | 'failed', events: number): void;
 }
 
-export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; projects: ProjectsRepo; ongoingThreshold: number }): ProjectMetrics {
+export function createProjectMetrics(deps: {
+  db: Knex;
+  outbox: OutboxRepo;
+  projects: ProjectsRepo;
+  ongoingThreshold: number;
+}): ProjectMetrics {
   const http = createHttpMetrics('project-service');
   const registers = [http.registry];
-  const webhook = new Counter({ name: 'webhook_outcomes_total', help: 'Webhook calls by outcome', labelNames: ['outcome'] as const, registers });
-  const attempts = new Counter({ name: 'outbox_relay_attempts_total', help: 'Batch deliveries to the aggregator by result', labelNames: ['result'] as const, registers });
-  const events = new Counter({ name: 'outbox_relay_events_total', help: 'Events in batch deliveries by result', labelNames: ['result'] as const, registers });
+  const webhook = new Counter({
+    name: 'webhook_outcomes_total',
+    help: 'Webhook calls by outcome',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const attempts = new Counter({
+    name: 'outbox_relay_attempts_total',
+    help: 'Batch deliveries to the aggregator by result',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const events = new Counter({
+    name: 'outbox_relay_events_total',
+    help: 'Events in batch deliveries by result',
+    labelNames: ['result'] as const,
+    registers,
+  });
   for (const outcome of WEBHOOK_OUTCOMES) webhook.inc({ outcome }, 0);
   for (const result of ['delivered', 'failed']) {
     attempts.inc({ result }, 0);
@@ -33,7 +53,10 @@ export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; proje
     help: 'Events in the outbox not yet delivered to the aggregator',
     registers,
     async collect() {
-      await deps.outbox.status().then((s) => this.set(s.undelivered), () => undefined);
+      await deps.outbox.status().then(
+        (s) => this.set(s.undelivered),
+        () => undefined,
+      );
     },
   });
   new Gauge({
@@ -41,7 +64,10 @@ export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; proje
     help: 'Age of the oldest undelivered outbox event (0 when none)',
     registers,
     async collect() {
-      await deps.outbox.status().then((s) => this.set(s.oldestUndeliveredAgeSeconds), () => undefined);
+      await deps.outbox.status().then(
+        (s) => this.set(s.oldestUndeliveredAgeSeconds),
+        () => undefined,
+      );
     },
   });
   new Gauge({
@@ -49,7 +75,10 @@ export function createProjectMetrics(deps: { db: Knex; outbox: OutboxRepo; proje
     help: `Projects with more than ${deps.ongoingThreshold} deployments in progress at once (GET /ops/busy-projects lists them)`,
     registers,
     async collect() {
-      await deps.projects.countBusy(deps.ongoingThreshold).then((n) => this.set(n), () => undefined);
+      await deps.projects.countBusy(deps.ongoingThreshold).then(
+        (n) => this.set(n),
+        () => undefined,
+      );
     },
   });
   new Gauge({

@@ -25,7 +25,12 @@ let make: ReturnType<typeof factories>;
 /** A project-service app whose feed reads from `aggregatorClient` (none: not configured). */
 function projectApp(aggregatorClient: AggregatorClient | undefined) {
   const { logger, lines } = logCapture();
-  const app = createApp({ db: projectDb.db, logger, config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'example.app' }, aggregator: aggregatorClient });
+  const app = createApp({
+    db: projectDb.db,
+    logger,
+    config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'example.app' },
+    aggregator: aggregatorClient,
+  });
   return { call: httpClient(app.callback(), ownContract(), projectToken), logs: lines };
 }
 
@@ -33,7 +38,10 @@ const client = (baseUrl: string, options: { timeoutMs?: number; token?: string }
   createAggregatorClient({ baseUrl, token: options.token ?? aggregatorToken, timeoutMs: options.timeoutMs });
 
 beforeAll(async () => {
-  [projectDb, aggregator] = await Promise.all([createTestDatabase('project'), startAggregator({ token: aggregatorToken, logger: aggregatorLogs.logger })]);
+  [projectDb, aggregator] = await Promise.all([
+    createTestDatabase('project'),
+    startAggregator({ token: aggregatorToken, logger: aggregatorLogs.logger }),
+  ]);
   make = factories(projectDb.db);
 });
 
@@ -52,7 +60,12 @@ function life(project: { id: number; name: string; userId: number }, deploymentI
   const at = (second: number) => new Date(Date.UTC(2026, 10, 20, 10, 0, second)).toISOString();
   return [
     { eventId: randomUUID(), name: 'deployment.created', occurredAt: at(0), payload: { ...common, source: 'api', status: 'pending' } },
-    { eventId: randomUUID(), name: 'deployment.status_changed', occurredAt: at(5), payload: { ...common, source: 'webhook', from: 'pending', to: 'building', deployedIn: null } },
+    {
+      eventId: randomUUID(),
+      name: 'deployment.status_changed',
+      occurredAt: at(5),
+      payload: { ...common, source: 'webhook', from: 'pending', to: 'building', deployedIn: null },
+    },
     { eventId: randomUUID(), name: 'deployment.failed', occurredAt: at(9), payload: { ...common, source: 'webhook', from: 'building' } },
   ];
 }
@@ -68,7 +81,7 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
     svc = projectApp(client(aggregator.url));
   });
 
-  it('shows the project\'s events newest first with their sentences, and forwards the request id', async () => {
+  it("shows the project's events newest first with their sentences, and forwards the request id", async () => {
     const project = await make.project();
     await storeEvents(life(project, 42));
     const res = await svc.call('get', `/projects/${project.id}/activity`, { headers: { 'X-Request-Id': 'panel-req-7' } });
@@ -81,7 +94,15 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
           name: 'deployment.failed',
           occurredAt: '2026-11-20T10:00:09.000Z',
           summary: 'Deployment #42 failed (was building)',
-          payload: { projectId: project.id, projectName: project.name, userId: project.userId, deploymentId: 42, requestId: 'req-1', source: 'webhook', from: 'building' },
+          payload: {
+            projectId: project.id,
+            projectName: project.name,
+            userId: project.userId,
+            deploymentId: 42,
+            requestId: 'req-1',
+            source: 'webhook',
+            from: 'building',
+          },
         },
         expect.objectContaining({ name: 'deployment.status_changed', summary: 'Deployment #42: pending → building' }),
         expect.objectContaining({ name: 'deployment.created', summary: 'Deployment #42 created', occurredAt: '2026-11-20T10:00:00.000Z' }),
@@ -89,7 +110,9 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
       nextCursor: null,
     });
     // The aggregator saw our request id: one id across both services' logs.
-    expect(aggregatorRequests(`/projects/${project.id}/activity`)).toEqual([expect.objectContaining({ requestId: 'panel-req-7', status: 200 })]);
+    expect(aggregatorRequests(`/projects/${project.id}/activity`)).toEqual([
+      expect.objectContaining({ requestId: 'panel-req-7', status: 200 }),
+    ]);
   });
 
   it('is an empty feed for a project without events', async () => {
@@ -114,7 +137,11 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
       const link = page.headers.link;
       if (page.body.nextCursor) {
         expect(page.body.data).toHaveLength(2);
-        expect(link).toMatch(new RegExp(`^<http://127\\.0\\.0\\.1:\\d+/projects/${project.id}/activity\\?limit=2&colour=blue&cursor=[A-Za-z0-9_-]+>; rel="next"$`));
+        expect(link).toMatch(
+          new RegExp(
+            `^<http://127\\.0\\.0\\.1:\\d+/projects/${project.id}/activity\\?limit=2&colour=blue&cursor=[A-Za-z0-9_-]+>; rel="next"$`,
+          ),
+        );
         expect(link).not.toContain(new URL(aggregator.url).host);
         url = link!.slice(link!.indexOf('/projects/'), link!.indexOf('>'));
       } else {
@@ -163,7 +190,7 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
     expect(res.body.issues).toEqual([{ path: 'query.cursor', message: 'is not a cursor this service gave out' }]);
   });
 
-  it('is a 401 without the admin token, and the aggregator\'s token is not it', async () => {
+  it("is a 401 without the admin token, and the aggregator's token is not it", async () => {
     const project = await make.project();
     expect((await svc.call('get', `/projects/${project.id}/activity`, { token: null })).status).toBe(401);
     expect((await svc.call('get', `/projects/${project.id}/activity`, { token: aggregatorToken })).status).toBe(401);
@@ -198,7 +225,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
     expect(JSON.stringify(error.err)).toMatch(/ECONNREFUSED/);
   });
 
-  it('when it is slow: within the feed\'s 2 s read timeout, not the 5 s of the relay', async () => {
+  it("when it is slow: within the feed's 2 s read timeout, not the 5 s of the relay", async () => {
     const slow = await listenLocally(() => {}); // accepts, reads, never answers
     try {
       const feed = client(slow.url); // AGGREGATOR_TIMEOUT_MS left at its default, 5 s
@@ -241,7 +268,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
     }
   });
 
-  it('when it refuses our token (a misconfiguration is ours to report, not the admin\'s 401)', async () => {
+  it("when it refuses our token (a misconfiguration is ours to report, not the admin's 401)", async () => {
     await expect503(projectApp(client(aggregator.url, { token: 'not-the-aggregator-token' })));
   });
 
@@ -256,7 +283,7 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   });
 });
 
-describe('the aggregator client\'s feed call', () => {
+describe("the aggregator client's feed call", () => {
   it('passes limit and cursor through, and the request id', async () => {
     const seen: Array<{ url?: string; requestId?: string | string[]; auth?: string }> = [];
     const fake = await listenLocally((req, res) => {

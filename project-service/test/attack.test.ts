@@ -25,7 +25,10 @@ const servers: Array<{ close(): Promise<void> }> = [];
 const logs = logCapture();
 
 beforeAll(async () => {
-  [projectDb, aggregatorService] = await Promise.all([createTestDatabase('project'), startAggregator({ token: aggregatorToken, logger: logCapture().logger })]);
+  [projectDb, aggregatorService] = await Promise.all([
+    createTestDatabase('project'),
+    startAggregator({ token: aggregatorToken, logger: logCapture().logger }),
+  ]);
   hub = createDeploymentStreamHub({ db: projectDb.db, logger: logs.logger, listenUrl: projectDb.url, maxClients: 1_000 });
   await hub.start();
 });
@@ -41,7 +44,8 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
   const owner = await make.user();
   const projects = [await make.project({ userId: owner.id }), await make.project({ userId: owner.id }), await make.project()];
   const deployments = [];
-  for (const status of ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const) deployments.push(await make.deployment(projects[0]!.id, status));
+  for (const status of ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'] as const)
+    deployments.push(await make.deployment(projects[0]!.id, status));
   deployments.push(await make.deployment(projects[1]!.id, 'building'));
   const knownIds = [...new Set([owner.id, ...projects.map((p) => p.id), ...deployments.map((d) => d.id)])].map(String);
 
@@ -79,7 +83,11 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
     const operations = Object.keys(report.operations);
     expect(operations.length).toBeGreaterThanOrEqual(Math.min(report.runs, 15));
     expect(report.statuses[400] ?? 0).toBeGreaterThan(report.runs / 10);
-    expect(Object.entries(report.statuses).filter(([s]) => s.startsWith('2')).reduce((n, [, c]) => n + c, 0)).toBeGreaterThan(report.runs / 20);
+    expect(
+      Object.entries(report.statuses)
+        .filter(([s]) => s.startsWith('2'))
+        .reduce((n, [, c]) => n + c, 0),
+    ).toBeGreaterThan(report.runs / 20);
   } catch (err) {
     // The stack of a 500 is in the service's log: show it with the failure.
     const errors = logs.lines.filter((l) => /"level":50/.test(l)).slice(-3);
@@ -96,31 +104,46 @@ describe('what the attack found, pinned', () => {
     const project = await make.project();
     secret = project.secret;
     deploymentId = (await make.deployment(project.id, 'building')).id;
-    const app = createApp({ db: projectDb.db, logger: logs.logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' } });
+    const app = createApp({
+      db: projectDb.db,
+      logger: logs.logger,
+      config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
+    });
     const server = await listenLocally(app.callback());
     servers.push(server);
     url = server.url;
   });
 
-  it.each(['gzip', 'deflate', 'br'])('a body that is not the %s its Content-Encoding says is a 400 (was a 500), and changes nothing', async (encoding) => {
-    const before = await tableDigests(projectDb.db);
-    const res = await sendRaw(url, {
-      method: 'POST',
-      path: '/deployment/webhook',
-      headers: [['Authorization', `Bearer ${secret}`], ['Content-Type', 'application/json'], ['Content-Encoding', encoding]],
-      body: Buffer.from(JSON.stringify({ id: deploymentId, status: 'done' })),
-    });
-    expect(res.status).toBe(400);
-    expect(res.body).toMatchObject({ name: 'BadRequestError', message: expect.stringContaining('Content-Encoding') });
-    projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers as Record<string, string>);
-    expect(await tableDigests(projectDb.db)).toEqual(before);
-  });
+  it.each(['gzip', 'deflate', 'br'])(
+    'a body that is not the %s its Content-Encoding says is a 400 (was a 500), and changes nothing',
+    async (encoding) => {
+      const before = await tableDigests(projectDb.db);
+      const res = await sendRaw(url, {
+        method: 'POST',
+        path: '/deployment/webhook',
+        headers: [
+          ['Authorization', `Bearer ${secret}`],
+          ['Content-Type', 'application/json'],
+          ['Content-Encoding', encoding],
+        ],
+        body: Buffer.from(JSON.stringify({ id: deploymentId, status: 'done' })),
+      });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ name: 'BadRequestError', message: expect.stringContaining('Content-Encoding') });
+      projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers as Record<string, string>);
+      expect(await tableDigests(projectDb.db)).toEqual(before);
+    },
+  );
 
   it('a body that really is gzip is read', async () => {
     const res = await sendRaw(url, {
       method: 'POST',
       path: '/deployment/webhook',
-      headers: [['Authorization', `Bearer ${secret}`], ['Content-Type', 'application/json'], ['Content-Encoding', 'gzip']],
+      headers: [
+        ['Authorization', `Bearer ${secret}`],
+        ['Content-Type', 'application/json'],
+        ['Content-Encoding', 'gzip'],
+      ],
       body: gzipSync(JSON.stringify({ id: deploymentId, status: 'building' })),
     });
     expect(res.status).toBe(200);
@@ -132,12 +155,18 @@ describe('what the attack found, pinned', () => {
     ['the good one last', (good: string) => ['Bearer junk', `Bearer ${good}`]],
     ['the good one twice', (good: string) => [`Bearer ${good}`, `Bearer ${good}`]],
   ])('two Authorization lines (%s) are no credential: 401 (the first was taken, a 200)', async (_what, lines) => {
-    for (const [path, good] of [['/projects', token], ['/deployment/webhook', secret]] as const) {
+    for (const [path, good] of [
+      ['/projects', token],
+      ['/deployment/webhook', secret],
+    ] as const) {
       const webhook = path === '/deployment/webhook';
       const res = await sendRaw(url, {
         method: webhook ? 'POST' : 'GET',
         path,
-        headers: [...lines(good).map((line): [string, string] => ['Authorization', line]), ...(webhook ? [['Content-Type', 'application/json'] as [string, string]] : [])],
+        headers: [
+          ...lines(good).map((line): [string, string] => ['Authorization', line]),
+          ...(webhook ? [['Content-Type', 'application/json'] as [string, string]] : []),
+        ],
         ...(webhook ? { body: Buffer.from(JSON.stringify({ id: deploymentId, status: 'building' })) } : {}),
       });
       expect({ path, status: res.status }).toEqual({ path, status: 401 });

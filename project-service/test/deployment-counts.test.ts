@@ -27,7 +27,8 @@ const FILTERS: Array<{ statuses: DeploymentStatus[]; project?: boolean }> = [
 /** Every filter and page answers as counting and ordering the table itself would. */
 async function expectExact(projectId: number) {
   for (const { statuses, project } of FILTERS) {
-    const rows = await svc.db('deployments')
+    const rows = await svc
+      .db('deployments')
       .modify((q) => {
         if (statuses.length) q.whereIn('status', statuses);
         if (project) q.where('project_id', projectId);
@@ -36,7 +37,9 @@ async function expectExact(projectId: number) {
       .select('id');
     const ids = rows.map((r: { id: number }) => r.id);
     for (const page of [1, 2, 3]) {
-      const query = [statuses.length ? `status=${statuses.join(',')}` : '', project ? `projectId=${projectId}` : '', `page=${page}`].filter(Boolean).join('&');
+      const query = [statuses.length ? `status=${statuses.join(',')}` : '', project ? `projectId=${projectId}` : '', `page=${page}`]
+        .filter(Boolean)
+        .join('&');
       const res = await svc.call('get', `/deployments?${query}`);
       expect({ query, status: res.status, total: res.headers['x-total-count'] }).toEqual({ query, status: 200, total: String(ids.length) });
       expect({ query, ids: res.body.map((d: { id: number }) => d.id) }).toEqual({ query, ids: ids.slice((page - 1) * 8, page * 8) });
@@ -109,6 +112,9 @@ it('never makes a writer wait: a transaction holding a change does not block oth
   // The rolled-back rows were never folded, and later writes fold what is left.
   await svc.call('post', '/deployment/webhook', { token: p.secret, body: { id: d1.id, status: 'building' } });
   await expectExact(p.id);
-  const { rows } = await svc.db.raw<{ rows: Array<{ rows: number }> }>('select count(*) as rows from deployment_counts where project_id = ?', [p.id]);
+  const { rows } = await svc.db.raw<{ rows: Array<{ rows: number }> }>(
+    'select count(*) as rows from deployment_counts where project_id = ?',
+    [p.id],
+  );
   expect(rows[0]!.rows).toBeLessThanOrEqual(2); // one row per status with deployments
 }, 30_000);

@@ -12,7 +12,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The outbox rows about one deployment, oldest first. */
 function eventsOf(deploymentId: number) {
-  return svc.db('outbox')
+  return svc
+    .db('outbox')
     .whereRaw(`payload->>'deploymentId' = ?`, [String(deploymentId)])
     .orderBy('id')
     .select('event_id', 'name', 'payload', 'occurred_at');
@@ -79,7 +80,9 @@ describe('POST /projects/:id/deployment', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ projectId: project.id, status: 'pending', deployedIn: null });
     expect(res.headers.location).toBe(`/deployments/${res.body.id}`);
-    expect(await svc.db('deployments').where({ project_id: project.id }).select('id', 'status')).toEqual([{ id: res.body.id, status: 'pending' }]);
+    expect(await svc.db('deployments').where({ project_id: project.id }).select('id', 'status')).toEqual([
+      { id: res.body.id, status: 'pending' },
+    ]);
     expect((await eventsOf(res.body.id)).map((e) => e.name)).toEqual(['deployment.created']);
   });
 
@@ -97,7 +100,9 @@ describe('POST /projects/:id/deployment', () => {
     const first = await svc.call('post', `/projects/${project.id}/deployment`);
     const second = await svc.call('post', `/projects/${project.id}/deployment`);
     expect(second.body.id).toBeGreaterThan(first.body.id);
-    expect(await svc.db('deployments').where({ project_id: project.id }).count<Array<{ count: number }>>({ count: '*' })).toEqual([{ count: 2 }]);
+    expect(await svc.db('deployments').where({ project_id: project.id }).count<Array<{ count: number }>>({ count: '*' })).toEqual([
+      { count: 2 },
+    ]);
   });
 
   it('is a 404 for an unknown project and writes nothing', async () => {
@@ -130,7 +135,10 @@ describe('POST /projects/:id/deployment', () => {
   it('is a 415 for a body that is not JSON, and writes nothing', async () => {
     const project = await svc.make.project();
     const before = await written();
-    const res = await svc.call('post', `/projects/${project.id}/deployment`, { raw: 'status=done', headers: { 'Content-Type': 'text/plain' } });
+    const res = await svc.call('post', `/projects/${project.id}/deployment`, {
+      raw: 'status=done',
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(res.status).toBe(415);
     expect(res.body.name).toBe('UnsupportedMediaTypeError');
     expect(await written()).toEqual(before);
@@ -224,7 +232,12 @@ describe('GET /deployments', () => {
     const link = links(res.headers.link);
     expect(Object.keys(link).sort()).toEqual(['first', 'last', 'next', 'prev', 'previous']);
     expect(res.headers.link).toContain('rel="prev previous"');
-    for (const [rel, page] of [['first', '1'], ['prev', '1'], ['next', '3'], ['last', '3']] as const) {
+    for (const [rel, page] of [
+      ['first', '1'],
+      ['prev', '1'],
+      ['next', '3'],
+      ['last', '3'],
+    ] as const) {
       expect(link[rel]!.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(link[rel]!.pathname).toBe('/deployments');
       expect(link[rel]!.searchParams.get('page')).toBe(page);
@@ -350,42 +363,45 @@ describe('GET /deployments', () => {
 });
 
 describe('POST /deployments/:id/cancel', () => {
-  it.each(['pending', 'building', 'deploying'] as const)('cancels a %s deployment and writes status_changed and cancelled', async (from) => {
-    const project = await svc.make.project();
-    const before = await svc.make.deployment(project.id, from, new Date(Date.now() - 30_000));
-    const res = await svc.call('post', `/deployments/${before.id}/cancel`);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({
-      id: before.id,
-      projectId: project.id,
-      status: 'cancelled',
-      deployedIn: null,
-      createdAt: before.created_at.toISOString(),
-      updatedAt: expect.stringMatching(ISO),
-    });
-    expect(Date.parse(res.body.updatedAt)).toBeGreaterThan(before.updated_at.getTime());
+  it.each(['pending', 'building', 'deploying'] as const)(
+    'cancels a %s deployment and writes status_changed and cancelled',
+    async (from) => {
+      const project = await svc.make.project();
+      const before = await svc.make.deployment(project.id, from, new Date(Date.now() - 30_000));
+      const res = await svc.call('post', `/deployments/${before.id}/cancel`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({
+        id: before.id,
+        projectId: project.id,
+        status: 'cancelled',
+        deployedIn: null,
+        createdAt: before.created_at.toISOString(),
+        updatedAt: expect.stringMatching(ISO),
+      });
+      expect(Date.parse(res.body.updatedAt)).toBeGreaterThan(before.updated_at.getTime());
 
-    const row = await svc.db('deployments').where({ id: before.id }).first();
-    expect(row).toMatchObject({ status: 'cancelled', deployed_in: null });
-    expect(row!.updated_at.toISOString()).toBe(res.body.updatedAt);
+      const row = await svc.db('deployments').where({ id: before.id }).first();
+      expect(row).toMatchObject({ status: 'cancelled', deployed_in: null });
+      expect(row!.updated_at.toISOString()).toBe(res.body.updatedAt);
 
-    const common = {
-      projectId: project.id,
-      projectName: project.name,
-      userId: project.userId,
-      deploymentId: before.id,
-      source: 'api',
-      requestId: res.headers['x-request-id'],
-    };
-    const events = await eventsOf(before.id);
-    expect(events.map((e) => e.name)).toEqual(['deployment.status_changed', 'deployment.cancelled']);
-    expect(events[0]!.payload).toEqual({ ...common, from, to: 'cancelled', deployedIn: null });
-    expect(events[1]!.payload).toEqual({ ...common, from });
-    for (const e of events) {
-      expect(e.event_id).toMatch(UUID);
-      expect(e.occurred_at.toISOString()).toBe(res.body.updatedAt);
-    }
-  });
+      const common = {
+        projectId: project.id,
+        projectName: project.name,
+        userId: project.userId,
+        deploymentId: before.id,
+        source: 'api',
+        requestId: res.headers['x-request-id'],
+      };
+      const events = await eventsOf(before.id);
+      expect(events.map((e) => e.name)).toEqual(['deployment.status_changed', 'deployment.cancelled']);
+      expect(events[0]!.payload).toEqual({ ...common, from, to: 'cancelled', deployedIn: null });
+      expect(events[1]!.payload).toEqual({ ...common, from });
+      for (const e of events) {
+        expect(e.event_id).toMatch(UUID);
+        expect(e.occurred_at.toISOString()).toBe(res.body.updatedAt);
+      }
+    },
+  );
 
   it('answers 200 unchanged for a cancelled deployment, and writes no event', async () => {
     const project = await svc.make.project();

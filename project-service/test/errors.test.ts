@@ -14,7 +14,9 @@ afterAll(() => svc.close());
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A second app, on a database of its own, for tests that break that database. */
-async function isolatedApp(options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {}): Promise<{ database: TestDatabase; call: Call; logs: string[] }> {
+async function isolatedApp(
+  options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {},
+): Promise<{ database: TestDatabase; call: Call; logs: string[] }> {
   const database = await createTestDatabase('project', options);
   const token = randomBytes(24).toString('base64url');
   const { logger, lines } = logCapture();
@@ -155,9 +157,13 @@ describe('when the database goes away', () => {
 
     await withAdmin(async (admin) => {
       await admin.query(`alter database ${database.name} allow_connections false`);
-      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database.name]);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [
+        database.name,
+      ]);
       for (let i = 0; i < 100; i++) {
-        const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [database.name]);
+        const { rows } = await admin.query<{ n: number }>('select count(*)::int as n from pg_stat_activity where datname = $1', [
+          database.name,
+        ]);
         if (rows[0]!.n === 0) return;
         await sleep(20);
       }
@@ -255,7 +261,10 @@ describe('when every database connection is busy', () => {
       const refused = await call('post', `/projects/${projectId}/deployment`);
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('1');
-      expect(refused.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'Every database connection is busy; try again shortly' });
+      expect(refused.body).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: 'Every database connection is busy; try again shortly',
+      });
       release();
       await held;
       const after = await database.db('deployments').count<{ count: number }[]>('* as count').first();

@@ -4,7 +4,15 @@ import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
 import { createApp as createAggregatorApp, type AppDeps as AggregatorAppDeps } from '@hosting/aggregator-service';
 import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig, type Logger } from '@hosting/shared';
-import { combineContracts, createTestDatabase, listenLocally, loadContract, logCapture, type Contract, type TestDatabase } from '@hosting/shared/testing';
+import {
+  combineContracts,
+  createTestDatabase,
+  listenLocally,
+  loadContract,
+  logCapture,
+  type Contract,
+  type TestDatabase,
+} from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
@@ -27,7 +35,19 @@ export function platformContract(): Contract {
       doc.components.schemas.Deployment.properties.deployedIn = { type: ['integer', 'null'] };
     },
     aliases: { '^/projects/([^/]+)/deployments$': '/projects/$1/deployment' },
-    extensions: ['^/outbox/status$', '^/ops/busy-projects$', '^/healthz$', '^/readyz$', '^/metrics$', '^/openapi\\.json$', '^/docs(/.*)?$', '^/users/[^/]+/stats$', '^/projects/[^/]+/activity$', '^(/projects/[^/]+)?/deployments/stream$', '^/projects/[^/]+/secret$'],
+    extensions: [
+      '^/outbox/status$',
+      '^/ops/busy-projects$',
+      '^/healthz$',
+      '^/readyz$',
+      '^/metrics$',
+      '^/openapi\\.json$',
+      '^/docs(/.*)?$',
+      '^/users/[^/]+/stats$',
+      '^/projects/[^/]+/activity$',
+      '^(/projects/[^/]+)?/deployments/stream$',
+      '^/projects/[^/]+/secret$',
+    ],
   });
 }
 
@@ -139,14 +159,20 @@ export function factories(db: Knex) {
   return {
     async user(): Promise<{ id: number }> {
       const u = unique();
-      const [row] = await db('users').insert({ email: `user-${u}@example.com`, username: `user-${u}` }).returning(['id']);
+      const [row] = await db('users')
+        .insert({ email: `user-${u}@example.com`, username: `user-${u}` })
+        .returning(['id']);
       return row!;
     },
-    async project(options: { userId?: number; name?: string; secret?: string } = {}): Promise<{ id: number; name: string; secret: string; userId: number }> {
+    async project(
+      options: { userId?: number; name?: string; secret?: string } = {},
+    ): Promise<{ id: number; name: string; secret: string; userId: number }> {
       const userId = options.userId ?? (await this.user()).id;
       const secret = options.secret ?? randomBytes(24).toString('base64url');
       const name = options.name ?? `project-${unique()}`;
-      const [row] = await db('projects').insert({ name, user_id: userId, app_secret_sha256: sha256(secret) }).returning(['id']);
+      const [row] = await db('projects')
+        .insert({ name, user_id: userId, app_secret_sha256: sha256(secret) })
+        .returning(['id']);
       return { id: row!.id, name, secret, userId };
     },
     /** A deployment placed directly in `status` (with a plausible `deployed_in` when done). */

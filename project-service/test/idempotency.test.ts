@@ -25,15 +25,20 @@ const post = (projectId: number | string, idempotencyKey: string | undefined, op
 /** What a project has: its deployments and their outbox events. */
 async function writtenFor(projectId: number): Promise<{ deployments: number; events: number }> {
   const [d] = await svc.db('deployments').where({ project_id: projectId }).count<Array<{ n: number }>>({ n: '*' });
-  const [e] = await svc.db('outbox').whereRaw(`payload->>'projectId' = ?`, [String(projectId)]).count<Array<{ n: number }>>({ n: '*' });
+  const [e] = await svc
+    .db('outbox')
+    .whereRaw(`payload->>'projectId' = ?`, [String(projectId)])
+    .count<Array<{ n: number }>>({ n: '*' });
   return { deployments: Number(d!.n), events: Number(e!.n) };
 }
 
 async function storedKey(k: string) {
-  return svc.db.raw<{ rows: Array<{ scope: string; created_at: Date; resource: { id: number } }> }>(
-    'select scope, created_at, resource from idempotency_keys where key = ?',
-    [k],
-  ).then((r) => r.rows);
+  return svc.db
+    .raw<{ rows: Array<{ scope: string; created_at: Date; resource: { id: number } }> }>(
+      'select scope, created_at, resource from idempotency_keys where key = ?',
+      [k],
+    )
+    .then((r) => r.rows);
 }
 
 /** Ages a key by `hours` (the database decides expiry by its own clock). */
@@ -56,7 +61,9 @@ describe('the same key with the same request', () => {
     expect(again.text).toBe(first.text);
     expect(again.headers.location).toBe(first.headers.location);
     expect(await writtenFor(project.id)).toEqual({ deployments: 1, events: 1 });
-    expect(await storedKey(k)).toEqual([{ scope: 'service', created_at: expect.any(Date), resource: expect.objectContaining({ id: first.body.id }) }]);
+    expect(await storedKey(k)).toEqual([
+      { scope: 'service', created_at: expect.any(Date), resource: expect.objectContaining({ id: first.body.id }) },
+    ]);
   });
 
   it('answers the first answer, not the deployment as it is now', async () => {
@@ -103,7 +110,10 @@ describe('the same key with the same request', () => {
     expect([a.status, b.status]).toEqual([201, 201]);
     expect(a.body.id).not.toBe(b.body.id);
     expect(a.headers['idempotent-replayed']).toBeUndefined();
-    const { rows } = await svc.db.raw(`select 1 from idempotency_keys where resource->>'id' in (?, ?)`, [String(a.body.id), String(b.body.id)]);
+    const { rows } = await svc.db.raw(`select 1 from idempotency_keys where resource->>'id' in (?, ?)`, [
+      String(a.body.id),
+      String(b.body.id),
+    ]);
     expect(rows).toHaveLength(0);
   });
 
@@ -226,8 +236,12 @@ describe('expiry after 24 hours', () => {
     expect(await storedKey(live)).toHaveLength(1);
   });
 
-  it('the TTL is the service\'s to set', async () => {
-    const service = createDeploymentsService({ deployments: createDeploymentsRepo(svc.db), publicDomain: 'example.app', idempotencyTtlSeconds: 3600 });
+  it("the TTL is the service's to set", async () => {
+    const service = createDeploymentsService({
+      deployments: createDeploymentsRepo(svc.db),
+      publicDomain: 'example.app',
+      idempotencyTtlSeconds: 3600,
+    });
     const project = await svc.make.project();
     const request = { scope: 'service', key: key(), fingerprint: requestFingerprint('POST /projects/:id/deployment', project.id, {}) };
     const cause = { source: 'api', requestId: null } as const;

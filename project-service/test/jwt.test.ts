@@ -1,6 +1,13 @@
 import { createHmac, createPublicKey, randomBytes, type JsonWebKey } from 'node:crypto';
 import { listen, type Knex, type RunningServer } from '@hosting/shared';
-import { base64urlJson, countQueries, createTestDatabase, startTestIdentityProvider, type TestDatabase, type TestIdentityProvider } from '@hosting/shared/testing';
+import {
+  base64urlJson,
+  countQueries,
+  createTestDatabase,
+  startTestIdentityProvider,
+  type TestDatabase,
+  type TestIdentityProvider,
+} from '@hosting/shared/testing';
 import { createApp, type AppDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
@@ -130,9 +137,16 @@ describe('authentication in JWT mode', () => {
     ['not yet valid', () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { notBefore: now() + 120 })],
     ['for another audience', () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'], aud: 'https://other.api' })],
     ['from another issuer', () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'], iss: 'https://evil.example/' })],
-    ['signed by another key under a published kid', async () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { key: await idp.foreignKey() })],
+    [
+      'signed by another key under a published kid',
+      async () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { key: await idp.foreignKey() }),
+    ],
     ['naming a kid the key set lacks', () => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { kid: 'rsa-9' })],
-    ['unsecured (alg none)', async () => `${base64urlJson({ alg: 'none', typ: 'JWT' })}.${base64urlJson({ sub: 'auth0|admin', permissions: ['admin'], iss: idp.issuer, aud: idp.audience, exp: now() + 60 })}.`],
+    [
+      'unsecured (alg none)',
+      async () =>
+        `${base64urlJson({ alg: 'none', typ: 'JWT' })}.${base64urlJson({ sub: 'auth0|admin', permissions: ['admin'], iss: idp.issuer, aud: idp.audience, exp: now() + 60 })}.`,
+    ],
     [
       'HS256 keyed with the published public key',
       async () => {
@@ -144,7 +158,10 @@ describe('authentication in JWT mode', () => {
     ['that is garbage in JWT form', async () => 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.bm90IGEgc2lnbmF0dXJl'],
     ['that is garbage', async () => 'not-a-token'],
     ['of an unverified address', () => idp.sign({ sub: 'auth0|mallory', email: alice.email, email_verified: false })],
-    ['of a verified address whose user is linked to another subject', () => idp.sign({ sub: 'auth0|carol-again', email: carol.email, email_verified: true })],
+    [
+      'of a verified address whose user is linked to another subject',
+      () => idp.sign({ sub: 'auth0|carol-again', email: carol.email, email_verified: true }),
+    ],
     ['of nobody we know', () => idp.sign({ sub: 'auth0|stranger', email: 'stranger@example.com', email_verified: true })],
   ];
 
@@ -173,9 +190,16 @@ describe('authentication in JWT mode', () => {
 
   it('counts concurrent forgeries with unknown kids as they fail (a key set lookup each): of 100 at once, exactly RATE_LIMIT_AUTH_FAILURES are 401s, and a good token still passes', async () => {
     await withApp(app({ RATE_LIMIT_AUTH_FAILURES: 10 }), async (at) => {
-      const forged = await Promise.all(Array.from({ length: 100 }, (_, i) => idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { kid: `unknown-${i}-${randomBytes(4).toString('hex')}` })));
+      const forged = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          idp.sign({ sub: 'auth0|admin', permissions: ['admin'] }, { kid: `unknown-${i}-${randomBytes(4).toString('hex')}` }),
+        ),
+      );
       const statuses = await Promise.all(forged.map((token) => call('get', '/projects', token, { at }).then((r) => r.status)));
-      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({ 401: 10, 429: 90 });
+      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({
+        401: 10,
+        429: 90,
+      });
       expect((await call('get', '/projects', tokens.admin, { at })).status).toBe(200);
     });
   });
@@ -222,22 +246,39 @@ describe('authentication in JWT mode', () => {
 });
 
 describe('config', () => {
-  const env = { PROJECT_DATABASE_URL: 'postgres://x@localhost/db', PROJECT_SERVICE_TOKEN: 'a'.repeat(20), AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20) };
-  const jwt = { AUTH_JWT_JWKS_URL: 'https://tenant.auth0.com/.well-known/jwks.json', AUTH_JWT_ISSUER: 'https://tenant.auth0.com/', AUTH_JWT_AUDIENCE: 'https://api.example.com' };
+  const env = {
+    PROJECT_DATABASE_URL: 'postgres://x@localhost/db',
+    PROJECT_SERVICE_TOKEN: 'a'.repeat(20),
+    AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20),
+  };
+  const jwt = {
+    AUTH_JWT_JWKS_URL: 'https://tenant.auth0.com/.well-known/jwks.json',
+    AUTH_JWT_ISSUER: 'https://tenant.auth0.com/',
+    AUTH_JWT_AUDIENCE: 'https://api.example.com',
+  };
 
   it('is off by default and on with all three settings, RS256 and ES256 by default', () => {
     expect(loadConfig(env).AUTH_JWT_JWKS_URL).toBeUndefined();
-    expect(loadConfig({ ...env, ...jwt })).toMatchObject({ ...jwt, AUTH_JWT_ALGORITHMS: ['RS256', 'ES256'], AUTH_JWT_ADMIN_CLAIM: 'permissions', AUTH_JWT_ADMIN_VALUE: 'admin' });
+    expect(loadConfig({ ...env, ...jwt })).toMatchObject({
+      ...jwt,
+      AUTH_JWT_ALGORITHMS: ['RS256', 'ES256'],
+      AUTH_JWT_ADMIN_CLAIM: 'permissions',
+      AUTH_JWT_ADMIN_VALUE: 'admin',
+    });
   });
 
   it('refuses a partial setup, naming what is missing', () => {
-    expect(() => loadConfig({ ...env, AUTH_JWT_ISSUER: jwt.AUTH_JWT_ISSUER })).toThrow(/AUTH_JWT_JWKS_URL, AUTH_JWT_AUDIENCE: required when/);
+    expect(() => loadConfig({ ...env, AUTH_JWT_ISSUER: jwt.AUTH_JWT_ISSUER })).toThrow(
+      /AUTH_JWT_JWKS_URL, AUTH_JWT_AUDIENCE: required when/,
+    );
   });
 
   it('refuses symmetric algorithms and none, and a plain-http key set in production', () => {
     expect(() => loadConfig({ ...env, ...jwt, AUTH_JWT_ALGORITHMS: 'RS256,HS256' })).toThrow(/AUTH_JWT_ALGORITHMS/);
     expect(() => loadConfig({ ...env, ...jwt, AUTH_JWT_ALGORITHMS: 'none' })).toThrow(/AUTH_JWT_ALGORITHMS/);
-    expect(() => loadConfig({ ...env, ...jwt, NODE_ENV: 'production', AUTH_JWT_JWKS_URL: 'http://idp/.well-known/jwks.json' })).toThrow(/must be https/);
+    expect(() => loadConfig({ ...env, ...jwt, NODE_ENV: 'production', AUTH_JWT_JWKS_URL: 'http://idp/.well-known/jwks.json' })).toThrow(
+      /must be https/,
+    );
   });
 });
 
@@ -245,7 +286,13 @@ describe('config', () => {
  * Asks for another user's resource, then deletes it and asks again: the two answers must be the
  * same bytes (but for the request id): nothing tells "not yours" from "not there".
  */
-async function sameAsMissing(method: 'get' | 'post', path: string, token: string, remove: () => Promise<unknown>, body?: unknown): Promise<Sent> {
+async function sameAsMissing(
+  method: 'get' | 'post',
+  path: string,
+  token: string,
+  remove: () => Promise<unknown>,
+  body?: unknown,
+): Promise<Sent> {
   const theirs = await call(method, path, token, { body });
   await remove();
   const missing = await call(method, path, token, { body });
@@ -282,7 +329,11 @@ describe("a user's token: own data only", () => {
     const ids = all.body.map((d: { id: number }) => d.id);
     expect(ids).toContain(mine.id);
     expect(ids).not.toContain(theirs.id);
-    const { count } = (await db('deployments').join('projects', 'projects.id', 'deployments.project_id').where({ user_id: alice.id, status: 'pending' }).count({ count: '*' }).first())!;
+    const { count } = (await db('deployments')
+      .join('projects', 'projects.id', 'deployments.project_id')
+      .where({ user_id: alice.id, status: 'pending' })
+      .count({ count: '*' })
+      .first())!;
     expect(all.headers['x-total-count']).toBe(String(count));
     const byProject = await call('get', `/deployments?projectId=${bobProject.id}`, tokens.alice);
     expect(byProject.body).toEqual([]);
@@ -306,17 +357,43 @@ describe("a user's token: own data only", () => {
     expect(await counts()).toEqual(before);
     expect((await db('deployments').where({ id: target.id }).first())!.status).toBe('building');
 
-    await sameAsMissing('post', `/deployments/${target.id}/cancel`, tokens.alice, () => db('deployments').where({ id: target.id }).delete(), {});
-    await sameAsMissing('post', `/projects/${other.id}/deployments`, tokens.alice, () => db('projects').where({ id: other.id }).delete(), {});
+    await sameAsMissing(
+      'post',
+      `/deployments/${target.id}/cancel`,
+      tokens.alice,
+      () => db('deployments').where({ id: target.id }).delete(),
+      {},
+    );
+    await sameAsMissing(
+      'post',
+      `/projects/${other.id}/deployments`,
+      tokens.alice,
+      () => db('projects').where({ id: other.id }).delete(),
+      {},
+    );
   });
 
   it("cannot deploy on another's project with an Idempotency-Key either: nothing written, no key kept", async () => {
     const other = await make.project({ userId: bob.id });
-    const keys = async () => Number((await db('idempotency_keys' as never).count({ n: '*' }).first() as { n: string }).n);
-    const before = { keys: await keys(), deployments: Number((await db('deployments').where({ project_id: other.id }).count({ n: '*' }).first())!.n) };
+    const keys = async () =>
+      Number(
+        (
+          (await db('idempotency_keys' as never)
+            .count({ n: '*' })
+            .first()) as { n: string }
+        ).n,
+      );
+    const before = {
+      keys: await keys(),
+      deployments: Number((await db('deployments').where({ project_id: other.id }).count({ n: '*' }).first())!.n),
+    };
     const res = await fetch(`${base}/projects/${other.id}/deployments`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${tokens.alice}`, 'idempotency-key': `k-${randomBytes(6).toString('hex')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${tokens.alice}`,
+        'idempotency-key': `k-${randomBytes(6).toString('hex')}`,
+        'content-type': 'application/json',
+      },
       body: '{}',
     });
     expect(res.status).toBe(404);
@@ -376,7 +453,9 @@ describe("a user's token: own data only", () => {
   it("costs one statement a request, as the service token does, once the user's mapping is cached", async () => {
     // The hub of this file reads deployment_changes on its own: those statements are not the request's.
     const statements = async (token: string, at: string) =>
-      (await countQueries(db, () => call('get', `/projects/${aliceProjects[0]!.id}`, token, { at }))).queries.filter((q) => !q.includes('deployment_changes'));
+      (await countQueries(db, () => call('get', `/projects/${aliceProjects[0]!.id}`, token, { at }))).queries.filter(
+        (q) => !q.includes('deployment_changes'),
+      );
     await withApp(app(), async (at) => {
       expect(await statements(tokens.alice, at)).toHaveLength(2); // the mapping, then the project
       expect(await statements(tokens.alice, at)).toHaveLength(1);
@@ -395,7 +474,8 @@ describe("a user's token: live streams", () => {
   function stream(path: string, token: string, headers?: Record<string, string>): StreamClient {
     return clients.open(`${base}${path}`, { token, headers, contract: projectContract() });
   }
-  const deploy = async (projectId: number) => (await call('post', `/projects/${projectId}/deployments`, serviceToken, { body: {} })).body as { id: number };
+  const deploy = async (projectId: number) =>
+    (await call('post', `/projects/${projectId}/deployments`, serviceToken, { body: {} })).body as { id: number };
 
   it("streams only the user's projects on the all-projects stream, live and on resume", async () => {
     const mine = stream('/deployments/stream', tokens.alice);
@@ -419,7 +499,10 @@ describe("a user's token: live streams", () => {
   });
 
   /** A hub of its own with small caps, behind a JWT-mode app, for the duration of `use`. */
-  async function withSmallHub(caps: { maxClients: number; maxPerUser: number }, use: (at: string, small: DeploymentStreamHub) => Promise<void>) {
+  async function withSmallHub(
+    caps: { maxClients: number; maxPerUser: number },
+    use: (at: string, small: DeploymentStreamHub) => Promise<void>,
+  ) {
     const small = createDeploymentStreamHub({ db, logger: logs.logger, heartbeatMs: 10_000, pollMs: 50, ...caps });
     await small.start();
     await withApp(app({}, small), async (at) => {
@@ -435,7 +518,11 @@ describe("a user's token: live streams", () => {
    * A stream request expected to be refused, checked against the documents; one that opens (the
    * bug) is cancelled at once and answered with its 200, rather than read forever.
    */
-  const refusal = async (at: string, path: string, token: string): Promise<{ status: number; headers: Record<string, string>; body: unknown }> => {
+  const refusal = async (
+    at: string,
+    path: string,
+    token: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: unknown }> => {
     const res = await fetch(`${at}${path}`, { headers: { authorization: `Bearer ${token}` } });
     const headers = Object.fromEntries(res.headers);
     if (res.status === 200) {
@@ -458,7 +545,11 @@ describe("a user's token: live streams", () => {
       const refused = await refusal(at, `/projects/${aliceProjects[1]!.id}/deployments/stream`, tokens.alice);
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toBe('5');
-      expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', message: 'This user already has 2 live streams open; close one, or try again later' });
+      expect(refused.body).toMatchObject({
+        status: 429,
+        name: 'TooManyRequestsError',
+        message: 'This user already has 2 live streams open; close one, or try again later',
+      });
       // another user, and the operators, are not held back by her
       await opened(at, '/deployments/stream', tokens.bob, 2);
       await opened(at, '/deployments/stream', tokens.admin, 3);
@@ -477,7 +568,10 @@ describe("a user's token: live streams", () => {
       const refused = await refusal(at, '/deployments/stream', tokens.bob);
       expect(refused.status).toBe(503);
       expect(refused.headers['retry-after']).toBe('5');
-      expect(refused.body).toMatchObject({ name: 'ServiceUnavailableError', message: 'This process already serves 9 live streams of users; try again shortly' });
+      expect(refused.body).toMatchObject({
+        name: 'ServiceUnavailableError',
+        message: 'This process already serves 9 live streams of users; try again shortly',
+      });
       await opened(at, '/deployments/stream', tokens.admin, 1);
       expect(small.streams).toBe(10);
       expect((await refusal(at, '/deployments/stream', serviceToken)).status).toBe(503);
@@ -490,6 +584,8 @@ describe("a user's token: live streams", () => {
     expect(own.response?.statusCode).toBe(200);
     own.close();
     const other = await make.project({ userId: bob.id });
-    await sameAsMissing('get', `/projects/${other.id}/deployments/stream`, tokens.alice, () => db('projects').where({ id: other.id }).delete());
+    await sameAsMissing('get', `/projects/${other.id}/deployments/stream`, tokens.alice, () =>
+      db('projects').where({ id: other.id }).delete(),
+    );
   });
 });

@@ -5,7 +5,17 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, fetchChecked, httpClient, logCapture, ownContract, projectContract, testService, type Call, type TestService } from './helpers.js';
+import {
+  factories,
+  fetchChecked,
+  httpClient,
+  logCapture,
+  ownContract,
+  projectContract,
+  testService,
+  type Call,
+  type TestService,
+} from './helpers.js';
 import { openStream } from './sse-client.js';
 
 /**
@@ -29,7 +39,10 @@ async function rowCounts(db: Knex): Promise<Record<string, number>> {
 }
 
 /** The operations of our document that take a body, with a concrete path. */
-function bodyOperations(ids: { project: number; deployment: number }): Array<{ method: 'post' | 'put' | 'patch'; template: string; path: string }> {
+function bodyOperations(ids: {
+  project: number;
+  deployment: number;
+}): Array<{ method: 'post' | 'put' | 'patch'; template: string; path: string }> {
   const found = [];
   for (const [template, item] of Object.entries(openapiDocument.paths)) {
     for (const method of ['post', 'put', 'patch'] as const) {
@@ -69,19 +82,32 @@ describe('body caps', () => {
 
   it('knows every route that takes a body', () => {
     expect(bodyOperations(ids).map((o) => `${o.method} ${o.template}`)).toEqual(
-      expect.arrayContaining(['post /projects/{id}/deployment', 'post /projects/{id}/deployments', 'post /deployments/{id}/cancel', 'post /deployment/webhook']),
+      expect.arrayContaining([
+        'post /projects/{id}/deployment',
+        'post /projects/{id}/deployments',
+        'post /deployments/{id}/cancel',
+        'post /deployment/webhook',
+      ]),
     );
   });
 
-  it('answers 413 in the error shape one byte over each route\'s cap, and reads a body at the cap', async () => {
+  it("answers 413 in the error shape one byte over each route's cap, and reads a body at the cap", async () => {
     const before = await rowCounts(svc.db);
     for (const op of bodyOperations(ids)) {
       const cap = capOf(op.template);
-      const over = await svc.call(op.method, op.path, { token: tokenFor(op.template), raw: jsonOfSize(cap + 1), headers: { 'Content-Type': 'application/json' } });
+      const over = await svc.call(op.method, op.path, {
+        token: tokenFor(op.template),
+        raw: jsonOfSize(cap + 1),
+        headers: { 'Content-Type': 'application/json' },
+      });
       expect([op.path, over.status]).toEqual([op.path, 413]);
       expect(over.body).toMatchObject({ name: 'PayloadTooLargeError', status: 413, requestId: over.headers['x-request-id'] });
       // At the cap the body is read: `pad` is not a field of any of these bodies, a 400 naming it.
-      const at = await svc.call(op.method, op.path, { token: tokenFor(op.template), raw: jsonOfSize(cap), headers: { 'Content-Type': 'application/json' } });
+      const at = await svc.call(op.method, op.path, {
+        token: tokenFor(op.template),
+        raw: jsonOfSize(cap),
+        headers: { 'Content-Type': 'application/json' },
+      });
       expect([op.path, at.status]).toEqual([op.path, 400]);
       expect(JSON.stringify(at.body.issues)).toContain('pad');
     }
@@ -90,9 +116,16 @@ describe('body caps', () => {
 
   it('a body the API takes is too large for the webhook: the caps are per route', async () => {
     const body = jsonOfSize(8 * 1024);
-    const api = await svc.call('post', `/projects/${ids.project}/deployment`, { raw: body, headers: { 'Content-Type': 'application/json' } });
+    const api = await svc.call('post', `/projects/${ids.project}/deployment`, {
+      raw: body,
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(api.status).toBe(400);
-    const hook = await svc.call('post', '/deployment/webhook', { token: ids.secret, raw: body, headers: { 'Content-Type': 'application/json' } });
+    const hook = await svc.call('post', '/deployment/webhook', {
+      token: ids.secret,
+      raw: body,
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(hook.status).toBe(413);
   });
 
@@ -126,7 +159,7 @@ describe('body caps', () => {
 
   // Node's HTTP parser takes the bytes past the announced length for a next request and refuses the
   // connection with its own bare 400 (no JSON body: it is below the app; see the report).
-  it('reads no more than a Content-Length under the body\'s real size: a 400, nothing is written', async () => {
+  it("reads no more than a Content-Length under the body's real size: a 400, nothing is written", async () => {
     const before = await rowCounts(svc.db);
     const body = JSON.stringify({ id: ids.deployment, status: 'done' });
     const head =
@@ -154,15 +187,27 @@ describe('rate limits', () => {
       const deployment = await svc.make.deployment(project.id, 'building');
       expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
       expect((await svc.call('get', '/projects', { token: null })).status).toBe(401);
-      expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(401);
+      expect(
+        (await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } }))
+          .status,
+      ).toBe(401);
       const before = await rowCounts(svc.db);
 
       const refused = await svc.call('get', '/projects', { token: 'a-guessed-token-5678' });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429, requestId: refused.headers['x-request-id'] });
-      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
+      expect(refused.headers).toMatchObject({
+        'retry-after': '1',
+        'ratelimit-limit': '3',
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': '1',
+        'ratelimit-policy': '3;w=1',
+      });
       expect((await svc.call('post', `/projects/${project.id}/deployment`, { token: null })).status).toBe(429);
-      expect((await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } })).status).toBe(429);
+      expect(
+        (await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } }))
+          .status,
+      ).toBe(429);
       expect((await svc.call('get', '/metrics', { token: 'a-guessed-token-9012' })).status).toBe(429);
       expect(await rowCounts(svc.db)).toEqual(before);
       expect(svc.logs.some((l) => l.includes('authentication failures: budget spent'))).toBe(true);
@@ -171,7 +216,9 @@ describe('rate limits', () => {
       // panel behind the office NAT) are not refused for the failures of others.
       expect((await svc.call('get', '/projects')).status).toBe(200);
       expect((await svc.call('get', '/metrics')).status).toBe(200);
-      expect((await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status).toBe(200);
+      expect(
+        (await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status,
+      ).toBe(200);
       expect((await svc.call('get', '/healthz')).status).toBe(200);
 
       await sleep(1_100);
@@ -182,14 +229,23 @@ describe('rate limits', () => {
   });
 
   it('counts concurrent wrong app secrets as they fail: of 100 at once from one address, exactly RATE_LIMIT_AUTH_FAILURES are 401s, the rest 429', async () => {
-    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000 } }); // the cap on unverified work would refuse most of them first
+    const svc = await testService({
+      limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000 },
+    }); // the cap on unverified work would refuse most of them first
     try {
       const project = await svc.make.project();
       const deployment = await svc.make.deployment(project.id, 'building');
       const statuses = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => svc.call('post', '/deployment/webhook', { token: `a-wrong-app-secret-${i}`, body: { id: deployment.id, status: 'done' } }).then((r) => r.status)),
+        Array.from({ length: 100 }, (_, i) =>
+          svc
+            .call('post', '/deployment/webhook', { token: `a-wrong-app-secret-${i}`, body: { id: deployment.id, status: 'done' } })
+            .then((r) => r.status),
+        ),
       );
-      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({ 401: 10, 429: 90 });
+      expect({ 401: statuses.filter((s) => s === 401).length, 429: statuses.filter((s) => s === 429).length }).toEqual({
+        401: 10,
+        429: 90,
+      });
       expect((await svc.db('deployments').where({ id: deployment.id }).first())?.status).toBe('building');
     } finally {
       await svc.close();
@@ -202,19 +258,29 @@ describe('rate limits', () => {
       const [a, b] = [await svc.make.project(), await svc.make.project()];
       const [da, db] = [await svc.make.deployment(a.id, 'pending'), await svc.make.deployment(b.id, 'pending')];
       for (let i = 0; i < 3; i++) expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
-      for (let i = 0; i < 3; i++) expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'pending' } })).status).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'pending' } })).status).toBe(
+          200,
+        );
       const before = await rowCounts(svc.db);
 
       const refused = await svc.call('post', `/projects/${a.id}/deployment`);
       expect(refused.status).toBe(429);
       expect(refused.body.message).toMatch(/3 requests per 1 s/);
-      expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-policy': '3;w=1' });
+      expect(refused.headers).toMatchObject({
+        'retry-after': '1',
+        'ratelimit-limit': '3',
+        'ratelimit-remaining': '0',
+        'ratelimit-policy': '3;w=1',
+      });
       const hook = await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } });
       expect(hook.status).toBe(429);
       expect(await rowCounts(svc.db)).toEqual(before);
       expect((await svc.db('deployments').where({ id: da.id }).first())?.status).toBe('pending');
       // Another project's secret has its own budget; and none of this was a failed authentication.
-      expect((await svc.call('post', '/deployment/webhook', { token: b.secret, body: { id: db.id, status: 'building' } })).status).toBe(200);
+      expect((await svc.call('post', '/deployment/webhook', { token: b.secret, body: { id: db.id, status: 'building' } })).status).toBe(
+        200,
+      );
 
       await sleep(1_100);
       expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } })).status).toBe(200);
@@ -247,11 +313,22 @@ describe('an anonymous flood beside good callers from the same address', () => {
   let target: number;
   let ci: Array<{ secret: string; deployment: number }>;
   /** The status of a request of the flood (0 if it got no answer at all). */
-  const status = (path: string, init?: RequestInit) => fetch(`${server.url}${path}`, init).then(async (r) => (await r.arrayBuffer(), r.status), () => 0);
+  const status = (path: string, init?: RequestInit) =>
+    fetch(`${server.url}${path}`, init).then(
+      async (r) => (await r.arrayBuffer(), r.status),
+      () => 0,
+    );
   const wrongWebhook = (i: number) =>
-    status('/deployment/webhook', { method: 'POST', headers: { authorization: `Bearer wrong-secret-${i}`, 'content-type': 'application/json' }, body: JSON.stringify({ id: target, status: 'done' }) });
+    status('/deployment/webhook', {
+      method: 'POST',
+      headers: { authorization: `Bearer wrong-secret-${i}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: target, status: 'done' }),
+    });
   const ciReport = (job: { secret: string; deployment: number }) =>
-    fetchChecked(server.url, contract, 'post', '/deployment/webhook', { token: job.secret, body: { id: job.deployment, status: 'building' } }).then((r) => r.status);
+    fetchChecked(server.url, contract, 'post', '/deployment/webhook', {
+      token: job.secret,
+      body: { id: job.deployment, status: 'building' },
+    }).then((r) => r.status);
   const admin = (path: string) => fetchChecked(server.url, contract, 'get', path, { token: svc.token }).then((r) => r.status);
   const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
 
@@ -286,7 +363,9 @@ describe('an anonymous flood beside good callers from the same address', () => {
       flood = Array.from({ length: 100 }, (_, i) => wrongWebhook(i));
       // Wait until the flood's lookups are stuck behind the lock, holding their connections.
       for (let i = 0; i < 500; i++) {
-        const { rows } = await locker.query(`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        const { rows } = await locker.query(
+          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+        );
         if (rows[0].n > 0) break;
         await sleep(10);
       }
@@ -319,7 +398,11 @@ describe('an anonymous flood beside good callers from the same address', () => {
 });
 
 describe('config of the cap on unverified work', () => {
-  const env = { PROJECT_DATABASE_URL: 'postgres://x@localhost/db', PROJECT_SERVICE_TOKEN: 'a'.repeat(20), AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20) };
+  const env = {
+    PROJECT_DATABASE_URL: 'postgres://x@localhost/db',
+    PROJECT_SERVICE_TOKEN: 'a'.repeat(20),
+    AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20),
+  };
   it('defaults to 2 per address and 4 in all, and refuses a total that leaves the pool no room for verified work, naming the variable', () => {
     expect(loadConfig(env)).toMatchObject({ UNVERIFIED_MAX_PER_ADDRESS: 2, UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 10 });
     expect(() => loadConfig({ ...env, DB_POOL_MAX: '4' })).toThrow(/UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/);
@@ -339,7 +422,11 @@ describe('request timeout', () => {
     database = await createTestDatabase('project'); // no statement_timeout: only the request timeout bounds a wait
     const capture = logCapture();
     logs = capture.lines;
-    const app = createApp({ db: database.db, logger: capture.logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 300 } });
+    const app = createApp({
+      db: database.db,
+      logger: capture.logger,
+      config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 300 },
+    });
     call = httpClient(app.callback(), contract, token);
     make = factories(database.db);
     locker = new pg.Client({ connectionString: database.url });
@@ -365,11 +452,20 @@ describe('request timeout', () => {
     }
     expect(res.status).toBe(503);
     expect(res.headers['retry-after']).toBe('1');
-    expect(res.body).toMatchObject({ name: 'ServiceUnavailableError', status: 503, message: 'The request took too long to complete; try again shortly', requestId: res.headers['x-request-id'] });
+    expect(res.body).toMatchObject({
+      name: 'ServiceUnavailableError',
+      status: 503,
+      message: 'The request took too long to complete; try again shortly',
+      requestId: res.headers['x-request-id'],
+    });
     const requestId = res.headers['x-request-id']!;
     // The query behind it finishes once the lock is gone; that is logged, and nothing else happens.
     for (let i = 0; i < 50 && !logs.some((l) => l.includes(requestId) && l.includes('finished after its 503')); i++) await sleep(20);
-    expect(logs.filter((l) => l.includes(requestId)).map((l) => JSON.parse(l).msg)).toEqual(['request timed out; answered 503', 'request', 'timed-out request finished after its 503']);
+    expect(logs.filter((l) => l.includes(requestId)).map((l) => JSON.parse(l).msg)).toEqual([
+      'request timed out; answered 503',
+      'request',
+      'timed-out request finished after its 503',
+    ]);
     expect((await call('get', `/deployments/${deployment.id}`)).status).toBe(200);
   });
 
@@ -379,7 +475,11 @@ describe('request timeout', () => {
     await locked.connect();
     try {
       const project = await factories(bounded.db).project();
-      const app = createApp({ db: bounded.db, logger: logCapture().logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 1_000 } });
+      const app = createApp({
+        db: bounded.db,
+        logger: logCapture().logger,
+        config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 1_000 },
+      });
       const before = await rowCounts(bounded.db);
       await locked.query('begin');
       await locked.query('lock table deployments in access exclusive mode');
@@ -411,7 +511,15 @@ describe('streams and the request timeout', () => {
     const { logger } = logCapture();
     hub = createDeploymentStreamHub({ db: database.db, logger, listenUrl: database.url, heartbeatMs: 100, maxClients: 10 });
     await hub.start();
-    running = await listen(createApp({ db: database.db, logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', ...limits }, streamHub: hub }), { port: 0, host: '127.0.0.1', logger });
+    running = await listen(
+      createApp({
+        db: database.db,
+        logger,
+        config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', ...limits },
+        streamHub: hub,
+      }),
+      { port: 0, host: '127.0.0.1', logger },
+    );
   });
   afterAll(async () => {
     await Promise.all([running.shutdown('test over'), hub.stop()]);
@@ -420,11 +528,17 @@ describe('streams and the request timeout', () => {
 
   it('keeps an SSE stream open past the request timeout and delivers on it', async () => {
     const project = await factories(database.db).project();
-    const client = openStream(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments/stream`, { token, contract: ownContract() });
+    const client = openStream(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments/stream`, {
+      token,
+      contract: ownContract(),
+    });
     try {
       await client.opened;
       await sleep(500); // more than twice the request timeout
-      const res = await fetch(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`http://127.0.0.1:${running.port}/projects/${project.id}/deployments`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
       expect(res.status).toBe(201);
       const [event] = await client.waitFor(1);
       expect(event!.data).toMatchObject({ projectId: project.id, status: 'pending' });

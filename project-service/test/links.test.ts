@@ -56,18 +56,30 @@ describe('Cache-Control of authenticated answers', () => {
 });
 
 describe('PUBLIC_BASE_URL', () => {
-  const env = { PROJECT_DATABASE_URL: 'postgres://x@localhost/db', PROJECT_SERVICE_TOKEN: 'a'.repeat(20), AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20) };
+  const env = {
+    PROJECT_DATABASE_URL: 'postgres://x@localhost/db',
+    PROJECT_SERVICE_TOKEN: 'a'.repeat(20),
+    AGGREGATOR_SERVICE_TOKEN: 'b'.repeat(20),
+  };
 
   it('is required in production, in one line naming it', () => {
     expect(() => loadConfig({ ...env, NODE_ENV: 'production' })).toThrow(
       /^Invalid configuration:\n {2}- PUBLIC_BASE_URL: required when NODE_ENV=production \(the base of the absolute URLs in Link headers\), e\.g\. https:\/\/api\.example\.com$/,
     );
-    expect(loadConfig({ ...env, NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://api.example.com' }).PUBLIC_BASE_URL).toBe('https://api.example.com');
+    expect(loadConfig({ ...env, NODE_ENV: 'production', PUBLIC_BASE_URL: 'https://api.example.com' }).PUBLIC_BASE_URL).toBe(
+      'https://api.example.com',
+    );
     expect(loadConfig(env).PUBLIC_BASE_URL).toBeUndefined();
   });
 
-  it.each(['https://api.example.com/?page=1', 'https://api.example.com/#x', 'https://user:pw@api.example.com', 'ftp://api.example.com', 'https://api.example.com/a>b', 'not a url'])(
-    'refuses %s, naming the variable',
-    (value) => expect(() => loadConfig({ ...env, PUBLIC_BASE_URL: value })).toThrow(/PUBLIC_BASE_URL: /),
+  it.each([
+    'https://api.example.com/?page=1',
+    'https://api.example.com/#x',
+    'https://user:pw@api.example.com',
+    'ftp://api.example.com',
+    'https://api.example.com/a>b',
+    'not a url',
+  ])('refuses %s, naming the variable', (value) =>
+    expect(() => loadConfig({ ...env, PUBLIC_BASE_URL: value })).toThrow(/PUBLIC_BASE_URL: /),
   );
 });

@@ -44,7 +44,12 @@ async function setupFor(operation: AttackOperation): Promise<Setup> {
       return { path: operation.template.replace('{id}', String(project.id)), token: svc.token, base: {}, control: 201 };
     default:
       // A body-taking route this test does not know yet: its path ids are a project's, its body the documented example.
-      return { path: operation.template.replace(/\{[^}]+\}/g, String(project.id)), token: svc.token, base: operation.body?.example ?? {}, control: 0 };
+      return {
+        path: operation.template.replace(/\{[^}]+\}/g, String(project.id)),
+        token: svc.token,
+        base: operation.body?.example ?? {},
+        control: 0,
+      };
   }
 }
 
@@ -52,10 +57,21 @@ const cases = massAssignmentCases(openapiDocument);
 const operations = [...new Map(cases.map((c) => [c.operation.key, c.operation])).values()];
 
 it('covers every body-taking operation of the document', () => {
-  expect(operations.map((o) => o.key)).toEqual(expect.arrayContaining(['post /projects/{id}/deployment', 'post /projects/{id}/deployments', 'post /deployments/{id}/cancel', 'post /deployment/webhook']));
+  expect(operations.map((o) => o.key)).toEqual(
+    expect.arrayContaining([
+      'post /projects/{id}/deployment',
+      'post /projects/{id}/deployments',
+      'post /deployments/{id}/cancel',
+      'post /deployment/webhook',
+    ]),
+  );
   // The webhook's own fields are its input; every other protected field is refused.
-  expect(cases.filter((c) => c.operation.key === 'post /deployment/webhook').map((c) => c.field)).not.toEqual(expect.arrayContaining(['id', 'status']));
-  expect(cases.filter((c) => c.operation.key === 'post /deployment/webhook').map((c) => c.field)).toEqual(expect.arrayContaining(['url', 'app_secret', 'appSecret', 'userId', 'projectId', 'createdAt', 'deployedIn', '__proto__']));
+  expect(cases.filter((c) => c.operation.key === 'post /deployment/webhook').map((c) => c.field)).not.toEqual(
+    expect.arrayContaining(['id', 'status']),
+  );
+  expect(cases.filter((c) => c.operation.key === 'post /deployment/webhook').map((c) => c.field)).toEqual(
+    expect.arrayContaining(['url', 'app_secret', 'appSecret', 'userId', 'projectId', 'createdAt', 'deployedIn', '__proto__']),
+  );
 });
 
 describe.each(operations.map((o) => [o.key, o] as const))('%s', (_key, operation) => {
@@ -65,7 +81,10 @@ describe.each(operations.map((o) => [o.key, o] as const))('%s', (_key, operation
       sendRaw(url, {
         method: operation.method.toUpperCase(),
         path: setup.path,
-        headers: [['Authorization', `Bearer ${setup.token}`], ['Content-Type', 'application/json']],
+        headers: [
+          ['Authorization', `Bearer ${setup.token}`],
+          ['Content-Type', 'application/json'],
+        ],
         body: Buffer.from(text),
       });
     for (const c of cases.filter((x) => x.operation.key === operation.key)) {

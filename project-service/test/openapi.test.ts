@@ -76,7 +76,8 @@ describe('GET /openapi.json', () => {
       expect({ operation, operationId: mine?.operationId }).toEqual({ operation, operationId: theirs.operationId });
       const security = mine.security ?? ours.security;
       expect(security).toEqual(theirs.security);
-      for (const status of Object.keys(theirs.responses)) expect({ operation, status, listed: status in mine.responses }).toEqual({ operation, status, listed: true });
+      for (const status of Object.keys(theirs.responses))
+        expect({ operation, status, listed: status in mine.responses }).toEqual({ operation, status, listed: true });
     }
     for (const name of ['Project', 'Deployment', 'Error']) {
       const theirs = platform.components.schemas[name];
@@ -190,7 +191,7 @@ describe('GET /docs', () => {
     }
   });
 
-  it('sends /docs/ to /docs, where the page\'s relative URLs work', async () => {
+  it("sends /docs/ to /docs, where the page's relative URLs work", async () => {
     const res = await supertest(svc.app.callback()).get('/docs/');
     expect(res.status).toBe(301);
     expect(res.headers.location).toBe('../docs');

@@ -66,7 +66,9 @@ describe('health and readiness', () => {
     let burst: number[];
     let queries: string[];
     try {
-      ({ result: burst, queries } = await countQueries(database.db, () => Promise.all(Array.from({ length: 200 }, () => http.get('/readyz').then((r) => r.status)))));
+      ({ result: burst, queries } = await countQueries(database.db, () =>
+        Promise.all(Array.from({ length: 200 }, () => http.get('/readyz').then((r) => r.status))),
+      ));
     } finally {
       database.db.off('query', sent).off('query-response', done).off('query-error', done);
     }
@@ -113,13 +115,25 @@ describe('GET /metrics', () => {
     const ongoing = [];
     for (let i = 0; i < 4; i++) ongoing.push(await make.deployment(project.id, 'building'));
     await http.get(`/projects/${project.id}`).set('Authorization', `Bearer ${token}`);
-    await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
-    await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'deploying' });
+    await http
+      .post('/deployment/webhook')
+      .set('Authorization', `Bearer ${project.secret}`)
+      .send({ id: ongoing[0]!.id, status: 'deploying' });
+    await http
+      .post('/deployment/webhook')
+      .set('Authorization', `Bearer ${project.secret}`)
+      .send({ id: ongoing[0]!.id, status: 'deploying' });
     await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: ongoing[0]!.id, status: 'pending' });
     await http.post('/deployment/webhook').set('Authorization', 'Bearer wrong-secret').send({ id: ongoing[0]!.id, status: 'done' });
     const done = await make.deployment(project.id, 'done');
-    const late = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'building' });
-    const contradiction = await http.post('/deployment/webhook').set('Authorization', `Bearer ${project.secret}`).send({ id: done.id, status: 'failed' });
+    const late = await http
+      .post('/deployment/webhook')
+      .set('Authorization', `Bearer ${project.secret}`)
+      .send({ id: done.id, status: 'building' });
+    const contradiction = await http
+      .post('/deployment/webhook')
+      .set('Authorization', `Bearer ${project.secret}`)
+      .send({ id: done.id, status: 'failed' });
     expect([late.status, late.headers['x-webhook-outcome'], contradiction.status]).toEqual([200, 'stale', 409]);
 
     const text = (await http.get('/metrics').set('Authorization', `Bearer ${metricsToken}`)).text;
@@ -142,7 +156,11 @@ describe('GET /metrics', () => {
 describe('request metrics by route', () => {
   it('labels the operational routes and 405s by their route; only paths nothing knows are unmatched', async () => {
     // A fresh app: its own registry, so every count below is this test's.
-    const app = createApp({ db: database.db, logger: createLogger({ level: 'silent' }), config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' } });
+    const app = createApp({
+      db: database.db,
+      logger: createLogger({ level: 'silent' }),
+      config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
+    });
     const own = supertest(app.callback());
     const statuses = [
       (await own.get('/healthz')).status,
@@ -161,7 +179,12 @@ describe('request metrics by route', () => {
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 401, 200, 405, 405, 404, 404]);
     const text = (await own.get('/metrics').set('Authorization', `Bearer ${token}`)).text;
     const count = (method: string, route: string, status: number) =>
-      metric(text, new RegExp(`^http_request_duration_seconds_count\\{(?=.*method="${method}")(?=.*route="${route.replace(/[.*]/g, '\\$&')}")(?=.*status="${status}")`));
+      metric(
+        text,
+        new RegExp(
+          `^http_request_duration_seconds_count\\{(?=.*method="${method}")(?=.*route="${route.replace(/[.*]/g, '\\$&')}")(?=.*status="${status}")`,
+        ),
+      );
     expect({
       healthz: count('GET', '/healthz', 200),
       readyz: count('GET', '/readyz', 200),
@@ -173,8 +196,21 @@ describe('request metrics by route', () => {
       projects405: count('DELETE', '/projects/:id', 405),
       webhook405: count('PUT', '/deployment/webhook', 405),
       unmatched: count('GET', 'unmatched', 404),
-    }).toEqual({ healthz: 1, readyz: 1, openapi: 1, docs: 1, assets: 2, metrics401: 1, metrics200: 1, projects405: 1, webhook405: 1, unmatched: 2 });
-    const unmatched = text.split('\n').filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="unmatched"'));
+    }).toEqual({
+      healthz: 1,
+      readyz: 1,
+      openapi: 1,
+      docs: 1,
+      assets: 2,
+      metrics401: 1,
+      metrics200: 1,
+      projects405: 1,
+      webhook405: 1,
+      unmatched: 2,
+    });
+    const unmatched = text
+      .split('\n')
+      .filter((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="unmatched"'));
     expect(unmatched.filter((l) => !l.includes('status="404"'))).toEqual([]);
   });
 });
@@ -213,4 +249,3 @@ describe('CORS', () => {
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
-

@@ -58,7 +58,10 @@ describe('events written by the actions', () => {
     const other = await svc.call('post', `/projects/${project.id}/deployment`);
     await svc.call('post', `/deployments/${other.body.id}/cancel`);
 
-    const rows = await svc.db('outbox').whereRaw(`payload->>'projectId' = ?`, [String(project.id)]).orderBy('id');
+    const rows = await svc
+      .db('outbox')
+      .whereRaw(`payload->>'projectId' = ?`, [String(project.id)])
+      .orderBy('id');
     expect(rows.map((r) => r.name)).toEqual([
       'deployment.created',
       'deployment.status_changed',
@@ -71,16 +74,30 @@ describe('events written by the actions', () => {
       'deployment.cancelled',
     ]);
     for (const row of rows) {
-      const parsed = eventEnvelopeSchema.safeParse({ eventId: row.event_id, name: row.name, occurredAt: row.occurred_at.toISOString(), payload: row.payload });
+      const parsed = eventEnvelopeSchema.safeParse({
+        eventId: row.event_id,
+        name: row.name,
+        occurredAt: row.occurred_at.toISOString(),
+        payload: row.payload,
+      });
       expect(parsed.error?.issues ?? []).toEqual([]);
     }
-    expect(rows[0]!.payload).toMatchObject({ projectId: project.id, projectName: project.name, userId: project.userId, deploymentId: created.body.id, source: 'api', requestId: created.headers['x-request-id'] });
+    expect(rows[0]!.payload).toMatchObject({
+      projectId: project.id,
+      projectName: project.name,
+      userId: project.userId,
+      deploymentId: created.body.id,
+      source: 'api',
+      requestId: created.headers['x-request-id'],
+    });
     expect(rows[3]!.payload).toMatchObject({ from: 'deploying', to: 'done', source: 'webhook' });
     expect(rows[4]!.payload.deployedIn).toEqual(expect.any(Number));
   });
 
   it('GET /outbox/status shows the backlog and the age of the oldest undelivered event', async () => {
-    await svc.db('outbox').update({ occurred_at: svc.db.raw(`now() - interval '90 seconds'`), attempts: 3, last_error: 'aggregator answered 503' });
+    await svc
+      .db('outbox')
+      .update({ occurred_at: svc.db.raw(`now() - interval '90 seconds'`), attempts: 3, last_error: 'aggregator answered 503' });
     const res = await svc.call('get', '/outbox/status');
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ undelivered: await count('outbox'), maxAttempts: 3, lastError: 'aggregator answered 503' });

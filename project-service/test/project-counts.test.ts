@@ -46,7 +46,10 @@ it('a transaction holding new projects makes no other writer wait, and the total
   await held.connect();
   try {
     await held.query('begin');
-    await held.query(`insert into projects (name, user_id, app_secret_sha256) values ($1, $2, sha256('held'::bytea))`, [`held-${Date.now()}`, owner.id]);
+    await held.query(`insert into projects (name, user_id, app_secret_sha256) values ($1, $2, sha256('held'::bytea))`, [
+      `held-${Date.now()}`,
+      owner.id,
+    ]);
     // Another writer, under a short lock timeout: it fails if it has to wait for the held row.
     await svc.db.transaction(async (trx) => {
       await trx.raw(`set local lock_timeout = '500ms'`);

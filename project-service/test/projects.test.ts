@@ -121,8 +121,16 @@ describe('GET /projects', () => {
 
   it('never shows an app secret', async () => {
     const res = await svc.call('get', '/projects?page=1');
-    for (const p of res.body) expect(Object.keys(p).sort()).toEqual(
-      ['createdAt', 'hasLiveDeployment', 'hasOngoingDeployment', 'hasPendingDeployment', 'id', 'name', 'url', 'userId'],
-    );
+    for (const p of res.body)
+      expect(Object.keys(p).sort()).toEqual([
+        'createdAt',
+        'hasLiveDeployment',
+        'hasOngoingDeployment',
+        'hasPendingDeployment',
+        'id',
+        'name',
+        'url',
+        'userId',
+      ]);
   });
 });

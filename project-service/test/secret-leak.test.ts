@@ -66,19 +66,37 @@ afterAll(async () => {
 it('no secret, nor its digest, is in any response, log line, outbox payload or stored event', async () => {
   [projectDb, aggregator] = await Promise.all([
     createTestDatabase('project'),
-    startAggregator({ token: aggregatorToken, logger: aggregatorLogs.logger, config: { METRICS_TOKEN: aggregatorMetricsToken, RATE_LIMIT_AUTH_FAILURES: 1_000_000 } }),
+    startAggregator({
+      token: aggregatorToken,
+      logger: aggregatorLogs.logger,
+      config: { METRICS_TOKEN: aggregatorMetricsToken, RATE_LIMIT_AUTH_FAILURES: 1_000_000 },
+    }),
   ]);
   // The aggregator's operations, from the document it serves.
-  const aggregatorDocument = (await sendRaw(aggregator.url, { method: 'GET', path: '/openapi.json', headers: [] })).body as Record<string, any>;
+  const aggregatorDocument = (await sendRaw(aggregator.url, { method: 'GET', path: '/openapi.json', headers: [] })).body as Record<
+    string,
+    any
+  >;
   const client = createAggregatorClient({ baseUrl: aggregator.url, token: aggregatorToken });
   hub = createDeploymentStreamHub({ db: projectDb.db, logger: projectLogs.logger, listenUrl: projectDb.url });
   await hub.start();
-  relay = createOutboxRelay({ outbox: createOutboxRepo(projectDb.db), client, logger: projectLogs.logger.child({ component: 'outbox-relay' }), listenUrl: projectDb.url, pollMs: 50 });
+  relay = createOutboxRelay({
+    outbox: createOutboxRepo(projectDb.db),
+    client,
+    logger: projectLogs.logger.child({ component: 'outbox-relay' }),
+    listenUrl: projectDb.url,
+    pollMs: 50,
+  });
   relay.start();
   const app = createApp({
     db: projectDb.db,
     logger: projectLogs.logger,
-    config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'example.app', METRICS_TOKEN: projectMetricsToken, RATE_LIMIT_AUTH_FAILURES: 1_000_000 },
+    config: {
+      PROJECT_SERVICE_TOKEN: projectToken,
+      PUBLIC_DOMAIN: 'example.app',
+      METRICS_TOKEN: projectMetricsToken,
+      RATE_LIMIT_AUTH_FAILURES: 1_000_000,
+    },
     aggregator: client,
     streamHub: hub,
   });
@@ -104,7 +122,12 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     const text = shown ? res.text.split(shown).join('<the secret this answer issues>') : res.text;
     responses.push([`${label} → ${res.status}`, `${JSON.stringify(res.headers)}\n${text}`]);
   };
-  const call = async (base: string, method: string, path: string, options: { auth?: string | null; body?: string; headers?: Array<[string, string]> } = {}) => {
+  const call = async (
+    base: string,
+    method: string,
+    path: string,
+    options: { auth?: string | null; body?: string; headers?: Array<[string, string]> } = {},
+  ) => {
     const headers: Array<[string, string]> = [...(options.headers ?? [])];
     if (options.auth) headers.push(['Authorization', `Bearer ${options.auth}`]);
     if (options.body !== undefined) headers.push(['Content-Type', 'application/json']);
@@ -118,9 +141,15 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
   expect(created.status).toBe(201);
   const deploymentId = (created.body as { id: number }).id;
   for (const status of ['building', 'deploying', 'done']) {
-    expect((await call(project.url, 'POST', '/deployment/webhook', { auth: p1.secret, body: JSON.stringify({ id: deploymentId, status }) })).status).toBe(200);
+    expect(
+      (await call(project.url, 'POST', '/deployment/webhook', { auth: p1.secret, body: JSON.stringify({ id: deploymentId, status }) }))
+        .status,
+    ).toBe(200);
   }
-  const second = await call(project.url, 'POST', `/projects/${p2.id}/deployment`, { auth: projectToken, headers: [['Idempotency-Key', 'leak-test-1']] });
+  const second = await call(project.url, 'POST', `/projects/${p2.id}/deployment`, {
+    auth: projectToken,
+    headers: [['Idempotency-Key', 'leak-test-1']],
+  });
   const secondId = (second.body as { id: number }).id;
   await call(project.url, 'POST', `/deployments/${secondId}/cancel`, { auth: projectToken });
 
@@ -130,7 +159,11 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
   const rotation = projectOps.find((op) => op.key === 'post /projects/{id}/secret');
   let rotated: string | undefined;
   if (rotation) {
-    const res = await sendRaw(project.url, { method: 'POST', path: `/projects/${p2.id}/secret`, headers: [['Authorization', `Bearer ${projectToken}`]] });
+    const res = await sendRaw(project.url, {
+      method: 'POST',
+      path: `/projects/${p2.id}/secret`,
+      headers: [['Authorization', `Bearer ${projectToken}`]],
+    });
     expect(res.status).toBe(200);
     rotated = (res.body as { appSecret: string }).appSecret;
     expect(rotated).toEqual(expect.any(String));
@@ -138,8 +171,18 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     record('POST project/projects/:id/secret (its own answer, the new secret masked)', res, rotated);
     const third = await call(project.url, 'POST', `/projects/${p2.id}/deployments`, { auth: projectToken });
     const thirdId = (third.body as { id: number }).id;
-    expect((await call(project.url, 'POST', '/deployment/webhook', { auth: rotated, body: JSON.stringify({ id: thirdId, status: 'building' }) })).status).toBe(200);
-    expect((await call(project.url, 'POST', '/deployment/webhook', { auth: p2.secret, body: JSON.stringify({ id: thirdId, status: 'deploying' }) })).status).toBe(401);
+    expect(
+      (await call(project.url, 'POST', '/deployment/webhook', { auth: rotated, body: JSON.stringify({ id: thirdId, status: 'building' }) }))
+        .status,
+    ).toBe(200);
+    expect(
+      (
+        await call(project.url, 'POST', '/deployment/webhook', {
+          auth: p2.secret,
+          body: JSON.stringify({ id: thirdId, status: 'deploying' }),
+        })
+      ).status,
+    ).toBe(401);
   }
 
   // Every documented operation of both services: good, and bad in each way.
@@ -160,17 +203,29 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
       const method = op.method.toUpperCase();
       const path = (id: string) => op.template.replace(/\{[^}]+\}/g, encodeURIComponent(id));
       const good = op.schemes.includes('webhook') ? p1.secret : token;
-      const body = op.key === 'post /deployment/webhook' ? JSON.stringify({ id: deploymentId, status: 'done' }) : op.body ? JSON.stringify(op.body.example ?? {}) : undefined;
+      const body =
+        op.key === 'post /deployment/webhook'
+          ? JSON.stringify({ id: deploymentId, status: 'done' })
+          : op.body
+            ? JSON.stringify(op.body.example ?? {})
+            : undefined;
       if (op.key === 'post /projects/{id}/secret') continue; // called above, with its answer masked
       const streaming = op.template.endsWith('/stream');
       const variants: Array<{ auth?: string | null; id?: string; body?: string }> = [
         { auth: good },
         { auth: null },
-        ...everySecret().filter((s) => s !== good).map((auth) => ({ auth })),
+        ...everySecret()
+          .filter((s) => s !== good)
+          .map((auth) => ({ auth })),
         { auth: `${good}x` },
         { auth: good, id: 'abc' },
         { auth: good, id: '2147483647' },
-        ...(op.body ? [{ auth: good, body: '{' }, { auth: good, body: JSON.stringify({ extra: projectToken.slice(0, 4) }) }] : []),
+        ...(op.body
+          ? [
+              { auth: good, body: '{' },
+              { auth: good, body: JSON.stringify({ extra: projectToken.slice(0, 4) }) },
+            ]
+          : []),
       ];
       for (const v of variants) {
         if (streaming && v.auth === good && v.id === undefined) continue; // the good stream is opened by the attack run below
@@ -179,7 +234,8 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     }
   }
   // The webhook in particular: the other project's secret, the admin token, an unknown deployment.
-  for (const auth of [p2.secret, projectToken, aggregatorToken]) await call(project.url, 'POST', '/deployment/webhook', { auth, body: JSON.stringify({ id: deploymentId, status: 'failed' }) });
+  for (const auth of [p2.secret, projectToken, aggregatorToken])
+    await call(project.url, 'POST', '/deployment/webhook', { auth, body: JSON.stringify({ id: deploymentId, status: 'failed' }) });
   await call(project.url, 'POST', '/deployment/webhook', { auth: p1.secret, body: JSON.stringify({ id: 2_000_000, status: 'failed' }) });
 
   // And generated requests, for breadth (each answer recorded too).
@@ -189,7 +245,12 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     document: openapiDocument,
     contract: projectContract(),
     db: projectDb.db,
-    credentials: { admin: [projectToken], metrics: [projectMetricsToken], webhook: [p1.secret, rotated ?? p2.secret], other: [aggregatorToken] },
+    credentials: {
+      admin: [projectToken],
+      metrics: [projectMetricsToken],
+      webhook: [p1.secret, rotated ?? p2.secret],
+      other: [aggregatorToken],
+    },
     knownIds: [String(p1.id), String(p2.id), String(deploymentId), String(owner.id)],
     numRuns: 150,
     timeLimitMs: 5_000,
@@ -229,5 +290,10 @@ it('the scan finds a planted leak: a secret, or its digest, in a log line', () =
   const line = JSON.stringify({ level: 30, msg: 'request', auth: `Bearer ${planted}` });
   expect(findLeaks({ planted }, [['log', line]])).toEqual([['planted', 'log']]);
   const digestLine = JSON.stringify({ level: 30, digest: createHash('sha256').update(planted).digest('hex') });
-  expect(findLeaks({ planted }, [['log', digestLine], ['clean', '{"level":30}']])).toEqual([['planted', 'log']]);
+  expect(
+    findLeaks({ planted }, [
+      ['log', digestLine],
+      ['clean', '{"level":30}'],
+    ]),
+  ).toEqual([['planted', 'log']]);
 });

@@ -28,7 +28,9 @@ function occurrences(text: string, needle: string): number {
 }
 
 async function rotatedEvents(projectId: number) {
-  const { rows } = await svc.db.raw<{ rows: Array<{ event_id: string; name: string; payload: Record<string, unknown>; occurred_at: Date; payload_text: string }> }>(
+  const { rows } = await svc.db.raw<{
+    rows: Array<{ event_id: string; name: string; payload: Record<string, unknown>; occurred_at: Date; payload_text: string }>;
+  }>(
     `select event_id, name, payload, occurred_at, payload::text as payload_text from outbox
      where name = 'project.secret_rotated' and payload->>'projectId' = ? order by id`,
     [String(projectId)],
@@ -44,7 +46,11 @@ describe('POST /projects/:id/secret', () => {
     const res = await svc.call('post', `/projects/${project.id}/secret`);
     expect(res.status).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    expect(res.body).toEqual({ projectId: project.id, appSecret: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), rotatedAt: expect.stringMatching(ISO) });
+    expect(res.body).toEqual({
+      projectId: project.id,
+      appSecret: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
+      rotatedAt: expect.stringMatching(ISO),
+    });
     const secret: string = res.body.appSecret;
     expect(secret).not.toBe(project.secret);
     expect(occurrences(res.text, secret)).toBe(1);
@@ -53,7 +59,10 @@ describe('POST /projects/:id/secret', () => {
     const row = await svc.db('projects').where({ id: project.id }).first('app_secret_sha256');
     expect(row!.app_secret_sha256.equals(sha256(secret))).toBe(true);
 
-    const old = await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.body.id, status: 'building' } });
+    const old = await svc.call('post', '/deployment/webhook', {
+      token: project.secret,
+      body: { id: deployment.body.id, status: 'building' },
+    });
     expect(old.status).toBe(401);
     expect(old.body.name).toBe('UnauthorizedError');
     const fresh = await svc.call('post', '/deployment/webhook', { token: secret, body: { id: deployment.body.id, status: 'building' } });
@@ -79,10 +88,20 @@ describe('POST /projects/:id/secret', () => {
     });
     expect(event.occurred_at.toISOString()).toBe(res.body.rotatedAt);
     for (const form of [...forms(res.body.appSecret), ...forms(project.secret)]) expect(event.payload_text).not.toContain(form);
-    const parsed = eventEnvelopeSchema.safeParse({ eventId: event.event_id, name: event.name, occurredAt: event.occurred_at.toISOString(), payload: event.payload });
+    const parsed = eventEnvelopeSchema.safeParse({
+      eventId: event.event_id,
+      name: event.name,
+      occurredAt: event.occurred_at.toISOString(),
+      payload: event.payload,
+    });
     expect(parsed.error?.issues ?? []).toEqual([]);
     // The catalogue admits nothing more in this payload: a secret slipped in would be refused by the store.
-    const leaky = eventEnvelopeSchema.safeParse({ eventId: event.event_id, name: event.name, occurredAt: event.occurred_at.toISOString(), payload: { ...event.payload, appSecret: 'x' } });
+    const leaky = eventEnvelopeSchema.safeParse({
+      eventId: event.event_id,
+      name: event.name,
+      occurredAt: event.occurred_at.toISOString(),
+      payload: { ...event.payload, appSecret: 'x' },
+    });
     expect(leaky.success).toBe(false);
   });
 
@@ -100,8 +119,18 @@ describe('POST /projects/:id/secret', () => {
     const first = await svc.call('post', `/projects/${project.id}/secret`);
     const second = await svc.call('post', `/projects/${project.id}/secret`);
     expect(second.body.appSecret).not.toBe(first.body.appSecret);
-    expect((await svc.call('post', '/deployment/webhook', { token: first.body.appSecret, body: { id: deployment.body.id, status: 'building' } })).status).toBe(401);
-    expect((await svc.call('post', '/deployment/webhook', { token: second.body.appSecret, body: { id: deployment.body.id, status: 'building' } })).status).toBe(200);
+    expect(
+      (await svc.call('post', '/deployment/webhook', { token: first.body.appSecret, body: { id: deployment.body.id, status: 'building' } }))
+        .status,
+    ).toBe(401);
+    expect(
+      (
+        await svc.call('post', '/deployment/webhook', {
+          token: second.body.appSecret,
+          body: { id: deployment.body.id, status: 'building' },
+        })
+      ).status,
+    ).toBe(200);
     expect(await rotatedEvents(project.id)).toHaveLength(2);
   });
 
@@ -163,10 +192,9 @@ describe('project.secret_rotated in the event store', () => {
       await relay.stop();
     }
 
-    const { rows } = await aggregator.database.db.raw<{ rows: Array<{ name: string; project_id: number; deployment_id: number | null; text: string }> }>(
-      `select e.name, e.project_id, e.deployment_id, row_to_json(e)::text as text from events e where e.event_id = ?`,
-      [event!.event_id],
-    );
+    const { rows } = await aggregator.database.db.raw<{
+      rows: Array<{ name: string; project_id: number; deployment_id: number | null; text: string }>;
+    }>(`select e.name, e.project_id, e.deployment_id, row_to_json(e)::text as text from events e where e.event_id = ?`, [event!.event_id]);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ name: 'project.secret_rotated', project_id: project.id, deployment_id: null });
     for (const form of [...forms(res.body.appSecret), ...forms(project.secret)]) expect(rows[0]!.text).not.toContain(form);

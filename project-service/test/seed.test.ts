@@ -59,7 +59,10 @@ describe('seed loader', () => {
     const user = (id: number) => ({ id, email: `u${id}@example.com`, username: `u${id}`, created_at: '2023-01-01T00:00:00.000Z' });
     const noProjects = writeJson('no-projects.json', []);
     await applySeed(database.db, await readSeedFiles({ users: writeJson('users-1-2.json', [user(1), user(2)]), projects: noProjects }));
-    await database.db('users').insert([{ email: 'three@example.com', username: 'three' }, { email: 'gone@example.com', username: 'gone' }]);
+    await database.db('users').insert([
+      { email: 'three@example.com', username: 'three' },
+      { email: 'gone@example.com', username: 'gone' },
+    ]);
     await database.db('users').whereIn('id', [2, 4]).delete();
     // A record below the sequence is inserted, and the sequence stays where it was (not back to max(id) = 3).
     await applySeed(database.db, await readSeedFiles({ users: writeJson('user-2.json', [user(2)]), projects: noProjects }));
@@ -90,12 +93,16 @@ describe('seed loader', () => {
       { id: 1, name: 'p', url: null, user_id: 99, app_secret: 'x'.repeat(32), created_at: '2023-01-01T00:00:00.000Z' },
     ]);
     const error = await applySeed(database.db, await readSeedFiles({ users, projects })).catch((e: unknown) => e);
-    expect((error as SeedError).problems).toEqual(['projects-orphan.json record 0 (id 1), field "user_id": no user 99 in users-ok.json or the database']);
+    expect((error as SeedError).problems).toEqual([
+      'projects-orphan.json record 0 (id 1), field "user_id": no user 99 in users-ok.json or the database',
+    ]);
     expect(await counts()).toEqual({ users: 0, projects: 0 });
   });
 
   it('refuses unknown fields, duplicate ids, non-arrays and invalid JSON', async () => {
-    const extra = writeJson('extra.json', [{ id: 1, email: 'a@example.com', username: 'a', created_at: '2023-01-01T00:00:00Z', admin: true }]);
+    const extra = writeJson('extra.json', [
+      { id: 1, email: 'a@example.com', username: 'a', created_at: '2023-01-01T00:00:00Z', admin: true },
+    ]);
     const dupes = writeJson('dupes.json', [
       { id: 1, name: 'p', url: null, user_id: 1, app_secret: 'x'.repeat(32), created_at: '2023-01-01T00:00:00Z' },
       { id: 1, name: 'q', url: null, user_id: 1, app_secret: 'y'.repeat(32), created_at: '2023-01-01T00:00:00Z' },
@@ -105,7 +112,9 @@ describe('seed loader', () => {
       expect.stringMatching(/^extra\.json record 0 \(id 1\), field "\(record\)": .*admin/),
       'dupes.json record 1 (id 1), field "id": duplicate id 1 in this file',
     ]);
-    const e2 = (await readSeedFiles({ users: writeJson('obj.json', { id: 1 }), projects: writeJson('bad.json', '[{') }).catch((e: unknown) => e)) as SeedError;
+    const e2 = (await readSeedFiles({ users: writeJson('obj.json', { id: 1 }), projects: writeJson('bad.json', '[{') }).catch(
+      (e: unknown) => e,
+    )) as SeedError;
     expect(e2.problems[0]).toMatch(/obj\.json: must be a JSON array/);
     expect(e2.problems[1]).toMatch(/bad\.json: is not valid JSON/);
   });
@@ -118,7 +127,8 @@ describe('seeding a live database', () => {
   });
   afterEach(() => svc.close());
   const outbox = () => svc.db('outbox').orderBy('id').select('name', 'payload');
-  const projectsFile = () => JSON.parse(readFileSync(ours.projects, 'utf8')) as Array<Record<string, unknown> & { id: number; name: string; app_secret: string }>;
+  const projectsFile = () =>
+    JSON.parse(readFileSync(ours.projects, 'utf8')) as Array<Record<string, unknown> & { id: number; name: string; app_secret: string }>;
 
   it("never resets a project's URL nor reverts a rotated secret: live state survives a second seed", async () => {
     await applySeed(svc.db, await readSeedFiles(ours));
@@ -142,8 +152,12 @@ describe('seeding a live database', () => {
 
     // The rotated secret still works, the file's does not; the next done gives no second URL.
     const next = await svc.call('post', `/projects/${p1!.id}/deployment`);
-    expect((await svc.call('post', '/deployment/webhook', { token: p1!.app_secret, body: { id: next.body.id, status: 'done' } })).status).toBe(401);
-    expect((await svc.call('post', '/deployment/webhook', { token: rotated.body.appSecret, body: { id: next.body.id, status: 'done' } })).status).toBe(200);
+    expect(
+      (await svc.call('post', '/deployment/webhook', { token: p1!.app_secret, body: { id: next.body.id, status: 'done' } })).status,
+    ).toBe(401);
+    expect(
+      (await svc.call('post', '/deployment/webhook', { token: rotated.body.appSecret, body: { id: next.body.id, status: 'done' } })).status,
+    ).toBe(200);
     expect((await svc.db('projects').where({ id: p1!.id }).first())!.url).toBe(live.url);
     expect((await outbox()).filter((e) => e.name === 'project.url_assigned')).toHaveLength(1);
   });
@@ -166,10 +180,17 @@ describe('seeding a live database', () => {
 
     const plain = await applySeed(svc.db, await readSeedFiles(files));
     expect(plain).toMatchObject({ changes: differences, applied: false });
-    expect(describeSeedReport(plain)).toContain(`Differs project ${records[1]!.id}: name "${name}" → "renamed-in-the-file": not changed (--overwrite applies it)`);
+    expect(describeSeedReport(plain)).toContain(
+      `Differs project ${records[1]!.id}: name "${name}" → "renamed-in-the-file": not changed (--overwrite applies it)`,
+    );
     const preview = await applySeed(svc.db, await readSeedFiles(files), { overwrite: true, dryRun: true });
     expect(preview).toMatchObject({ changes: differences, applied: false });
-    expect(describeSeedReport(preview)).toEqual(expect.arrayContaining([`Would change project ${records[1]!.id}: name "${name}" → "renamed-in-the-file"`, 'Dry run: nothing was written.']));
+    expect(describeSeedReport(preview)).toEqual(
+      expect.arrayContaining([
+        `Would change project ${records[1]!.id}: name "${name}" → "renamed-in-the-file"`,
+        'Dry run: nothing was written.',
+      ]),
+    );
     expect(await svc.db('projects').orderBy('id').select('*')).toEqual(before);
     expect(await outbox()).toEqual(events);
 
@@ -177,10 +198,20 @@ describe('seeding a live database', () => {
     expect(applied).toMatchObject({ changes: differences, applied: true });
     expect((await svc.db('projects').where({ id: records[1]!.id }).first())!.name).toBe('renamed-in-the-file');
     expect((await outbox()).slice(events.length)).toEqual([
-      { name: 'user.updated', payload: { userId: 1, source: 'seed', requestId: null, changes: { username: { from: username, to: 'renamed-user' } } } },
+      {
+        name: 'user.updated',
+        payload: { userId: 1, source: 'seed', requestId: null, changes: { username: { from: username, to: 'renamed-user' } } },
+      },
       {
         name: 'project.updated',
-        payload: { projectId: records[1]!.id, projectName: 'renamed-in-the-file', userId: records[1]!.user_id, source: 'seed', requestId: null, changes: { name: { from: name, to: 'renamed-in-the-file' } } },
+        payload: {
+          projectId: records[1]!.id,
+          projectName: 'renamed-in-the-file',
+          userId: records[1]!.user_id,
+          source: 'seed',
+          requestId: null,
+          changes: { name: { from: name, to: 'renamed-in-the-file' } },
+        },
       },
     ]);
     const again = await applySeed(svc.db, await readSeedFiles(files), { overwrite: true });
@@ -196,21 +227,27 @@ describe('npm run seed (the compiled CLI)', () => {
   it('seeds the given files into PROJECT_DATABASE_URL, migrating first', async () => {
     const args = [cli, '--users', original.users, '--projects', original.projects];
     const { stdout } = await run(process.execPath, args, { env: env() });
-    expect(stdout).toMatch(/^Seed files .*users\.json \(4 users\) and .*projects\.json \(\d+ projects\):\nCreated 4 users and \d+ projects\.\n$/);
+    expect(stdout).toMatch(
+      /^Seed files .*users\.json \(4 users\) and .*projects\.json \(\d+ projects\):\nCreated 4 users and \d+ projects\.\n$/,
+    );
     expect((await counts()).users).toBe(4);
     const again = await run(process.execPath, args, { env: env() });
     expect(again.stdout).toMatch(/:\nNothing to change: every record is already in the database\.\n$/);
   });
 
   it('--dry-run lists and writes nothing', async () => {
-    const { stdout } = await run(process.execPath, [cli, '--users', original.users, '--projects', original.projects, '--dry-run'], { env: env() });
+    const { stdout } = await run(process.execPath, [cli, '--users', original.users, '--projects', original.projects, '--dry-run'], {
+      env: env(),
+    });
     expect(stdout).toMatch(/\nWould create 4 users and \d+ projects\.\nDry run: nothing was written\.\n$/);
     expect(await counts()).toEqual({ users: 0, projects: 0 });
   });
 
   it('exits 1 naming the problem, and writes nothing', async () => {
     const bad = writeJson('cli-users.json', [{ id: 1, email: 'a@example.com', username: '', created_at: '2023-01-01T00:00:00Z' }]);
-    const result = await run(process.execPath, [cli, '--users', bad, '--projects', ours.projects], { env: env() }).catch((e: { code: number; stderr: string }) => e);
+    const result = await run(process.execPath, [cli, '--users', bad, '--projects', ours.projects], { env: env() }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((result as { code: number }).code).toBe(1);
     expect((result as { stderr: string }).stderr).toMatch(/cli-users\.json record 0 \(id 1\), field "username"/);
     expect(await counts()).toEqual({ users: 0, projects: 0 });

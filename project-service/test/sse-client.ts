@@ -27,7 +27,10 @@ export interface StreamClient {
   close(): void;
 }
 
-export function openStream(url: string, options: { token?: string; headers?: Record<string, string>; contract?: Contract } = {}): StreamClient {
+export function openStream(
+  url: string,
+  options: { token?: string; headers?: Record<string, string>; contract?: Contract } = {},
+): StreamClient {
   const events: SseEvent[] = [];
   const responses: StreamClient['responses'] = [];
   const problems: string[] = [];
@@ -52,7 +55,9 @@ export function openStream(url: string, options: { token?: string; headers?: Rec
   }
   const opened = new Promise<void>((resolve, reject) => {
     es.addEventListener('open', () => resolve(), { once: true });
-    es.addEventListener('error', (e) => reject(new Error(`stream did not open: ${(e as { message?: string }).message ?? ''}`)), { once: true });
+    es.addEventListener('error', (e) => reject(new Error(`stream did not open: ${(e as { message?: string }).message ?? ''}`)), {
+      once: true,
+    });
   });
   return {
     es,
@@ -63,7 +68,10 @@ export function openStream(url: string, options: { token?: string; headers?: Rec
     async waitFor(count, timeoutMs = 5_000) {
       const deadline = Date.now() + timeoutMs;
       while (events.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} events, got ${events.length}: ${JSON.stringify(events.map((e) => [e.type, e.id, e.data?.status]))}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `expected ${count} events, got ${events.length}: ${JSON.stringify(events.map((e) => [e.type, e.id, e.data?.status]))}`,
+          );
         await new Promise((r) => setTimeout(r, 5));
       }
       return events.slice(0, count);

@@ -66,7 +66,10 @@ describe('GET /users/:id/stats', () => {
       ],
     );
     // Another user's deployments never count.
-    await userWith([['done', '2027-01-05T10:00:00.000Z'], ['done', '2026-12-22T10:00:00.000Z']]);
+    await userWith([
+      ['done', '2027-01-05T10:00:00.000Z'],
+      ['done', '2026-12-22T10:00:00.000Z'],
+    ]);
 
     const res = await stats(userId);
     expect(res.status).toBe(200);
@@ -110,11 +113,24 @@ describe('GET /users/:id/stats', () => {
   });
 
   it('counts every status as a deployment and only done as successful', async () => {
-    const week = ['2027-01-04T01:00:00.000Z', '2027-01-05T01:00:00.000Z', '2027-01-06T01:00:00.000Z', '2027-01-07T01:00:00.000Z', '2027-01-08T01:00:00.000Z', '2027-01-09T01:00:00.000Z'];
+    const week = [
+      '2027-01-04T01:00:00.000Z',
+      '2027-01-05T01:00:00.000Z',
+      '2027-01-06T01:00:00.000Z',
+      '2027-01-07T01:00:00.000Z',
+      '2027-01-08T01:00:00.000Z',
+      '2027-01-09T01:00:00.000Z',
+    ];
     const statuses: DeploymentStatus[] = ['pending', 'building', 'deploying', 'done', 'failed', 'cancelled'];
     const userId = await userWith(statuses.map((status, i) => [status, week[i]!]));
     const res = await stats(userId, '?from=2027-01-04&to=2027-01-10');
-    expect(res.body).toMatchObject({ weeks: 1, deployments: 6, successfulDeployments: 1, averageWeeklyDeployments: 6, averageWeeklySuccessfulDeployments: 1 });
+    expect(res.body).toMatchObject({
+      weeks: 1,
+      deployments: 6,
+      successfulDeployments: 1,
+      averageWeeklyDeployments: 6,
+      averageWeeklySuccessfulDeployments: 1,
+    });
   });
 
   it('gives a user without deployments zeros and no window', async () => {
@@ -149,7 +165,12 @@ describe('GET /users/:id/stats', () => {
       averageWeeklySuccessfulDeployments: 0,
     });
     // `from` alone runs through the current week.
-    expect((await stats(userId, '?from=2027-01-04')).body).toMatchObject({ from: '2027-01-04', to: '2027-01-17', weeks: 2, deployments: 0 });
+    expect((await stats(userId, '?from=2027-01-04')).body).toMatchObject({
+      from: '2027-01-04',
+      to: '2027-01-17',
+      weeks: 2,
+      deployments: 0,
+    });
   });
 
   describe('from and to', () => {
@@ -209,21 +230,34 @@ describe('GET /users/:id/stats', () => {
     ])('is a 400 naming query.from when from is after to: %s', async (query, message) => {
       const res = await stats(userId, query);
       expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ name: 'ValidationError', message: `Invalid query.from: ${message}`, issues: [{ path: 'query.from', message }] });
+      expect(res.body).toMatchObject({
+        name: 'ValidationError',
+        message: `Invalid query.from: ${message}`,
+        issues: [{ path: 'query.from', message }],
+      });
     });
 
-    it.each(['yesterday', '2027-13-01', '2027-02-30', '2027-1-4', '2027-01-04T10:00:00', '2027-01-04T10:00Z', '2027-01-04 10:00:00Z', '', '0000-12-31', '9999-12-27', '1736899200'])(
-      'is a 400 naming query.from for from=%p, and query.to for the same to',
-      async (value) => {
-        const from = await stats(userId, `?from=${encodeURIComponent(value)}`);
-        expect(from.status).toBe(400);
-        expect(from.body).toMatchObject({ name: 'ValidationError', issues: [{ path: 'query.from' }] });
-        expect(from.body.message).toMatch(/^Invalid query\.from: /);
-        const to = await stats(userId, `?to=${encodeURIComponent(value)}`);
-        expect(to.status).toBe(400);
-        expect(to.body).toMatchObject({ name: 'ValidationError', issues: [{ path: 'query.to' }] });
-      },
-    );
+    it.each([
+      'yesterday',
+      '2027-13-01',
+      '2027-02-30',
+      '2027-1-4',
+      '2027-01-04T10:00:00',
+      '2027-01-04T10:00Z',
+      '2027-01-04 10:00:00Z',
+      '',
+      '0000-12-31',
+      '9999-12-27',
+      '1736899200',
+    ])('is a 400 naming query.from for from=%p, and query.to for the same to', async (value) => {
+      const from = await stats(userId, `?from=${encodeURIComponent(value)}`);
+      expect(from.status).toBe(400);
+      expect(from.body).toMatchObject({ name: 'ValidationError', issues: [{ path: 'query.from' }] });
+      expect(from.body.message).toMatch(/^Invalid query\.from: /);
+      const to = await stats(userId, `?to=${encodeURIComponent(value)}`);
+      expect(to.status).toBe(400);
+      expect(to.body).toMatchObject({ name: 'ValidationError', issues: [{ path: 'query.to' }] });
+    });
 
     it('is a 400 for a repeated from', async () => {
       const res = await stats(userId, '?from=2027-01-04&from=2027-01-11');
@@ -277,7 +311,8 @@ describe('GET /users/:id/stats', () => {
 
 describe('the stats index migration', () => {
   const indexExists = async () =>
-    (await database.db.raw<{ rows: unknown[] }>(`select 1 from pg_indexes where indexname = 'deployments_project_id_created_at'`)).rows.length === 1;
+    (await database.db.raw<{ rows: unknown[] }>(`select 1 from pg_indexes where indexname = 'deployments_project_id_created_at'`)).rows
+      .length === 1;
 
   it('has a down that drops the index and an up that makes it again', async () => {
     expect(await indexExists()).toBe(true);

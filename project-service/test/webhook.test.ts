@@ -20,12 +20,12 @@ type Outcome = 'apply' | 'same' | 'stale' | 'conflict';
  * (failed after done, done after a cancel) is a conflict.
  */
 const EXPECTED: Record<DeploymentStatus, Record<DeploymentStatus, Outcome>> = {
-  pending:   { pending: 'same',     building: 'apply',    deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  building:  { pending: 'stale',    building: 'same',     deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  deploying: { pending: 'stale',    building: 'stale',    deploying: 'same',     done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  done:      { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'same',     failed: 'conflict', cancelled: 'conflict' },
-  failed:    { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'same',     cancelled: 'conflict' },
-  cancelled: { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'conflict', cancelled: 'same' },
+  pending: { pending: 'same', building: 'apply', deploying: 'apply', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  building: { pending: 'stale', building: 'same', deploying: 'apply', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  deploying: { pending: 'stale', building: 'stale', deploying: 'same', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  done: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'same', failed: 'conflict', cancelled: 'conflict' },
+  failed: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'conflict', failed: 'same', cancelled: 'conflict' },
+  cancelled: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'conflict', failed: 'conflict', cancelled: 'same' },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -39,11 +39,20 @@ function rowOf(id: number) {
 }
 
 function eventsOf(deploymentId: number) {
-  return svc.db('outbox').whereRaw(`payload->>'deploymentId' = ?`, [String(deploymentId)]).orderBy('id').select('event_id', 'name', 'payload', 'occurred_at');
+  return svc
+    .db('outbox')
+    .whereRaw(`payload->>'deploymentId' = ?`, [String(deploymentId)])
+    .orderBy('id')
+    .select('event_id', 'name', 'payload', 'occurred_at');
 }
 
 function projectEvents(projectId: number, name: string) {
-  return svc.db('outbox').whereRaw(`payload->>'projectId' = ?`, [String(projectId)]).andWhere({ name }).orderBy('id').select('name', 'payload');
+  return svc
+    .db('outbox')
+    .whereRaw(`payload->>'projectId' = ?`, [String(projectId)])
+    .andWhere({ name })
+    .orderBy('id')
+    .select('name', 'payload');
 }
 
 function json(d: DeploymentRow) {
@@ -240,7 +249,8 @@ describe('POST /deployment/webhook: authentication', () => {
     // the same work, so the answer's timing cannot separate them (measured: WRITEUP "Threat model").
     const trace = async (id: number) => {
       const seen: Array<{ sql: string; rows: number }> = [];
-      const listener = (response: { rows?: unknown[] }, query: { sql: string }) => seen.push({ sql: query.sql, rows: response.rows?.length ?? -1 });
+      const listener = (response: { rows?: unknown[] }, query: { sql: string }) =>
+        seen.push({ sql: query.sql, rows: response.rows?.length ?? -1 });
       svc.db.on('query-response', listener);
       try {
         const res = await webhook({ id, status: 'done' }, 'wrong-secret-of-the-same-length!');
@@ -343,7 +353,11 @@ describe('POST /deployment/webhook: validation', () => {
   });
 
   it('checks the token before reading the body', async () => {
-    const res = await svc.call('post', '/deployment/webhook', { token: null, raw: '{not json', headers: { 'Content-Type': 'application/json' } });
+    const res = await svc.call('post', '/deployment/webhook', {
+      token: null,
+      raw: '{not json',
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(res.status).toBe(401);
   });
 });

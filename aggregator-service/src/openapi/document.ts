@@ -35,26 +35,36 @@ const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') }
 
 const PAYLOAD_DESCRIPTIONS: Record<EventName, string> = {
   'deployment.created': 'A deployment was created (status `pending`).',
-  'deployment.status_changed': 'Every applied status change, from the webhook or a cancel: `from` → `to`; `deployedIn` is null unless `to` is `done`.',
+  'deployment.status_changed':
+    'Every applied status change, from the webhook or a cancel: `from` → `to`; `deployedIn` is null unless `to` is `done`.',
   'deployment.succeeded': 'A deployment reached `done`; `deployedIn` is whole seconds from creation, by the database clock.',
   'deployment.failed': 'A deployment reached `failed`.',
   'deployment.cancelled': 'A deployment reached `cancelled`, through the cancel route (`api`) or the webhook.',
   'project.url_assigned': 'A project got its public URL with its first successful deployment.',
-  'project.secret_rotated': 'A project\'s app secret was replaced (`POST /projects/{id}/secret`). No `deploymentId`; never the secret nor its digest (the payload admits no other field).',
-  'project.updated': 'A project\'s name or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. Never its URL, owner or secret.',
-  'user.updated': 'A user\'s email, username or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. No project.',
+  'project.secret_rotated':
+    "A project's app secret was replaced (`POST /projects/{id}/secret`). No `deploymentId`; never the secret nor its digest (the payload admits no other field).",
+  'project.updated':
+    'A project\'s name or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. Never its URL, owner or secret.',
+  'user.updated':
+    'A user\'s email, username or creation date was changed by `npm run seed -- --overwrite` (`source: "seed"`, `requestId: null`): `changes` holds each field\'s `from` and `to`. No project.',
 };
 
 /** `deployment.status_changed` → `DeploymentStatusChangedPayload`. */
 function payloadSchemaName(name: string): string {
-  return `${name.split(/[._]/).map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}Payload`;
+  return `${name
+    .split(/[._]/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')}Payload`;
 }
 
 /** The catalogue's payload schemas, from zod, as JSON Schema 2020-12 (OpenAPI 3.1's dialect). */
 function catalogueSchemas(): Record<string, JsonSchema> {
   return Object.fromEntries(
     EVENT_NAMES.map((name) => {
-      const { $schema: _dialect, ...schema } = z.toJSONSchema(EVENT_PAYLOADS[name], { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+      const { $schema: _dialect, ...schema } = z.toJSONSchema(EVENT_PAYLOADS[name], { target: 'draft-2020-12', io: 'input' }) as Record<
+        string,
+        unknown
+      >;
       return [payloadSchemaName(name), { ...schema, title: `${name} payload`, description: PAYLOAD_DESCRIPTIONS[name] } as JsonSchema];
     }),
   );
@@ -137,7 +147,15 @@ ${CATALOGUE}`,
                 eventId: '0b6f3c1e-2d4a-4f5b-8c7d-9e0f1a2b3c4d',
                 name: 'deployment.created',
                 occurredAt: '2026-11-20T10:00:00.000Z',
-                payload: { projectId: 1, projectName: 'shop', userId: 1, deploymentId: 7, source: 'api', requestId: 'req-1', status: 'pending' },
+                payload: {
+                  projectId: 1,
+                  projectName: 'shop',
+                  userId: 1,
+                  deploymentId: 7,
+                  source: 'api',
+                  requestId: 'req-1',
+                  status: 'pending',
+                },
               },
             },
           },
@@ -164,10 +182,16 @@ ${CATALOGUE}`,
           'Newest first (by `occurredAt`, then id), with keyset pagination: pass `nextCursor` as `cursor` for the next ' +
           'page, or follow the `Link: rel="next"` header. Filters combine with AND; other query parameters are ignored.',
         parameters: [
-          { name: 'name', in: 'query', required: false, description: 'Only events of this name, e.g. `deployment.succeeded`.', schema: { type: 'string', minLength: 1, maxLength: 100 } },
+          {
+            name: 'name',
+            in: 'query',
+            required: false,
+            description: 'Only events of this name, e.g. `deployment.succeeded`.',
+            schema: { type: 'string', minLength: 1, maxLength: 100 },
+          },
           { name: 'projectId', in: 'query', required: false, description: 'Only events about this project.', schema: { ...refId } },
           { name: 'deploymentId', in: 'query', required: false, description: 'Only events about this deployment.', schema: { ...refId } },
-          { name: 'userId', in: 'query', required: false, description: 'Only events about this user\'s projects.', schema: { ...refId } },
+          { name: 'userId', in: 'query', required: false, description: "Only events about this user's projects.", schema: { ...refId } },
           {
             name: 'from',
             in: 'query',
@@ -220,13 +244,23 @@ ${CATALOGUE}`,
         tags: ['events'],
         operationId: 'getEvent',
         summary: 'Read one event',
-        description: 'By the store\'s own id (the `id` of a listed event, not its `eventId`).',
+        description: "By the store's own id (the `id` of a listed event, not its `eventId`).",
         parameters: [
-          { name: 'id', in: 'path', required: true, description: 'The store\'s id. Not a positive integer: 400.', schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER } },
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: "The store's id. Not a positive integer: 400.",
+            schema: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+          },
           reqIdParam,
         ],
         responses: {
-          '200': { description: 'The event.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/Event') } } },
+          '200': {
+            description: 'The event.',
+            headers: reqIdHeader,
+            content: { 'application/json': { schema: ref('#/components/schemas/Event') } },
+          },
           ...openapiErrors(400, 401, 404, 500, 503),
         },
       },
@@ -253,7 +287,11 @@ ${CATALOGUE}`,
             description: '`area.action`, lower case: a catalogue name or a future one.',
             examples: [...EVENT_NAMES],
           },
-          occurredAt: { type: 'string', format: 'date-time', description: 'When it happened (ISO 8601 with `Z` or an offset), years 0001–9999.' },
+          occurredAt: {
+            type: 'string',
+            format: 'date-time',
+            description: 'When it happened (ISO 8601 with `Z` or an offset), years 0001–9999.',
+          },
           payload: ref('#/components/schemas/EventPayload'),
         },
         required: ['eventId', 'name', 'occurredAt', 'payload'],
@@ -267,7 +305,7 @@ ${CATALOGUE}`,
         type: 'object',
         description:
           'What the event says, as the sender wrote it (at most 32 kB with its envelope). The ids `projectId`, ' +
-          '`deploymentId` and `userId`, when present, are copied into the event\'s columns for filtering.',
+          "`deploymentId` and `userId`, when present, are copied into the event's columns for filtering.",
         properties: { projectId: { ...refId }, deploymentId: { ...refId }, userId: { ...refId } },
         additionalProperties: true,
       },
@@ -277,8 +315,8 @@ ${CATALOGUE}`,
         title: 'Event',
         description: 'A stored event.',
         properties: {
-          id: { type: 'integer', minimum: 1, description: 'The store\'s id (for `GET /events/{id}`).' },
-          eventId: { type: 'string', format: 'uuid', description: 'The sender\'s idempotency key, lower case.' },
+          id: { type: 'integer', minimum: 1, description: "The store's id (for `GET /events/{id}`)." },
+          eventId: { type: 'string', format: 'uuid', description: "The sender's idempotency key, lower case." },
           name: { type: 'string' },
           occurredAt: { type: 'string', format: 'date-time', description: 'When it happened, in UTC.' },
           createdAt: { type: 'string', format: 'date-time', description: 'When the store received it, in UTC.' },
@@ -320,14 +358,27 @@ ${CATALOGUE}`,
         },
         required: ['stored', 'duplicates', 'results'],
         additionalProperties: false,
-        examples: [{ stored: 1, duplicates: 1, results: [{ eventId: '0b6f3c1e-2d4a-4f5b-8c7d-9e0f1a2b3c4d', status: 'stored' }, { eventId: '5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6', status: 'duplicate' }] }],
+        examples: [
+          {
+            stored: 1,
+            duplicates: 1,
+            results: [
+              { eventId: '0b6f3c1e-2d4a-4f5b-8c7d-9e0f1a2b3c4d', status: 'stored' },
+              { eventId: '5d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6', status: 'duplicate' },
+            ],
+          },
+        ],
       },
     },
     parameters: { ...openapiParameters },
     headers: { ...openapiHeaders },
     responses: openapiErrorResponses({ notFound: 'Event 42 not found' }),
     securitySchemes: {
-      token: { type: 'http', scheme: 'bearer', description: '`AGGREGATOR_SERVICE_TOKEN`: the token of project-service\'s relay and of analytics.' },
+      token: {
+        type: 'http',
+        scheme: 'bearer',
+        description: "`AGGREGATOR_SERVICE_TOKEN`: the token of project-service's relay and of analytics.",
+      },
       metrics: openapiMetricsScheme,
     },
   },

@@ -102,7 +102,12 @@ export function createOutboxRelay(options: RelayOptions) {
     });
   }
 
-  const wire = (e: OutboxEvent): WireEvent => ({ eventId: e.event_id, name: e.name, occurredAt: e.occurred_at.toISOString(), payload: e.payload });
+  const wire = (e: OutboxEvent): WireEvent => ({
+    eventId: e.event_id,
+    name: e.name,
+    occurredAt: e.occurred_at.toISOString(),
+    payload: e.payload,
+  });
 
   async function send(batch: OutboxEvent[], abort: AbortController): Promise<void> {
     const requestId = `relay-${randomUUID()}`;
@@ -111,13 +116,21 @@ export function createOutboxRelay(options: RelayOptions) {
       await outbox.markDelivered(batch.map((e) => e.id));
       stats.delivered += batch.length;
       options.onAttempt?.('delivered', batch.length);
-      if (failuresInARow >= UNDELIVERABLE_AFTER_FAILURES) logger.info({ target: options.target }, 'events are delivered to the aggregator again');
+      if (failuresInARow >= UNDELIVERABLE_AFTER_FAILURES)
+        logger.info({ target: options.target }, 'events are delivered to the aggregator again');
       failuresInARow = 0;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       // A refused batch (4xx) may hold one bad event: send them one by one, so the others go
       // through and only the bad one waits, visible in the outbox status, for a fix.
-      if (err instanceof AggregatorError && err.status !== undefined && err.status >= 400 && err.status < 500 && batch.length > 1 && !abort.signal.aborted) {
+      if (
+        err instanceof AggregatorError &&
+        err.status !== undefined &&
+        err.status >= 400 &&
+        err.status < 500 &&
+        batch.length > 1 &&
+        !abort.signal.aborted
+      ) {
         for (const one of batch) await send([one], abort);
         return;
       }
@@ -130,7 +143,12 @@ export function createOutboxRelay(options: RelayOptions) {
           `events cannot be delivered to the aggregator${options.target ? ` at ${options.target}` : ''}: ${failuresInARow} attempts in a row failed; they wait in the outbox. Check AGGREGATOR_URL and AGGREGATOR_SERVICE_TOKEN`,
         );
       }
-      if (!abort.signal.aborted) await outbox.markFailed(batch.map((e) => e.id), message, backoff);
+      if (!abort.signal.aborted)
+        await outbox.markFailed(
+          batch.map((e) => e.id),
+          message,
+          backoff,
+        );
     }
   }
 

@@ -68,7 +68,15 @@ export function createOutboxRepo(db: Knex) {
     },
 
     async status(): Promise<OutboxStatus> {
-      const { rows } = await db.raw<{ rows: Array<{ undelivered: number; oldest: Date | null; age: number | null; max_attempts: number | null; last_error: string | null }> }>(
+      const { rows } = await db.raw<{
+        rows: Array<{
+          undelivered: number;
+          oldest: Date | null;
+          age: number | null;
+          max_attempts: number | null;
+          last_error: string | null;
+        }>;
+      }>(
         `select count(*) as undelivered, min(occurred_at) as oldest, max(attempts) as max_attempts,
                 extract(epoch from now() - min(occurred_at))::float8 as age,
                 (select last_error from outbox where delivered_at is null and last_error is not null order by id desc limit 1) as last_error

@@ -31,7 +31,12 @@ export function createIdentityRepo(db: Knex, options: { cacheMs?: number; maxCac
       const hit = cache.get(key);
       if (hit && hit.until > Date.now()) return hit.userId;
       const email = identity.email ?? null;
-      const { rows } = await db.raw<{ rows: Array<{ id: number; by_subject: boolean }> }>(FIND_USER_SQL, [identity.subject, identity.subject, email, email]);
+      const { rows } = await db.raw<{ rows: Array<{ id: number; by_subject: boolean }> }>(FIND_USER_SQL, [
+        identity.subject,
+        identity.subject,
+        email,
+        email,
+      ]);
       // The subject wins; else exactly one address match (two rows: an address shared by accounts
       // that differ only in case, which maps to nobody).
       const userId = rows[0]?.by_subject ? rows[0].id : rows.length === 1 ? rows[0]!.id : undefined;

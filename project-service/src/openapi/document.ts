@@ -92,7 +92,8 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         tags: ['project'],
         operationId: 'listProjects',
         summary: 'List all projects',
-        description: 'One page of 8 projects in id order, with their flags. A page past the end is `200 []`; a `page` that is not a positive integer is a 400.',
+        description:
+          'One page of 8 projects in id order, with their flags. A page past the end is `200 []`; a `page` that is not a positive integer is a 400.',
         parameters: [ref('#/components/parameters/Page'), reqIdParam],
         responses: {
           '200': {
@@ -112,7 +113,11 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         description: 'The project with its flags. Its app secret never appears in any answer.',
         parameters: [ref('#/components/parameters/ProjectId'), reqIdParam],
         responses: {
-          '200': { description: 'The project.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/Project') } } },
+          '200': {
+            description: 'The project.',
+            headers: reqIdHeader,
+            content: { 'application/json': { schema: ref('#/components/schemas/Project') } },
+          },
           ...openapiErrors(400, 401, 404, 500, 503),
         },
       },
@@ -143,7 +148,8 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         tags: ['project'],
         operationId: 'createProjectDeploymentAlias',
         summary: 'Trigger a new deployment for a project (alias)',
-        description: 'The same as `POST /projects/{id}/deployment`, at the plural path REST clients expect (`Idempotency-Key` included: a key used on one path replays on the other).',
+        description:
+          'The same as `POST /projects/{id}/deployment`, at the plural path REST clients expect (`Idempotency-Key` included: a key used on one path replays on the other).',
         parameters: [ref('#/components/parameters/ProjectId'), ref('#/components/parameters/Idempotency-Key'), reqIdParam],
         requestBody: ref('#/components/requestBodies/Empty'),
         responses: {
@@ -157,9 +163,9 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
       post: {
         tags: ['project'],
         operationId: 'rotateProjectSecret',
-        summary: "Issue a new app secret for a project",
+        summary: 'Issue a new app secret for a project',
         description:
-          'Replaces the project\'s app secret (what its CI presents to the webhook) with a new random one, returned in this ' +
+          "Replaces the project's app secret (what its CI presents to the webhook) with a new random one, returned in this " +
           'answer only (`Cache-Control: no-store`): only its SHA-256 digest is kept. The old secret stops working at once. ' +
           'Writes a `project.secret_rotated` event, which carries neither the secret nor its digest. No body, or `{}`.',
         parameters: [ref('#/components/parameters/ProjectId'), reqIdParam],
@@ -169,7 +175,11 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
             description: 'The new secret. Store it now: it cannot be shown again, only replaced.',
             headers: {
               ...reqIdHeader,
-              'Cache-Control': { description: 'The answer holds a secret: never stored by a cache.', required: true, schema: { type: 'string', enum: ['no-store'] } },
+              'Cache-Control': {
+                description: 'The answer holds a secret: never stored by a cache.',
+                required: true,
+                schema: { type: 'string', enum: ['no-store'] },
+              },
             },
             content: { 'application/json': { schema: ref('#/components/schemas/SecretRotation') } },
           },
@@ -189,7 +199,7 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
             name: 'projectId',
             in: 'query',
             required: false,
-            description: 'Only this project\'s deployments (an unknown project gives `[]`).',
+            description: "Only this project's deployments (an unknown project gives `[]`).",
             schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
           },
           {
@@ -218,10 +228,15 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         tags: ['deployment'],
         operationId: 'getDepoyment',
         summary: 'Get a deployment',
-        description: 'The deployment. (The operationId keeps the platform contract\'s spelling, `getDepoyment`, so generated clients keep working.)',
+        description:
+          "The deployment. (The operationId keeps the platform contract's spelling, `getDepoyment`, so generated clients keep working.)",
         parameters: [ref('#/components/parameters/DeploymentId'), reqIdParam],
         responses: {
-          '200': { description: 'The deployment.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } } },
+          '200': {
+            description: 'The deployment.',
+            headers: reqIdHeader,
+            content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } },
+          },
           ...openapiErrors(400, 401, 404, 500, 503),
         },
       },
@@ -238,7 +253,11 @@ aggregator-service (\`GET /outbox/status\` shows how that goes).`,
         parameters: [ref('#/components/parameters/DeploymentId'), reqIdParam],
         requestBody: ref('#/components/requestBodies/Empty'),
         responses: {
-          '200': { description: 'The cancelled deployment.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } } },
+          '200': {
+            description: 'The cancelled deployment.',
+            headers: reqIdHeader,
+            content: { 'application/json': { schema: ref('#/components/schemas/Deployment') } },
+          },
           '400': openapiErrorResponse(
             'The deployment is `done` or `failed` and can no longer be cancelled (`BadRequestError`), or bad input (`ValidationError`).',
             { status: 400, message: 'Deployment 42 is done and can no longer be cancelled' },
@@ -291,7 +310,8 @@ tells a guesser nothing.`,
             headers: {
               ...reqIdHeader,
               'X-Webhook-Outcome': {
-                description: 'What this report did: `apply` (the deployment moved), `same` (already in that status), `stale` (behind the current status; nothing changed).',
+                description:
+                  'What this report did: `apply` (the deployment moved), `same` (already in that status), `stale` (behind the current status; nothing changed).',
                 required: true,
                 schema: { type: 'string', enum: [...WEBHOOK_HEADER_OUTCOMES] },
               },
@@ -316,11 +336,19 @@ tells a guesser nothing.`,
         tags: ['outbox'],
         operationId: 'getOutboxStatus',
         summary: 'How delivery to the aggregator is going',
-        description: 'The events waiting in the outbox for delivery to aggregator-service: how many, how old the oldest is, the most attempts any has had, and the last error.',
+        description:
+          'The events waiting in the outbox for delivery to aggregator-service: how many, how old the oldest is, the most attempts any has had, and the last error.',
         parameters: [reqIdParam],
         responses: {
-          '200': { description: 'The backlog.', headers: reqIdHeader, content: { 'application/json': { schema: ref('#/components/schemas/OutboxStatus') } } },
-          '404': openapiErrorResponse('A user\'s token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).', { status: 404, message: 'No route for GET /outbox/status' }),
+          '200': {
+            description: 'The backlog.',
+            headers: reqIdHeader,
+            content: { 'application/json': { schema: ref('#/components/schemas/OutboxStatus') } },
+          },
+          '404': openapiErrorResponse("A user's token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).", {
+            status: 404,
+            message: 'No route for GET /outbox/status',
+          }),
           ...openapiErrors(400, 401, 500, 503),
         },
       },
@@ -349,7 +377,10 @@ tells a guesser nothing.`,
             headers: reqIdHeader,
             content: { 'application/json': { schema: { type: 'array', maxItems: 100, items: ref('#/components/schemas/BusyProject') } } },
           },
-          '404': openapiErrorResponse('A user\'s token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).', { status: 404, message: 'No route for GET /ops/busy-projects' }),
+          '404': openapiErrorResponse("A user's token (JWT mode): operators only, answered as an unknown route (`NotFoundError`).", {
+            status: 404,
+            message: 'No route for GET /ops/busy-projects',
+          }),
           ...openapiErrors(400, 401, 500, 503),
         },
       },
@@ -376,12 +407,16 @@ tells a guesser nothing.`,
           url: {
             type: ['string', 'null'],
             format: 'uri',
-            description: 'The public URL, `https://<name>-<random>.<PUBLIC_DOMAIN>`; null until the project\'s first successful deployment, then never changed.',
+            description:
+              "The public URL, `https://<name>-<random>.<PUBLIC_DOMAIN>`; null until the project's first successful deployment, then never changed.",
           },
           userId: { type: 'integer', minimum: 1, description: 'The owner.' },
           createdAt: { type: 'string', format: 'date-time' },
           hasOngoingDeployment: { type: 'boolean', description: 'A deployment is `pending`, `building` or `deploying`.' },
-          hasPendingDeployment: { type: 'boolean', description: 'The platform contract\'s name for `hasOngoingDeployment`: the same value.' },
+          hasPendingDeployment: {
+            type: 'boolean',
+            description: "The platform contract's name for `hasOngoingDeployment`: the same value.",
+          },
           hasLiveDeployment: { type: 'boolean', description: 'At least one deployment is `done`.' },
         },
         required: ['id', 'name', 'url', 'userId', 'createdAt', 'hasOngoingDeployment', 'hasPendingDeployment', 'hasLiveDeployment'],
@@ -416,7 +451,14 @@ tells a guesser nothing.`,
         required: ['id', 'projectId', 'status', 'deployedIn', 'createdAt', 'updatedAt'],
         additionalProperties: false,
         examples: [
-          { id: 7, projectId: 1, status: 'done', deployedIn: 42, createdAt: '2026-11-20T10:00:00.000Z', updatedAt: '2026-11-20T10:00:42.000Z' },
+          {
+            id: 7,
+            projectId: 1,
+            status: 'done',
+            deployedIn: 42,
+            createdAt: '2026-11-20T10:00:00.000Z',
+            updatedAt: '2026-11-20T10:00:42.000Z',
+          },
         ],
       },
       WebhookRequest: {
@@ -432,7 +474,11 @@ tells a guesser nothing.`,
         type: 'object',
         properties: {
           undelivered: { type: 'integer', minimum: 0, description: 'Events not yet delivered.' },
-          oldestUndeliveredAt: { type: ['string', 'null'], format: 'date-time', description: 'When the oldest of them happened; null when none waits.' },
+          oldestUndeliveredAt: {
+            type: ['string', 'null'],
+            format: 'date-time',
+            description: 'When the oldest of them happened; null when none waits.',
+          },
           oldestUndeliveredAgeSeconds: { type: 'integer', minimum: 0, description: 'Its age in seconds; 0 when none waits.' },
           maxAttempts: { type: 'integer', minimum: 0, description: 'The most delivery attempts any waiting event has had.' },
           lastError: { type: ['string', 'null'], description: 'The last delivery error of a waiting event, if any.' },
@@ -442,11 +488,19 @@ tells a guesser nothing.`,
       },
       SecretRotation: {
         type: 'object',
-        description: 'A project\'s new app secret, shown once.',
+        description: "A project's new app secret, shown once.",
         properties: {
           projectId: { type: 'integer', minimum: 1 },
-          appSecret: { type: 'string', minLength: 32, description: 'The new app secret (32 characters of base64url, 192 random bits). The old one no longer works.' },
-          rotatedAt: { type: 'string', format: 'date-time', description: 'When it changed, by the database clock (as in the `project.secret_rotated` event).' },
+          appSecret: {
+            type: 'string',
+            minLength: 32,
+            description: 'The new app secret (32 characters of base64url, 192 random bits). The old one no longer works.',
+          },
+          rotatedAt: {
+            type: 'string',
+            format: 'date-time',
+            description: 'When it changed, by the database clock (as in the `project.secret_rotated` event).',
+          },
         },
         required: ['projectId', 'appSecret', 'rotatedAt'],
         additionalProperties: false,
@@ -528,7 +582,12 @@ tells a guesser nothing.`,
       ...openapiErrorResponses({ notFound: 'Deployment 42 not found' }),
       IdempotencyKeyReused: openapiErrorResponse(
         'The `Idempotency-Key` was already used, within 24 hours, for a different request (another project) (`IdempotencyKeyReusedError`). Nothing was created.',
-        { status: 422, name: 'IdempotencyKeyReusedError', message: 'Idempotency-Key "order-42" was already used for a different request (another project or body); retry with the same request, or use a new key' },
+        {
+          status: 422,
+          name: 'IdempotencyKeyReusedError',
+          message:
+            'Idempotency-Key "order-42" was already used for a different request (another project or body); retry with the same request, or use a new key',
+        },
       ),
       DeploymentCreated: {
         description: 'The new deployment, `pending`.',
@@ -536,7 +595,8 @@ tells a guesser nothing.`,
           ...reqIdHeader,
           Location: { description: 'The new deployment: `/deployments/{id}`.', required: true, schema: { type: 'string' } },
           'Idempotent-Replayed': {
-            description: 'Only on a replay: `true` when this is the answer first given to an earlier request with the same `Idempotency-Key`.',
+            description:
+              'Only on a replay: `true` when this is the answer first given to an earlier request with the same `Idempotency-Key`.',
             required: false,
             schema: { type: 'string', enum: ['true'] },
           },
@@ -551,12 +611,12 @@ tells a guesser nothing.`,
         description:
           '`PROJECT_SERVICE_TOKEN`: the admin token of the panel and other trusted callers. With JWT mode on, also an access token ' +
           '(a JWT) of the configured OpenID Connect provider: with the admin claim (default: `permissions` containing `admin`) it sees ' +
-          'everything; otherwise it must map to one of our users (linked subject, or verified email) and sees only that user\'s data.',
+          "everything; otherwise it must map to one of our users (linked subject, or verified email) and sees only that user's data.",
       },
       webhook: {
         type: 'http',
         scheme: 'bearer',
-        description: 'The app secret of the deployment\'s project (only `POST /deployment/webhook` takes it).',
+        description: "The app secret of the deployment's project (only `POST /deployment/webhook` takes it).",
       },
       metrics: openapiMetricsScheme,
     },

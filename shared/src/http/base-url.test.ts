@@ -2,10 +2,17 @@ import { BadRequestError } from '../errors.js';
 import { isValidHost, requestBaseUrl, setNextPageLink } from './base-url.js';
 
 describe('isValidHost', () => {
-  it.each(['localhost', 'localhost:3000', 'api.example.com', 'api.example.com.', '127.0.0.1:54321', '[::1]:3000', '[2001:db8::1]', 'project_service:3000', 'a-b.c-d.example:65535'])(
-    'accepts %s',
-    (host) => expect(isValidHost(host)).toBe(true),
-  );
+  it.each([
+    'localhost',
+    'localhost:3000',
+    'api.example.com',
+    'api.example.com.',
+    '127.0.0.1:54321',
+    '[::1]:3000',
+    '[2001:db8::1]',
+    'project_service:3000',
+    'a-b.c-d.example:65535',
+  ])('accepts %s', (host) => expect(isValidHost(host)).toBe(true));
 
   it.each([
     'evil.example>; rel="next", <https://attacker.example/steal',
@@ -36,12 +43,20 @@ describe('requestBaseUrl', () => {
     // X-Forwarded-Proto behind a trusted proxy is the client's text: never a scheme of its choosing
     expect(requestBaseUrl({ protocol: 'javascript', host: 'a.example' })).toBe('http://a.example');
     expect(requestBaseUrl({ protocol: 'x>; rel="next"', host: 'a.example' })).toBe('http://a.example');
-    expect(() => requestBaseUrl({ protocol: 'http', host: 'evil.example>; rel="next", <https://attacker.example/steal' })).toThrow(BadRequestError);
+    expect(() => requestBaseUrl({ protocol: 'http', host: 'evil.example>; rel="next", <https://attacker.example/steal' })).toThrow(
+      BadRequestError,
+    );
   });
 
   it('never lets a forged host into a keyset Link', () => {
     const headers: Array<[string, string]> = [];
-    const ctx = { protocol: 'http', host: 'a>; rel="next", <https://attacker.example', path: '/events', querystring: 'limit=2', set: (k: string, v: string) => headers.push([k, v]) };
+    const ctx = {
+      protocol: 'http',
+      host: 'a>; rel="next", <https://attacker.example',
+      path: '/events',
+      querystring: 'limit=2',
+      set: (k: string, v: string) => headers.push([k, v]),
+    };
     expect(() => setNextPageLink(ctx, 'abc')).toThrow('Invalid Host header: must be hostname[:port]');
     expect(headers).toEqual([]);
     setNextPageLink({ ...ctx, host: '127.0.0.1:3001' }, 'abc');

@@ -13,7 +13,11 @@ describe('assertJsonDepth', () => {
   });
 
   it('refuses one level more with a 400 naming the body', () => {
-    for (const value of [nestedArrays(MAX_BODY_DEPTH + 1), nestedObjects(MAX_BODY_DEPTH + 1), { ok: 1, deep: nestedArrays(MAX_BODY_DEPTH) }]) {
+    for (const value of [
+      nestedArrays(MAX_BODY_DEPTH + 1),
+      nestedObjects(MAX_BODY_DEPTH + 1),
+      { ok: 1, deep: nestedArrays(MAX_BODY_DEPTH) },
+    ]) {
       let thrown: unknown;
       try {
         assertJsonDepth(value);

@@ -19,7 +19,12 @@ function bodyError(err: unknown, contentEncoding: string): unknown {
   }
   const encoded = contentEncoding !== '' && contentEncoding.toLowerCase() !== 'identity';
   if (encoded && typeof e?.status !== 'number' && typeof e?.errno === 'number') {
-    return new AppError(400, 'BadRequestError', `The body could not be decoded as its Content-Encoding (${contentEncoding.slice(0, 40)}) says`, { cause: err });
+    return new AppError(
+      400,
+      'BadRequestError',
+      `The body could not be decoded as its Content-Encoding (${contentEncoding.slice(0, 40)}) says`,
+      { cause: err },
+    );
   }
   return err;
 }
@@ -38,8 +43,10 @@ export function assertJsonDepth(value: unknown, max = MAX_BODY_DEPTH): void {
   while (stack.length > 0) {
     const [node, depth] = stack.pop()!;
     if (node === null || typeof node !== 'object') continue;
-    if (depth >= max) throw new ValidationError(`The body nests deeper than ${max} levels`, [{ path: 'body', message: `nests deeper than ${max} levels` }]);
-    for (const child of Array.isArray(node) ? node : Object.values(node)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    if (depth >= max)
+      throw new ValidationError(`The body nests deeper than ${max} levels`, [{ path: 'body', message: `nests deeper than ${max} levels` }]);
+    for (const child of Array.isArray(node) ? node : Object.values(node))
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
   }
 }
 

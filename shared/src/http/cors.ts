@@ -7,7 +7,12 @@ import type { Middleware } from 'koa';
  * (Retry-After, RateLimit-*) and tell a replayed creation (Idempotent-Replayed).
  */
 export function corsFor(origins: string): Middleware {
-  const allowed = new Set(origins.split(',').map((o) => o.trim()).filter(Boolean));
+  const allowed = new Set(
+    origins
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+  );
   return cors({
     origin: (ctx) => {
       const origin = ctx.get('Origin');

@@ -149,7 +149,13 @@ export interface OpenApiTag {
 
 export interface OpenApiDocument {
   openapi: `3.1.${number}`;
-  info: { title: string; version: string; summary?: string; description?: string; license?: { name: string; identifier?: string; url?: string } };
+  info: {
+    title: string;
+    version: string;
+    summary?: string;
+    description?: string;
+    license?: { name: string; identifier?: string; url?: string };
+  };
   jsonSchemaDialect?: string;
   servers?: Array<{ url: string; description?: string }>;
   tags?: OpenApiTag[];
@@ -340,7 +346,10 @@ const EXAMPLE_REQUEST_ID = '3f0c2a8e-5a4b-4d7e-9a51-0f5d2f3c7b21';
 
 /** An error body exactly as the error middleware writes it (same function), for examples. */
 function errorExample(status: number, message: string, options: { name?: string; issues?: FieldIssue[] } = {}): ProblemBody {
-  return { ...problemBody(status, options.name ?? NAME_BY_STATUS[status] ?? 'HttpError', message, options.issues), requestId: EXAMPLE_REQUEST_ID };
+  return {
+    ...problemBody(status, options.name ?? NAME_BY_STATUS[status] ?? 'HttpError', message, options.issues),
+    requestId: EXAMPLE_REQUEST_ID,
+  };
 }
 
 /** Every JSON answer may be asked for as RFC 9457's own media type; errors then come as application/problem+json. */
@@ -356,20 +365,29 @@ export const openapiSchemas: Record<string, Schema> = {
     type: 'object',
     title: 'Error',
     description:
-      'The error body of every 4xx and 5xx answer: the platform contract\'s `name` and `message`, plus the ' +
+      "The error body of every 4xx and 5xx answer: the platform contract's `name` and `message`, plus the " +
       'RFC 9457 members `type`, `title`, `status` and `detail`, the request id, and for validation errors the ' +
       'list of `issues`, one per wrong field. `name` is stable (`ValidationError`, `BadRequestError`, ' +
       '`UnauthorizedError`, `NotFoundError`, `MethodNotAllowedError`, `ConflictError`, `PayloadTooLargeError`, ' +
       '`UnsupportedMediaTypeError`, `InternalServerError`, `ServiceUnavailableError`); `message` and `detail` ' +
       'are the same human-readable text. A 500 shows nothing internal.',
     properties: {
-      type: { type: 'string', format: 'uri', description: 'A stable URN per kind of problem, e.g. `urn:hosting:problem:not-found`.', examples: ['urn:hosting:problem:not-found'] },
+      type: {
+        type: 'string',
+        format: 'uri',
+        description: 'A stable URN per kind of problem, e.g. `urn:hosting:problem:not-found`.',
+        examples: ['urn:hosting:problem:not-found'],
+      },
       title: { type: 'string', description: 'The HTTP reason phrase of `status`.', examples: ['Not Found'] },
       status: { type: 'integer', minimum: 400, maximum: 599, description: 'The HTTP status, repeated.' },
       detail: { type: 'string', description: 'What went wrong, for a human (same as `message`).' },
-      name: { type: 'string', description: 'The stable error name (the platform contract\'s field).', examples: ['NotFoundError'] },
-      message: { type: 'string', description: 'What went wrong, for a human (the platform contract\'s field).' },
-      requestId: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'The request id, as in the `X-Request-Id` header: quote it when reporting a problem.' },
+      name: { type: 'string', description: "The stable error name (the platform contract's field).", examples: ['NotFoundError'] },
+      message: { type: 'string', description: "What went wrong, for a human (the platform contract's field)." },
+      requestId: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9._:-]{1,128}$',
+        description: 'The request id, as in the `X-Request-Id` header: quote it when reporting a problem.',
+      },
       issues: {
         type: 'array',
         description: 'Validation errors only: every field that is wrong.',
@@ -378,13 +396,22 @@ export const openapiSchemas: Record<string, Schema> = {
     },
     required: ['type', 'title', 'status', 'detail', 'name', 'message'],
     additionalProperties: false,
-    examples: [errorExample(400, 'Invalid query.page: must be a positive integer', { name: 'ValidationError', issues: [{ path: 'query.page', message: 'must be a positive integer' }] })],
+    examples: [
+      errorExample(400, 'Invalid query.page: must be a positive integer', {
+        name: 'ValidationError',
+        issues: [{ path: 'query.page', message: 'must be a positive integer' }],
+      }),
+    ],
   },
   Issue: {
     type: 'object',
     description: 'One wrong field of a request.',
     properties: {
-      path: { type: 'string', description: 'Where: `query.page`, `path.id`, `body.status`, `body[3].payload.projectId`…', examples: ['body.status'] },
+      path: {
+        type: 'string',
+        description: 'Where: `query.page`, `path.id`, `body.status`, `body[3].payload.projectId`…',
+        examples: ['body.status'],
+      },
       message: { type: 'string', examples: ['is not a field of this request'] },
     },
     required: ['path', 'message'],
@@ -407,8 +434,8 @@ export const openapiSchemas: Record<string, Schema> = {
 export const openapiHeaders: Record<string, OpenApiHeader> = {
   'X-Request-Id': {
     description:
-      'The request id: the caller\'s own `X-Request-Id` when it is 1–128 characters of `A-Za-z0-9._:-`, else a ' +
-      'generated uuid. It is in the service\'s log line of the request and in the error body.',
+      "The request id: the caller's own `X-Request-Id` when it is 1–128 characters of `A-Za-z0-9._:-`, else a " +
+      "generated uuid. It is in the service's log line of the request and in the error body.",
     required: true,
     schema: { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' },
   },
@@ -448,7 +475,12 @@ export function openapiErrorResponses(examples: { notFound: string }): Record<st
     BadRequest: openapiErrorResponse(
       'Bad input: a path or query parameter that is not valid, a body that is not valid JSON, or a body field ' +
         'that is missing, wrong or unknown (`ValidationError` with `issues`, one per field).',
-      { status: 400, name: 'ValidationError', message: 'Invalid query.page: must be a positive integer', issues: [{ path: 'query.page', message: 'must be a positive integer' }] },
+      {
+        status: 400,
+        name: 'ValidationError',
+        message: 'Invalid query.page: must be a positive integer',
+        issues: [{ path: 'query.page', message: 'must be a positive integer' }],
+      },
     ),
     Unauthorized: openapiErrorResponse(
       'Missing or wrong bearer token (`UnauthorizedError`).',
@@ -538,7 +570,8 @@ export function openapiOperationalPaths(tokenScheme: string): Record<string, Ope
         tags: tag,
         operationId: 'getReadiness',
         summary: 'Readiness',
-        description: 'Ready for traffic: the database answers within 1 s and the service is not shutting down. Otherwise a 503 with `Retry-After`: take this instance out of the load balancer for now.',
+        description:
+          'Ready for traffic: the database answers within 1 s and the service is not shutting down. Otherwise a 503 with `Retry-After`: take this instance out of the load balancer for now.',
         security: [],
         parameters: reqId,
         responses: {
@@ -563,8 +596,8 @@ export function openapiOperationalPaths(tokenScheme: string): Record<string, Ope
         summary: 'Prometheus metrics',
         description:
           'The Prometheus text exposition: request durations by method, route template and status ' +
-          '(`http_request_duration_seconds`), the Node.js process metrics, and the service\'s own gauges and counters. ' +
-          'Takes the service\'s own token or `METRICS_TOKEN`.',
+          "(`http_request_duration_seconds`), the Node.js process metrics, and the service's own gauges and counters. " +
+          "Takes the service's own token or `METRICS_TOKEN`.",
         security: [{ [tokenScheme]: [] }, { metrics: [] }],
         parameters: reqId,
         responses: {
@@ -574,7 +607,8 @@ export function openapiOperationalPaths(tokenScheme: string): Record<string, Ope
             content: {
               'text/plain': {
                 schema: { type: 'string' },
-                example: '# HELP http_request_duration_seconds HTTP request duration by method, route template and status\n# TYPE http_request_duration_seconds histogram\n',
+                example:
+                  '# HELP http_request_duration_seconds HTTP request duration by method, route template and status\n# TYPE http_request_duration_seconds histogram\n',
               },
             },
           },
@@ -604,7 +638,8 @@ export function openapiOperationalPaths(tokenScheme: string): Record<string, Ope
         tags: docTag,
         operationId: 'getDocs',
         summary: 'Interactive documentation',
-        description: 'Swagger UI on this document, served by the service itself (no CDN). No token needed to read it; use **Authorize** to try the routes.',
+        description:
+          'Swagger UI on this document, served by the service itself (no CDN). No token needed to read it; use **Authorize** to try the routes.',
         security: [],
         responses: {
           '200': { description: 'The page.', headers: requestIdHeader, content: { 'text/html': { schema: { type: 'string' } } } },

@@ -1,6 +1,15 @@
 import { createHmac, createPublicKey } from 'node:crypto';
 import { base64urlJson, startTestIdentityProvider, type TestIdentityProvider } from '../testing/identity-provider.js';
-import { claimHolds, createJwtVerifier, JwksUnavailableError, JwtRejectedError, looksLikeJwt, principalOfClaims, type JwtAuthOptions, type VerifiedClaims } from './jwt.js';
+import {
+  claimHolds,
+  createJwtVerifier,
+  JwksUnavailableError,
+  JwtRejectedError,
+  looksLikeJwt,
+  principalOfClaims,
+  type JwtAuthOptions,
+  type VerifiedClaims,
+} from './jwt.js';
 
 let idp: TestIdentityProvider;
 beforeAll(async () => {
@@ -39,7 +48,11 @@ describe('createJwtVerifier', () => {
 
   it('accepts a token of the provider, RS256 or ES256, and returns its claims', async () => {
     const v = verifier();
-    await expect(v.verify(await idp.sign({ sub: 'auth0|a' }))).resolves.toMatchObject({ sub: 'auth0|a', iss: idp.issuer, aud: idp.audience });
+    await expect(v.verify(await idp.sign({ sub: 'auth0|a' }))).resolves.toMatchObject({
+      sub: 'auth0|a',
+      iss: idp.issuer,
+      aud: idp.audience,
+    });
     await expect(v.verify(await idp.sign({ sub: 'auth0|b' }, { alg: 'ES256' }))).resolves.toMatchObject({ sub: 'auth0|b' });
   });
 
@@ -48,13 +61,25 @@ describe('createJwtVerifier', () => {
     ['not yet valid', () => idp.sign({ sub: 'x' }, { notBefore: now() + 60 }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*nbf/],
     ['for another audience', () => idp.sign({ sub: 'x', aud: 'https://other.api' }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*aud/],
     ['from another issuer', () => idp.sign({ sub: 'x', iss: 'https://evil.example/' }), /ERR_JWT_CLAIM_VALIDATION_FAILED.*iss/],
-    ['signed by another key under a published kid', async () => idp.sign({ sub: 'x' }, { key: await idp.foreignKey() }), /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/],
+    [
+      'signed by another key under a published kid',
+      async () => idp.sign({ sub: 'x' }, { key: await idp.foreignKey() }),
+      /ERR_JWS_SIGNATURE_VERIFICATION_FAILED/,
+    ],
     ['naming a kid the key set lacks', () => idp.sign({ sub: 'x' }, { kid: 'rsa-2' }), /ERR_JWKS_NO_MATCHING_KEY/],
-    ['unsecured (alg none)', async () => `${base64urlJson({ alg: 'none', typ: 'JWT' })}.${base64urlJson({ sub: 'x', iss: idp.issuer, aud: idp.audience, exp: now() + 60 })}.`, /ERR_JOSE_ALG_NOT_ALLOWED/],
+    [
+      'unsecured (alg none)',
+      async () =>
+        `${base64urlJson({ alg: 'none', typ: 'JWT' })}.${base64urlJson({ sub: 'x', iss: idp.issuer, aud: idp.audience, exp: now() + 60 })}.`,
+      /ERR_JOSE_ALG_NOT_ALLOWED/,
+    ],
     [
       'HS256 keyed with the published public key',
       async () => {
-        const pem = createPublicKey({ key: idp.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+        const pem = createPublicKey({ key: idp.publicJwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({
+          type: 'spki',
+          format: 'pem',
+        });
         return hs256({ alg: 'HS256', typ: 'JWT', kid: 'rsa-1' }, { sub: 'x', iss: idp.issuer, aud: idp.audience, exp: now() + 60 }, pem);
       },
       /ERR_JOSE_ALG_NOT_ALLOWED/,
@@ -131,17 +156,29 @@ describe('principalOfClaims', () => {
   beforeEach(() => (seen.length = 0));
 
   it('makes an admin of the admin claim, without looking for a user', async () => {
-    await expect(principalOfClaims(claims({ permissions: ['admin'] }), options)).resolves.toEqual({ kind: 'admin', key: 'jwt:https://idp/|auth0|42', subject: 'auth0|42' });
+    await expect(principalOfClaims(claims({ permissions: ['admin'] }), options)).resolves.toEqual({
+      kind: 'admin',
+      key: 'jwt:https://idp/|auth0|42',
+      subject: 'auth0|42',
+    });
     expect(seen).toEqual([]);
   });
 
   it('maps a user, keyed by issuer and subject', async () => {
-    await expect(principalOfClaims(claims(), options)).resolves.toEqual({ kind: 'user', key: 'jwt:https://idp/|auth0|42', subject: 'auth0|42', userId: 7 });
+    await expect(principalOfClaims(claims(), options)).resolves.toEqual({
+      kind: 'user',
+      key: 'jwt:https://idp/|auth0|42',
+      subject: 'auth0|42',
+      userId: 7,
+    });
   });
 
   it('passes the email on only when email_verified is the boolean true', async () => {
     const other = { sub: 'google|1', email: 'a@example.com' };
-    await expect(principalOfClaims(claims({ ...other, email_verified: true }), options)).resolves.toMatchObject({ kind: 'user', userId: 7 });
+    await expect(principalOfClaims(claims({ ...other, email_verified: true }), options)).resolves.toMatchObject({
+      kind: 'user',
+      userId: 7,
+    });
     for (const verified of [false, 'true', undefined]) {
       await expect(principalOfClaims(claims({ ...other, email_verified: verified }), options)).resolves.toBeUndefined();
     }

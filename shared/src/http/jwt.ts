@@ -9,7 +9,19 @@ import type { Principal } from './request-context.js';
  * algorithm would let anyone holding a public key sign (the RS256→HS256 confusion), and `none`
  * is no signature at all. Which of these a deployment accepts is its allow-list (config).
  */
-export const ASYMMETRIC_JWT_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const ASYMMETRIC_JWT_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
 export type JwtAlgorithm = (typeof ASYMMETRIC_JWT_ALGORITHMS)[number];
 
 /** What an OpenID Connect provider's access tokens are checked against. */
@@ -69,7 +81,9 @@ export function createJwtVerifier(options: JwtVerifierOptions) {
   const allowed = new Set<string>(ASYMMETRIC_JWT_ALGORITHMS);
   const refused = algorithms.filter((a) => !allowed.has(a));
   if (algorithms.length === 0 || refused.length > 0) {
-    throw new Error(`JWT algorithms must be asymmetric (${ASYMMETRIC_JWT_ALGORITHMS.join(', ')}); refused: ${refused.join(', ') || '(empty list)'}`);
+    throw new Error(
+      `JWT algorithms must be asymmetric (${ASYMMETRIC_JWT_ALGORITHMS.join(', ')}); refused: ${refused.join(', ') || '(empty list)'}`,
+    );
   }
   const remote = createRemoteJWKSet(new URL(options.jwksUrl), {
     timeoutDuration: options.jwks?.timeoutMs ?? 3_000,
@@ -151,7 +165,11 @@ export async function principalOfClaims(claims: VerifiedClaims, options: JwtAuth
   if (claimHolds(claims, options.adminClaim.name, options.adminClaim.value)) return { kind: 'admin', key, subject: claims.sub };
   const email = claims[options.emailClaim ?? 'email'];
   const verified = claims[options.emailVerifiedClaim ?? 'email_verified'] === true;
-  const identity: TokenIdentity = { issuer: claims.iss, subject: claims.sub, ...(verified && typeof email === 'string' && email !== '' ? { email } : {}) };
+  const identity: TokenIdentity = {
+    issuer: claims.iss,
+    subject: claims.sub,
+    ...(verified && typeof email === 'string' && email !== '' ? { email } : {}),
+  };
   const userId = await options.findUser(identity);
   return userId === undefined ? undefined : { kind: 'user', key, subject: claims.sub, userId };
 }
@@ -178,10 +196,12 @@ export function authenticate(options: { serviceToken: string; jwt?: JwtAuthOptio
     try {
       const claims = await jwt.verifier.verify(token);
       principal = await principalOfClaims(claims, jwt);
-      if (!principal) log?.info({ auth: 'jwt', iss: claims.iss, sub: claims.sub }, 'JWT verified but no user matches its subject or verified email');
+      if (!principal)
+        log?.info({ auth: 'jwt', iss: claims.iss, sub: claims.sub }, 'JWT verified but no user matches its subject or verified email');
     } catch (err) {
       // Logged once, with its cause, by the error middleware (a 5xx).
-      if (err instanceof JwksUnavailableError) throw new ServiceUnavailableError('The identity provider\'s keys could not be fetched; try again shortly', 5, err);
+      if (err instanceof JwksUnavailableError)
+        throw new ServiceUnavailableError("The identity provider's keys could not be fetched; try again shortly", 5, err);
       if (!(err instanceof JwtRejectedError)) throw err;
       log?.info({ auth: 'jwt', reason: err.reason }, 'JWT rejected');
       // jose checks `exp` only once the signature holds: an expired token is a stale session (a

@@ -85,7 +85,10 @@ export function readinessProbe(db: Knex, options: { timeoutMs: number; reuseMs: 
       last = { ok: false, at: Date.now() };
       return Promise.resolve(false);
     }
-    const answered = db.raw('select 1').then(() => true, () => false);
+    const answered = db.raw('select 1').then(
+      () => true,
+      () => false,
+    );
     roundTrip = answered.finally(() => (roundTrip = undefined));
     answer = withTimeout(answered, options.timeoutMs)
       .then((ok) => {
@@ -113,7 +116,13 @@ async function withTimeout(answered: Promise<boolean>, timeoutMs: number): Promi
 }
 
 export async function databaseAnswers(db: Knex, timeoutMs: number): Promise<boolean> {
-  return withTimeout(db.raw('select 1').then(() => true, () => false), timeoutMs);
+  return withTimeout(
+    db.raw('select 1').then(
+      () => true,
+      () => false,
+    ),
+    timeoutMs,
+  );
 }
 
 /** `GET /metrics` in Prometheus text format, for the service's own token or a separate METRICS_TOKEN. */

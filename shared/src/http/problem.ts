@@ -62,7 +62,14 @@ interface Classified {
 
 export function classifyError(err: unknown): Classified {
   if (err instanceof AppError) {
-    return { status: err.status, name: err.name, message: err.message, issues: err.issues, headers: err.headers, unexpected: err.status >= 500 };
+    return {
+      status: err.status,
+      name: err.name,
+      message: err.message,
+      issues: err.issues,
+      headers: err.headers,
+      unexpected: err.status >= 500,
+    };
   }
   const e = (err ?? {}) as ErrorLike;
   if (typeof e.code === 'string' && TIMEOUT_SQLSTATES.has(e.code)) {
@@ -131,9 +138,11 @@ export function problemMiddleware(): Middleware {
         const status = ctx.status;
         const allow = ctx.response.get('Allow');
         const message =
-          status === 404 ? `No route for ${ctx.method} ${ctx.path}`
-          : status === 405 ? `Method ${ctx.method} is not allowed on ${ctx.path}${allow ? `; allowed: ${allow}` : ''}`
-          : (STATUS_CODES[status] ?? 'Error');
+          status === 404
+            ? `No route for ${ctx.method} ${ctx.path}`
+            : status === 405
+              ? `Method ${ctx.method} is not allowed on ${ctx.path}${allow ? `; allowed: ${allow}` : ''}`
+              : (STATUS_CODES[status] ?? 'Error');
         throw new AppError(status, NAME_BY_STATUS[status] ?? 'HttpError', message);
       }
     } catch (err) {

@@ -59,7 +59,12 @@ describe('failedAuthLimit', () => {
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
     const refused = await http.get('/').set('Authorization', 'Bearer guess');
     expect(refused.status).toBe(429);
-    expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError', type: 'urn:hosting:problem:too-many-requests', title: 'Too Many Requests' });
+    expect(refused.body).toMatchObject({
+      status: 429,
+      name: 'TooManyRequestsError',
+      type: 'urn:hosting:problem:too-many-requests',
+      title: 'Too Many Requests',
+    });
     expect(refused.body.message).toMatch(/failed authentication/);
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.headers['ratelimit-limit']).toBe('3');
@@ -96,7 +101,12 @@ describe('failedAuthLimit', () => {
     });
     const http = supertest(koa.callback());
     const statuses = await Promise.all(
-      Array.from({ length: 60 }, (_, i) => http.get('/').set('Authorization', i % 10 === 9 ? `Bearer ${GOOD}` : 'Bearer guess').then((r) => r.status)),
+      Array.from({ length: 60 }, (_, i) =>
+        http
+          .get('/')
+          .set('Authorization', i % 10 === 9 ? `Bearer ${GOOD}` : 'Bearer guess')
+          .then((r) => r.status),
+      ),
     );
     const count = (s: number) => statuses.filter((x) => x === s).length;
     expect({ 401: count(401), 429: count(429), 200: count(200) }).toEqual({ 401: 5, 429: 49, 200: 6 });
@@ -143,7 +153,8 @@ describe('failedAuthLimit', () => {
 
     // One trusted proxy: the last entry is the client address it saw; what the client wrote before it does not count.
     const proxied = app({ guard: failedAuthLimit({ points: 2, windowSeconds: 60 }), proxy: 1 });
-    for (let i = 0; i < 2; i++) await proxied.get('/').set('X-Forwarded-For', `6.6.6.${i}, 203.0.113.7`).set('Authorization', 'Bearer guess');
+    for (let i = 0; i < 2; i++)
+      await proxied.get('/').set('X-Forwarded-For', `6.6.6.${i}, 203.0.113.7`).set('Authorization', 'Bearer guess');
     expect((await proxied.get('/').set('X-Forwarded-For', '1.1.1.1, 203.0.113.7').set('Authorization', 'Bearer guess')).status).toBe(429);
     expect((await proxied.get('/').set('X-Forwarded-For', '203.0.113.8').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
@@ -156,7 +167,10 @@ describe('failedAuthLimit', () => {
       penalty: () => Promise.reject(new Error('store down')),
       get: () => Promise.reject(new Error('store down')),
     };
-    const http = app({ guard: failedAuthLimit({ points: 1, windowSeconds: 60, store: broken }), limit: perCredentialLimit({ points: 1, windowSeconds: 60, store: broken }) });
+    const http = app({
+      guard: failedAuthLimit({ points: 1, windowSeconds: 60, store: broken }),
+      limit: perCredentialLimit({ points: 1, windowSeconds: 60, store: broken }),
+    });
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
   });
@@ -170,7 +184,13 @@ describe('perCredentialLimit', () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError' });
     expect(refused.body.message).toMatch(/3 requests per 1 s/);
-    expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '3', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '3;w=1' });
+    expect(refused.headers).toMatchObject({
+      'retry-after': '1',
+      'ratelimit-limit': '3',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': '1',
+      'ratelimit-policy': '3;w=1',
+    });
     // Other credentials have their own budget.
     expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'other')).status).toBe(200);
     await sleep(1_100);
@@ -230,7 +250,12 @@ describe('unverifiedWorkLimit', () => {
       ctx.body = { ok: true };
     });
     const http = supertest(koa.callback());
-    const send = (secret: string, from = '203.0.113.1') => http.get('/').set('X-Secret', secret).set('X-Forwarded-For', from).then((r) => r);
+    const send = (secret: string, from = '203.0.113.1') =>
+      http
+        .get('/')
+        .set('X-Secret', secret)
+        .set('X-Forwarded-For', from)
+        .then((r) => r);
     return { send, release, working: () => working, reset: () => (releases = []) };
   }
   const until = async (ok: () => boolean) => {
@@ -245,7 +270,13 @@ describe('unverifiedWorkLimit', () => {
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
     expect(refused.body.message).toMatch(/at most 2 at once/);
-    expect(refused.headers).toMatchObject({ 'retry-after': '1', 'ratelimit-limit': '2', 'ratelimit-remaining': '0', 'ratelimit-reset': '1', 'ratelimit-policy': '2;w=1' });
+    expect(refused.headers).toMatchObject({
+      'retry-after': '1',
+      'ratelimit-limit': '2',
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': '1',
+      'ratelimit-policy': '2;w=1',
+    });
     expect(r.working()).toBe(2);
     held.push(r.send('guess-4', '203.0.113.2'));
     await until(() => r.working() === 3);
@@ -277,7 +308,14 @@ describe('unverifiedWorkLimit', () => {
       ctx.body = { ok: true };
     });
     const http = supertest(koa.callback());
-    const statuses = await Promise.all(Array.from({ length: 12 }, (_, i) => http.get('/').set('X-Secret', `project-${i}`).then((x) => x.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        http
+          .get('/')
+          .set('X-Secret', `project-${i}`)
+          .then((x) => x.status),
+      ),
+    );
     expect(statuses).toEqual(Array(12).fill(200));
     expect(most).toBe(2);
   });
@@ -313,7 +351,7 @@ describe('unverifiedWorkLimit', () => {
     expect([(await flood).status, (await known).status]).toEqual([401, 200]);
   });
 
-  it('lets concurrent requests with one credential wait for the first one\'s answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap', async () => {
+  it("lets concurrent requests with one credential wait for the first one's answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap", async () => {
     const r = route({ perAddress: 1, total: 1, maxWaitMs: 50 });
     const parallel = [r.send('good'), r.send('good'), r.send('good'), r.send('good')];
     await until(() => r.working() === 1);
@@ -356,7 +394,10 @@ describe('unverifiedWorkLimit', () => {
     expect((await http.get('/').set('X-Secret', 'old')).status).toBe(401);
     let open!: () => void;
     gate = () => new Promise<void>((r) => (open = r));
-    const holder = http.get('/').set('X-Secret', 'guess').then((x) => x.status);
+    const holder = http
+      .get('/')
+      .set('X-Secret', 'guess')
+      .then((x) => x.status);
     await until(() => open !== undefined);
     expect((await http.get('/').set('X-Secret', 'old')).status).toBe(429);
     open();
@@ -365,7 +406,9 @@ describe('unverifiedWorkLimit', () => {
 
   it('UNVERIFIED_MAX_TOTAL must stay below DB_POOL_MAX', () => {
     expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 10 })).toBeUndefined();
-    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 4 })).toMatch(/^UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/);
+    expect(unverifiedCapProblem({ UNVERIFIED_MAX_TOTAL: 4, DB_POOL_MAX: 4 })).toMatch(
+      /^UNVERIFIED_MAX_TOTAL: must be below DB_POOL_MAX \(4\)/,
+    );
   });
 });
 
@@ -405,7 +448,12 @@ describe('limitsEnv', () => {
       UNVERIFIED_MAX_TOTAL: 4,
     });
   });
-  it.each([['false', 0], ['true', 1], ['0', 0], ['2', 2]])('reads TRUST_PROXY=%p as %p hops', (value, hops) => {
+  it.each([
+    ['false', 0],
+    ['true', 1],
+    ['0', 0],
+    ['2', 2],
+  ])('reads TRUST_PROXY=%p as %p hops', (value, hops) => {
     expect(schema.parse({ TRUST_PROXY: value }).TRUST_PROXY).toBe(hops);
   });
   it.each([{ TRUST_PROXY: 'yes' }, { RATE_LIMIT_AUTH_FAILURES: '0' }, { REQUEST_TIMEOUT_MS: 'soon' }])('refuses %p', (env) => {

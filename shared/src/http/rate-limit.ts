@@ -82,7 +82,10 @@ export function clientAddressKey(ip: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`;
 }
 
 /** A stable, non-secret key for a presented secret (its SHA-256, shortened): never the secret itself. */
@@ -131,7 +134,10 @@ export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestS
     }
     if (res.consumedPoints <= points) return undefined;
     if (res.consumedPoints === points + 1) {
-      ctx.state.log.warn({ clientAddress: key, failures: points, windowSeconds: options.windowSeconds }, 'authentication failures: budget spent, further failures from this address are answered 429 until the window ends');
+      ctx.state.log.warn(
+        { clientAddress: key, failures: points, windowSeconds: options.windowSeconds },
+        'authentication failures: budget spent, further failures from this address are answered 429 until the window ends',
+      );
     }
     ctx.state.log.info({ clientAddress: key }, 'failed authentication answered 429: too many from this address');
     return new TooManyRequestsError(
@@ -287,7 +293,9 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
       queue.push(granted);
     });
   };
-  return function keyedBy(keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined): Middleware<RequestState> {
+  return function keyedBy(
+    keyOf: (ctx: { get(field: string): string; state: RequestState }) => string | undefined,
+  ): Middleware<RequestState> {
     return async function unverifiedWork(ctx, next) {
       const credential = keyOf(ctx);
       // One deadline for all waiting, so a request is refused before the request timeout answers it.
@@ -307,7 +315,10 @@ export function unverifiedWorkLimit(policy: UnverifiedWorkPolicy) {
         if (!(await slot(from, deadline - Date.now()))) {
           const mine = inProgress.get(from) ?? 0;
           if (mine >= policy.perAddress) {
-            ctx.state.log.info({ clientAddress: from, inProgress: mine }, 'request refused: too many unverified requests of this address in progress');
+            ctx.state.log.info(
+              { clientAddress: from, inProgress: mine },
+              'request refused: too many unverified requests of this address in progress',
+            );
             throw new TooManyRequestsError(
               `Too many requests with a credential not verified yet from this address in progress (at most ${policy.perAddress} at once); try again in 1 s`,
               rateLimitHeaders(policy.perAddress, 1, 1_000),
@@ -385,7 +396,10 @@ export interface HttpLimits {
 }
 
 /** The limits of one app, from its config (defaults for what it leaves out), counted in this process's memory. */
-export function createHttpLimits(config: LimitsConfig, stores: { failedAuth?: RateLimitStore; perCredential?: RateLimitStore } = {}): HttpLimits {
+export function createHttpLimits(
+  config: LimitsConfig,
+  stores: { failedAuth?: RateLimitStore; perCredential?: RateLimitStore } = {},
+): HttpLimits {
   const perCredentialPolicy = {
     points: config.RATE_LIMIT_PER_CREDENTIAL ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL,
     windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,

@@ -22,7 +22,17 @@ describe('requestContext', () => {
     const lines = records();
     expect(res.headers['x-request-id']).toBe('req-1');
     expect(lines).toEqual([
-      { level: 30, time: expect.any(String), name: 'svc', requestId: 'req-1', method: 'GET', status: 200, durationMs: expect.any(Number), path: '/things', msg: 'request' },
+      {
+        level: 30,
+        time: expect.any(String),
+        name: 'svc',
+        requestId: 'req-1',
+        method: 'GET',
+        status: 200,
+        durationMs: expect.any(Number),
+        path: '/things',
+        msg: 'request',
+      },
     ]);
     expect(Object.keys(lines[0]!)).toEqual(['level', 'time', 'name', 'requestId', 'method', 'status', 'durationMs', 'path', 'msg']);
   });

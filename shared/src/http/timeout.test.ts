@@ -42,7 +42,9 @@ describe('requestTimeout', () => {
       requestId: 'slow-1',
     });
     expect(lines.some((l) => l.includes('request timed out') && l.includes('slow-1'))).toBe(true);
-    expect(lines.some((l) => l.includes('"msg":"request"') && l.includes('"status":503') && l.includes('ServiceUnavailableError'))).toBe(true);
+    expect(lines.some((l) => l.includes('"msg":"request"') && l.includes('"status":503') && l.includes('ServiceUnavailableError'))).toBe(
+      true,
+    );
     await sleep(400);
     expect(lines.some((l) => l.includes('finished after its 503'))).toBe(true);
   });

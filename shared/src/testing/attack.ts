@@ -59,7 +59,8 @@ export function attackOperations(document: Json): AttackOperation[] {
     const item = document.paths[template] as Json;
     const op = item[method] as Json;
     const parameters = [...((item.parameters ?? []) as Json[]), ...((op.parameters ?? []) as Json[])].map((p) => resolveRef(document, p)!);
-    const byPlace = (place: string) => parameters.filter((p) => p.in === place).map((p) => ({ name: p.name as string, schema: (p.schema ?? {}) as Json }));
+    const byPlace = (place: string) =>
+      parameters.filter((p) => p.in === place).map((p) => ({ name: p.name as string, schema: (p.schema ?? {}) as Json }));
     const requestBody = resolveRef(document, op.requestBody as Json | undefined);
     const media = requestBody?.content?.['application/json'] as Json | undefined;
     const security = (op.security ?? document.security ?? []) as Json[];
@@ -83,16 +84,91 @@ export function attackOperations(document: Json): AttackOperation[] {
 
 /** Ids and other path or query values that have broken services before. */
 export const HOSTILE_SCALARS: readonly string[] = [
-  '-1', '0', '-0', '1.5', '1.0', '1e3', '1e309', '-1e309', '2147483647', '2147483648', '4294967296',
-  '9007199254740993', '9223372036854775807', '9223372036854775808', '18446744073709551616',
-  'NaN', 'Infinity', '-Infinity', '0x1F', '0b1', '0o7', '1_000', '+1', ' 1', '1 ', '01', '00', '\uff11\uff12', '\u0663',
-  'true', 'false', 'null', 'undefined', '[]', '{}', '[1]', 'abc', '',
-  "1' OR '1'='1", '1; drop table projects; --', "'); delete from deployments; --", '1)--', '$1', '?', "'", '"', '\\', '`',
-  '%', '%00', '%zz', '\u0000', '\u0000abc', '\ud800', '\udfff', '\ufffd', '\u202e', '\u{1f600}',
-  '../', '..', '.', '../../etc/passwd', '..%2F..%2Fetc%2Fpasswd', '%2e%2e', '/etc/passwd', 'C:\\Windows', '*', '#', '&', '=', ';', ',', ',,',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '__defineGetter__',
-  '<script>alert(1)</script>', '${7*7}', '{{7*7}}', '%s%s%s%n',
-  '1'.repeat(400), 'a'.repeat(300),
+  '-1',
+  '0',
+  '-0',
+  '1.5',
+  '1.0',
+  '1e3',
+  '1e309',
+  '-1e309',
+  '2147483647',
+  '2147483648',
+  '4294967296',
+  '9007199254740993',
+  '9223372036854775807',
+  '9223372036854775808',
+  '18446744073709551616',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '0x1F',
+  '0b1',
+  '0o7',
+  '1_000',
+  '+1',
+  ' 1',
+  '1 ',
+  '01',
+  '00',
+  '\uff11\uff12',
+  '\u0663',
+  'true',
+  'false',
+  'null',
+  'undefined',
+  '[]',
+  '{}',
+  '[1]',
+  'abc',
+  '',
+  "1' OR '1'='1",
+  '1; drop table projects; --',
+  "'); delete from deployments; --",
+  '1)--',
+  '$1',
+  '?',
+  "'",
+  '"',
+  '\\',
+  '`',
+  '%',
+  '%00',
+  '%zz',
+  '\u0000',
+  '\u0000abc',
+  '\ud800',
+  '\udfff',
+  '\ufffd',
+  '\u202e',
+  '\u{1f600}',
+  '../',
+  '..',
+  '.',
+  '../../etc/passwd',
+  '..%2F..%2Fetc%2Fpasswd',
+  '%2e%2e',
+  '/etc/passwd',
+  'C:\\Windows',
+  '*',
+  '#',
+  '&',
+  '=',
+  ';',
+  ',',
+  ',,',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  '__defineGetter__',
+  '<script>alert(1)</script>',
+  '${7*7}',
+  '{{7*7}}',
+  '%s%s%s%n',
+  '1'.repeat(400),
+  'a'.repeat(300),
 ];
 
 /** Values of the kind an operation's parameter schema asks for (so filters are reached too). */
@@ -106,8 +182,12 @@ function plausible(schema: Json): fc.Arbitrary<string> {
     );
   }
   if (schema.type === 'integer' || schema.type === 'number') return fc.integer({ min: 1, max: 12 }).map(String);
-  if (schema.format === 'date-time') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
-  if (schema.format === 'date') return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+  if (schema.format === 'date-time')
+    return fc.date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+  if (schema.format === 'date')
+    return fc
+      .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+      .map((d) => d.toISOString().slice(0, 10));
   return fc.string({ maxLength: 12 });
 }
 
@@ -154,14 +234,29 @@ function queryArb(op: AttackOperation): fc.Arbitrary<QueryPart[]> {
   const documented = op.query.map((q) => q.name);
   const key = fc.oneof(
     { weight: 6, arbitrary: documented.length ? fc.constantFrom(...documented) : fc.constant('page') },
-    { weight: 1, arbitrary: fc.constantFrom(...documented.flatMap((k) => [`${k}[]`, `${k}[0]`, `${k}.x`, k.toUpperCase()]), '__proto__', 'constructor', '', 'a'.repeat(200), 'x') },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        ...documented.flatMap((k) => [`${k}[]`, `${k}[0]`, `${k}.x`, k.toUpperCase()]),
+        '__proto__',
+        'constructor',
+        '',
+        'a'.repeat(200),
+        'x',
+      ),
+    },
   );
   const valueFor = (k: string) => {
     const param = op.query.find((q) => q.name === k);
     return hostileValue(param ? plausible(param.schema) : fc.constant('1'));
   };
   const part = key.chain((k) =>
-    fc.record({ key: fc.constant(k), value: valueFor(k), form: fc.constantFrom(0, 0, 0, 0, 0, 1, 2), badEscape: fc.constantFrom(...BAD_ESCAPES) }),
+    fc.record({
+      key: fc.constant(k),
+      value: valueFor(k),
+      form: fc.constantFrom(0, 0, 0, 0, 0, 1, 2),
+      badEscape: fc.constantFrom(...BAD_ESCAPES),
+    }),
   );
   return fc.array(part, { maxLength: 5 });
 }
@@ -172,9 +267,11 @@ function queryString(parts: QueryPart[]): string {
     '?' +
     parts
       .map((p) =>
-        p.form === 1 ? encode(p.key)
-        : p.form === 2 ? `${encode(p.key)}=${encode(p.value)}${p.badEscape}`
-        : `${encode(p.key)}=${encode(p.value)}`,
+        p.form === 1
+          ? encode(p.key)
+          : p.form === 2
+            ? `${encode(p.key)}=${encode(p.value)}${p.badEscape}`
+            : `${encode(p.key)}=${encode(p.value)}`,
       )
       .join('&')
   );
@@ -184,14 +281,59 @@ function queryString(parts: QueryPart[]): string {
 
 /** Fields no client may set through any route (mass assignment). */
 export const PROTECTED_FIELDS: readonly string[] = [
-  'id', 'status', 'url', 'app_secret', 'appSecret', 'app_secret_sha256', 'secret', 'userId', 'user_id', 'projectId', 'project_id',
-  'deploymentId', 'createdAt', 'created_at', 'updatedAt', 'updated_at', 'deployedIn', 'deployed_in', 'hasLiveDeployment', 'role', 'isAdmin',
+  'id',
+  'status',
+  'url',
+  'app_secret',
+  'appSecret',
+  'app_secret_sha256',
+  'secret',
+  'userId',
+  'user_id',
+  'projectId',
+  'project_id',
+  'deploymentId',
+  'createdAt',
+  'created_at',
+  'updatedAt',
+  'updated_at',
+  'deployedIn',
+  'deployed_in',
+  'hasLiveDeployment',
+  'role',
+  'isAdmin',
 ];
 
 /** A JSON value that the schema may or may not allow. */
 function hostileJson(): fc.Arbitrary<unknown> {
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1, 1.5, 2147483648, 9007199254740993, -0, '', '0', '1', 'done', 'building', '\u0000', '\ud800', 'x'.repeat(5000), [], {}, [1], { id: 1 }) },
+    {
+      weight: 3,
+      arbitrary: fc.constantFrom<unknown>(
+        null,
+        true,
+        false,
+        0,
+        -1,
+        1,
+        1.5,
+        2147483648,
+        9007199254740993,
+        -0,
+        '',
+        '0',
+        '1',
+        'done',
+        'building',
+        '\u0000',
+        '\ud800',
+        'x'.repeat(5000),
+        [],
+        {},
+        [1],
+        { id: 1 },
+      ),
+    },
     { weight: 2, arbitrary: fc.constantFrom<unknown>(...HOSTILE_SCALARS) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
@@ -221,27 +363,77 @@ interface BodyPlan {
 }
 
 const CONTENT_TYPES = [
-  'application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'application/json; charset=utf-16',
-  'application/merge-patch+json', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml',
-  'application/json, text/plain', 'application/json;;', '', 'json', '*/*',
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json; charset=latin1',
+  'application/json; charset=utf-16',
+  'application/merge-patch+json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  'multipart/form-data; boundary=x',
+  'application/xml',
+  'application/json, text/plain',
+  'application/json;;',
+  '',
+  'json',
+  '*/*',
 ];
 
-const NON_JSON = ['not json', '{', '{"a":1', "{'a':1}", 'NaN', '[1,]', '{"a":1,}', 'null', '1e309', '"\\u0000"', '"\\ud800"', '<x/>', 'a=1&b=2', '\ufeff{}', '[]', '""', '0', 'true', '\u0000'];
+const NON_JSON = [
+  'not json',
+  '{',
+  '{"a":1',
+  "{'a':1}",
+  'NaN',
+  '[1,]',
+  '{"a":1,}',
+  'null',
+  '1e309',
+  '"\\u0000"',
+  '"\\ud800"',
+  '<x/>',
+  'a=1&b=2',
+  '\ufeff{}',
+  '[]',
+  '""',
+  '0',
+  'true',
+  '\u0000',
+];
 
 /** The escapes JSON allows and PostgreSQL text and jsonb refuse. */
 const UNSTORABLE = ['\\u0000', '\\ud800', '\\udfff', 'a\\u0000b', '\\udbff\\u0041'];
 
 function bodyArb(op: AttackOperation, knownIds: string[], limitBytes: number): fc.Arbitrary<BodyPlan | undefined> {
-  const json = (kind: string, contentType = 'application/json') => (text: string): BodyPlan => ({ kind, text, contentType });
+  const json =
+    (kind: string, contentType = 'application/json') =>
+    (text: string): BodyPlan => ({ kind, text, contentType });
   const base = op.body ? baseBody(op, knownIds) : {};
   const isObject = base !== null && typeof base === 'object' && !Array.isArray(base);
   const fields = isObject ? Object.keys(base as Json) : [];
   // The documented body with some fields changed, removed or added.
   const mutated = fc
     .record({
-      set: fc.array(fc.tuple(fc.oneof(fields.length ? fc.constantFrom(...fields) : fc.constant('id'), fc.constantFrom(...PROTECTED_FIELDS), fc.string({ maxLength: 8 })), hostileJson()), { maxLength: 3 }),
+      set: fc.array(
+        fc.tuple(
+          fc.oneof(
+            fields.length ? fc.constantFrom(...fields) : fc.constant('id'),
+            fc.constantFrom(...PROTECTED_FIELDS),
+            fc.string({ maxLength: 8 }),
+          ),
+          hostileJson(),
+        ),
+        { maxLength: 3 },
+      ),
       drop: fc.subarray(fields),
-      proto: fc.constantFrom('', '', '', '"__proto__":{"isAdmin":true,"status":"done"},', '"constructor":{"prototype":{"isAdmin":true}},', '"__proto__":null,'),
+      proto: fc.constantFrom(
+        '',
+        '',
+        '',
+        '"__proto__":{"isAdmin":true,"status":"done"},',
+        '"constructor":{"prototype":{"isAdmin":true}},',
+        '"__proto__":null,',
+      ),
     })
     .map(({ set, drop, proto }) => {
       const target: Json = isObject ? { ...(base as Json) } : {};
@@ -252,19 +444,37 @@ function bodyArb(op: AttackOperation, knownIds: string[], limitBytes: number): f
     });
   const deep = fc
     .record({ depth: fc.constantFrom(64, 1_000, 5_000, Math.floor(limitBytes / 2) - 10), open: fc.constantFrom('[', '{"a":') })
-    .map(({ depth, open }) => json('deep')(open === '[' ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(Math.floor(depth / 5)) + '1' + '}'.repeat(Math.floor(depth / 5))));
+    .map(({ depth, open }) =>
+      json('deep')(
+        open === '['
+          ? '['.repeat(depth) + ']'.repeat(depth)
+          : '{"a":'.repeat(Math.floor(depth / 5)) + '1' + '}'.repeat(Math.floor(depth / 5)),
+      ),
+    );
   const huge = fc
-    .record({ size: fc.constantFrom(limitBytes - 64, limitBytes + 1, 4 * limitBytes), field: fields.length ? fc.constantFrom(...fields) : fc.constant('x') })
-    .map(({ size, field }) => json('huge')(JSON.stringify({ ...(isObject ? (base as Json) : {}), [field]: 'x'.repeat(Math.max(1, size)) })));
+    .record({
+      size: fc.constantFrom(limitBytes - 64, limitBytes + 1, 4 * limitBytes),
+      field: fields.length ? fc.constantFrom(...fields) : fc.constant('x'),
+    })
+    .map(({ size, field }) =>
+      json('huge')(JSON.stringify({ ...(isObject ? (base as Json) : {}), [field]: 'x'.repeat(Math.max(1, size)) })),
+    );
   const invalidUtf8 = fc
-    .record({ bytes: fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]), field: fields.length ? fc.constantFrom(...fields) : fc.constant('x') })
+    .record({
+      bytes: fc.constantFrom([0xff], [0xc3, 0x28], [0xed, 0xa0, 0x80], [0xc0, 0xaf], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]),
+      field: fields.length ? fc.constantFrom(...fields) : fc.constant('x'),
+    })
     .map(({ bytes, field }) => {
       const text = JSON.stringify({ ...(isObject ? (base as Json) : {}), [field]: '@@' });
       const [before, after] = text.split('@@') as [string, string];
       return { kind: 'invalid-utf8', text: [...Buffer.from(before), ...bytes, ...Buffer.from(after)], contentType: 'application/json' };
     });
   const unstorable = fc
-    .record({ escape: fc.constantFrom(...UNSTORABLE), field: fields.length ? fc.constantFrom(...fields) : fc.constant('x'), inKey: fc.boolean() })
+    .record({
+      escape: fc.constantFrom(...UNSTORABLE),
+      field: fields.length ? fc.constantFrom(...fields) : fc.constant('x'),
+      inKey: fc.boolean(),
+    })
     .map(({ escape, field, inKey }) => {
       const text = JSON.stringify({ ...(isObject ? (base as Json) : {}), [inKey ? '@@k' : field]: inKey ? 1 : '@@v' });
       return json('unstorable')(text.replace('@@k', escape).replace('@@v', escape));
@@ -280,8 +490,15 @@ function bodyArb(op: AttackOperation, knownIds: string[], limitBytes: number): f
     { weight: 1, arbitrary: invalidUtf8 },
     { weight: 2, arbitrary: unstorable },
   );
-  const withType = fc.tuple(plan, fc.option(fc.constantFrom(...CONTENT_TYPES), { freq: 4 })).map(([p, type]) => (type === null ? p : { ...p, contentType: type || undefined }));
-  if (op.body) return fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant({ kind: 'valid', text: JSON.stringify(base), contentType: 'application/json' }) }, { weight: 8, arbitrary: withType });
+  const withType = fc
+    .tuple(plan, fc.option(fc.constantFrom(...CONTENT_TYPES), { freq: 4 }))
+    .map(([p, type]) => (type === null ? p : { ...p, contentType: type || undefined }));
+  if (op.body)
+    return fc.oneof(
+      { weight: 1, arbitrary: fc.constant(undefined) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'valid', text: JSON.stringify(base), contentType: 'application/json' }) },
+      { weight: 8, arbitrary: withType },
+    );
   // Operations without a body get one now and then: it must be ignored or refused, never a 500.
   return fc.option(withType, { freq: 6 }).map((b) => b ?? undefined);
 }
@@ -307,8 +524,36 @@ function authArb(op: AttackOperation, credentials: Record<string, string[]>): fc
   );
   const malformed = fc.oneof(
     token.map((t) => `Bearer ${t}`),
-    fc.constantFrom('Bearer', 'Bearer ', 'Bearer  ', 'bearer', 'Basic YWRtaW46YWRtaW4=', 'Token abc', 'Bearer\tabc', 'Bearer a b', '', ' ', 'Bearer \u00ff\u00fe', 'Digest username="a"'),
-    ...(valid.length ? [fc.constantFrom(...valid).chain((v) => fc.constantFrom(`Basic ${v}`, `Bearer ${v}x`, `Bearer ${v.slice(0, -1)}`, `Bearer ${v}, Bearer ${v}`, `${v}`, `Bearer ${v} extra`))] : []),
+    fc.constantFrom(
+      'Bearer',
+      'Bearer ',
+      'Bearer  ',
+      'bearer',
+      'Basic YWRtaW46YWRtaW4=',
+      'Token abc',
+      'Bearer\tabc',
+      'Bearer a b',
+      '',
+      ' ',
+      'Bearer \u00ff\u00fe',
+      'Digest username="a"',
+    ),
+    ...(valid.length
+      ? [
+          fc
+            .constantFrom(...valid)
+            .chain((v) =>
+              fc.constantFrom(
+                `Basic ${v}`,
+                `Bearer ${v}x`,
+                `Bearer ${v.slice(0, -1)}`,
+                `Bearer ${v}, Bearer ${v}`,
+                `${v}`,
+                `Bearer ${v} extra`,
+              ),
+            ),
+        ]
+      : []),
   );
   const plans: Array<{ weight: number; arbitrary: fc.Arbitrary<AuthPlan> }> = [
     { weight: 1, arbitrary: fc.constant<AuthPlan>({ kind: 'none' }) },
@@ -319,26 +564,64 @@ function authArb(op: AttackOperation, credentials: Record<string, string[]>): fc
     plans.push({
       weight: 1,
       arbitrary: fc
-        .tuple(fc.constantFrom(...valid), fc.oneof(token.map((t) => `Bearer ${t}`), fc.constantFrom(...valid).map((v) => `Bearer ${v}`)), fc.boolean())
+        .tuple(
+          fc.constantFrom(...valid),
+          fc.oneof(
+            token.map((t) => `Bearer ${t}`),
+            fc.constantFrom(...valid).map((v) => `Bearer ${v}`),
+          ),
+          fc.boolean(),
+        )
         .map(([v, second, first]): AuthPlan => {
           const values: [string, string] = first ? [`Bearer ${v}`, second] : [second, `Bearer ${v}`];
           return { kind: 'doubled', values, bothValid: values.every((h) => valid.some((x) => h === `Bearer ${x}`)) };
         }),
     });
   }
-  if (others.length) plans.push({ weight: 1, arbitrary: fc.constantFrom(...others).map((value): AuthPlan => ({ kind: 'other-scheme', value })) });
+  if (others.length)
+    plans.push({ weight: 1, arbitrary: fc.constantFrom(...others).map((value): AuthPlan => ({ kind: 'other-scheme', value })) });
   return fc.oneof(...plans);
 }
 
-const HEADER_VALUES = ['', ' ', '0', '-1', '1', 'a'.repeat(300), 'x'.repeat(4_000), "' OR 1=1 --", '\u00ff\u00fe', 'null', '1e309', '9'.repeat(40), '../../', 'abc,def', '*'];
+const HEADER_VALUES = [
+  '',
+  ' ',
+  '0',
+  '-1',
+  '1',
+  'a'.repeat(300),
+  'x'.repeat(4_000),
+  "' OR 1=1 --",
+  '\u00ff\u00fe',
+  'null',
+  '1e309',
+  '9'.repeat(40),
+  '../../',
+  'abc,def',
+  '*',
+];
 
 function headersArb(op: AttackOperation): fc.Arbitrary<Array<[string, string]>> {
-  const names = [...op.headers.map((h) => h.name), 'X-Request-Id', 'Accept', 'Accept-Encoding', 'Content-Encoding', 'If-None-Match', 'Origin', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'Host'];
+  const names = [
+    ...op.headers.map((h) => h.name),
+    'X-Request-Id',
+    'Accept',
+    'Accept-Encoding',
+    'Content-Encoding',
+    'If-None-Match',
+    'Origin',
+    'X-Forwarded-For',
+    'X-Forwarded-Host',
+    'X-Forwarded-Proto',
+    'Host',
+  ];
   const value = (name: string) =>
     fc.oneof(
       fc.constantFrom(...HEADER_VALUES),
       fc.string({ maxLength: 40 }).filter((s) => /^[\u0020-\u007e]*$/.test(s)),
-      ...(name === 'Accept' ? [fc.constantFrom('application/problem+json', 'text/html', '*/*', 'application/xml', 'text/event-stream')] : []),
+      ...(name === 'Accept'
+        ? [fc.constantFrom('application/problem+json', 'text/html', '*/*', 'application/xml', 'text/event-stream')]
+        : []),
       ...(name === 'Content-Encoding' ? [fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'compress', 'gzip, gzip')] : []),
       ...(name === 'X-Forwarded-Proto' ? [fc.constantFrom('https', 'http', 'ftp', 'javascript')] : []),
       ...(name === 'Host' ? [fc.constantFrom('evil.example', 'localhost:99999', '[::1]', 'a b', '')] : []),
@@ -392,14 +675,18 @@ export function attackRequests(target: AttackTarget): fc.Arbitrary<AttackRequest
         auth: authArb(op, target.credentials),
         headers: headersArb(op),
         body: bodyArb(op, target.knownIds, target.bodyLimitBytes ?? 16 * 1024),
-        method: fc.oneof({ weight: 20, arbitrary: fc.constant(op.method.toUpperCase()) }, { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'DELETE', 'POST', 'GET') }),
+        method: fc.oneof(
+          { weight: 20, arbitrary: fc.constant(op.method.toUpperCase()) },
+          { weight: 1, arbitrary: fc.constantFrom('PUT', 'PATCH', 'DELETE', 'POST', 'GET') },
+        ),
       })
       .map(({ params, query, auth, headers, body, method }): AttackRequest => {
         let i = 0;
-        const path = op.template.replace(/\{[^}]+\}/g, () => {
-          const [value, raw] = params[i++]!;
-          return segment(value, raw);
-        }) + queryString(query);
+        const path =
+          op.template.replace(/\{[^}]+\}/g, () => {
+            const [value, raw] = params[i++]!;
+            return segment(value, raw);
+          }) + queryString(query);
         const all: Array<[string, string]> = [];
         if (auth.kind === 'valid' || auth.kind === 'other-scheme') all.push(['Authorization', `Bearer ${auth.value}`]);
         if (auth.kind === 'wrong') all.push(['Authorization', auth.header]);
@@ -412,7 +699,9 @@ export function attackRequests(target: AttackTarget): fc.Arbitrary<AttackRequest
           method,
           path,
           headers: all,
-          ...(body ? { body: Buffer.from(typeof body.text === 'string' ? body.text : Uint8Array.from(body.text)), bodyKind: body.kind } : {}),
+          ...(body
+            ? { body: Buffer.from(typeof body.text === 'string' ? body.text : Uint8Array.from(body.text)), bodyKind: body.kind }
+            : {}),
           auth: auth.kind,
           authorised,
           documented: keys.has(`${method.toLowerCase()} ${op.template}`),
@@ -440,7 +729,11 @@ export interface AttackResponse {
  * Sends a request as written: headers in order and repeated as given, the body as bytes. A
  * `text/event-stream` answer is cut once its headers are in (a stream never ends by itself).
  */
-export function sendRaw(baseUrl: string, request: Pick<AttackRequest, 'method' | 'path' | 'headers' | 'body'>, options: { agent?: http.Agent; timeoutMs?: number } = {}): Promise<AttackResponse> {
+export function sendRaw(
+  baseUrl: string,
+  request: Pick<AttackRequest, 'method' | 'path' | 'headers' | 'body'>,
+  options: { agent?: http.Agent; timeoutMs?: number } = {},
+): Promise<AttackResponse> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     const grouped = new Map<string, { name: string; values: string[] }>();
@@ -451,7 +744,14 @@ export function sendRaw(baseUrl: string, request: Pick<AttackRequest, 'method' |
     }
     let req: http.ClientRequest;
     try {
-      req = http.request({ host: url.hostname, port: url.port, method: request.method, path: request.path, agent: options.agent ?? false, setHost: !grouped.has('host') });
+      req = http.request({
+        host: url.hostname,
+        port: url.port,
+        method: request.method,
+        path: request.path,
+        agent: options.agent ?? false,
+        setHost: !grouped.has('host'),
+      });
       for (const { name, values } of grouped.values()) req.setHeader(name, values.length === 1 ? values[0]! : values);
       // node:http sends a GET's body with neither Content-Length nor chunking: the server would read it as the next request.
       if (request.body && !grouped.has('content-length')) req.setHeader('Content-Length', request.body.length);
@@ -459,7 +759,10 @@ export function sendRaw(baseUrl: string, request: Pick<AttackRequest, 'method' |
       reject(err);
       return;
     }
-    const timer = setTimeout(() => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 10_000} ms`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => req.destroy(new Error(`no answer within ${options.timeoutMs ?? 10_000} ms`)),
+      options.timeoutMs ?? 10_000,
+    );
     req.on('error', (err) => {
       clearTimeout(timer);
       reject(err);
@@ -509,8 +812,13 @@ export async function tableDigests(db: Knex, exclude: string[] = []): Promise<Re
   )) as { rows: Array<{ tablename: string }> };
   const names = tables.map((t) => t.tablename).filter((t) => !exclude.includes(t));
   if (names.length === 0) return {};
-  const sql = names.map(() => `select ?::text as t, md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from ?? as x`).join(' union all ');
-  const { rows } = (await db.raw(sql, names.flatMap((n) => [n, n]))) as { rows: Array<{ t: string; h: string }> };
+  const sql = names
+    .map(() => `select ?::text as t, md5(coalesce(string_agg(x::text, ',' order by x::text), '')) as h from ?? as x`)
+    .join(' union all ');
+  const { rows } = (await db.raw(
+    sql,
+    names.flatMap((n) => [n, n]),
+  )) as { rows: Array<{ t: string; h: string }> };
   return Object.fromEntries(rows.map((r) => [r.t, r.h]));
 }
 
@@ -522,10 +830,17 @@ export async function tableDigests(db: Knex, exclude: string[] = []): Promise<Re
 export function assertProblem(status: number, body: unknown): void {
   const b = body as Json | null;
   const ok =
-    b !== null && typeof b === 'object' && !Array.isArray(b) &&
-    typeof b.name === 'string' && b.name.length > 0 &&
-    typeof b.message === 'string' && b.message.length > 0 &&
-    typeof b.type === 'string' && typeof b.title === 'string' && typeof b.detail === 'string' && b.status === status;
+    b !== null &&
+    typeof b === 'object' &&
+    !Array.isArray(b) &&
+    typeof b.name === 'string' &&
+    b.name.length > 0 &&
+    typeof b.message === 'string' &&
+    b.message.length > 0 &&
+    typeof b.type === 'string' &&
+    typeof b.title === 'string' &&
+    typeof b.detail === 'string' &&
+    b.status === status;
   if (!ok) throw new Error(`${status}: not the contract's error body: ${JSON.stringify(body)?.slice(0, 300)}`);
 }
 
@@ -556,7 +871,12 @@ export interface AttackReport {
 }
 
 /** Checks one answer against the properties; throws with the reason. */
-async function checkAnswer(options: AttackOptions, request: AttackRequest, response: AttackResponse, before: Record<string, string>): Promise<void> {
+async function checkAnswer(
+  options: AttackOptions,
+  request: AttackRequest,
+  response: AttackResponse,
+  before: Record<string, string>,
+): Promise<void> {
   const { status } = response;
   if (status >= 500 || status < 200) throw new Error(`status ${status}: ${response.text.slice(0, 300)}`);
   if (status >= 400) assertProblem(status, response.body);
@@ -564,9 +884,19 @@ async function checkAnswer(options: AttackOptions, request: AttackRequest, respo
   const [pathname, query] = request.path.split('#')[0]!.split(/\?(.*)/s) as [string, string | undefined];
   const path = (pathname.length > 1 ? pathname.replace(/\/$/, '') : pathname) + (query !== undefined ? `?${query}` : '');
   // The contract knows documented methods; another method's answer must be an error (its body is checked above).
-  if (!request.documented && status < 400) throw new Error(`${request.method} is not documented at ${request.operation.split(' ')[1]}, yet it got ${status}`);
-  if (request.documented) options.contract.check(request.method.toLowerCase(), path, status, response.body, response.contentType, response.headers as Record<string, string>);
-  if (!request.authorised && status < 400) throw new Error(`a request without a credential this operation takes (${request.auth}) got ${status}`);
+  if (!request.documented && status < 400)
+    throw new Error(`${request.method} is not documented at ${request.operation.split(' ')[1]}, yet it got ${status}`);
+  if (request.documented)
+    options.contract.check(
+      request.method.toLowerCase(),
+      path,
+      status,
+      response.body,
+      response.contentType,
+      response.headers as Record<string, string>,
+    );
+  if (!request.authorised && status < 400)
+    throw new Error(`a request without a credential this operation takes (${request.auth}) got ${status}`);
   if (status >= 400) {
     const after = await tableDigests(options.db, options.excludeTables);
     const changed = Object.keys({ ...before, ...after }).filter((t) => before[t] !== after[t]);
@@ -590,7 +920,9 @@ export async function runAttack(options: AttackOptions): Promise<AttackReport> {
   const path = process.env.FC_PATH;
   const numRuns = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : (options.numRuns ?? 400);
   // One line, so that a run in CI can be replayed: FC_SEED=<seed> (FC_PATH=<path> from a failure report).
-  process.stdout.write(`[attack ${options.label}] seed ${seed}${path ? ` path ${path}` : ''}, ${numRuns} runs; replay with FC_SEED=${seed}\n`);
+  process.stdout.write(
+    `[attack ${options.label}] seed ${seed}${path ? ` path ${path}` : ''}, ${numRuns} runs; replay with FC_SEED=${seed}\n`,
+  );
   const report: AttackReport = { seed, runs: 0, statuses: {}, operations: {} };
   await fc.assert(
     fc.asyncProperty(attackRequests(options), async (request) => {
@@ -612,7 +944,9 @@ export async function runAttack(options: AttackOptions): Promise<AttackReport> {
       try {
         await checkAnswer(options, request, response, before);
       } catch (err) {
-        throw new Error(`${(err as Error).message}\n  request: ${describeRequest(request)}\n  answer: ${response.status} ${response.text.slice(0, 400)}`);
+        throw new Error(
+          `${(err as Error).message}\n  request: ${describeRequest(request)}\n  answer: ${response.status} ${response.text.slice(0, 400)}`,
+        );
       }
     }),
     {
@@ -635,10 +969,27 @@ export async function runAttack(options: AttackOptions): Promise<AttackReport> {
 
 /** A value a client might try for each protected field (any value must be refused). */
 const PROTECTED_VALUES: Record<string, unknown> = {
-  id: 999_999, status: 'done', url: 'https://evil.example', app_secret: 'chosen-by-client', appSecret: 'chosen-by-client',
-  app_secret_sha256: '00', secret: 'chosen-by-client', userId: 1, user_id: 1, projectId: 1, project_id: 1, deploymentId: 1,
-  createdAt: '2000-01-01T00:00:00.000Z', created_at: '2000-01-01T00:00:00.000Z', updatedAt: '2000-01-01T00:00:00.000Z',
-  updated_at: '2000-01-01T00:00:00.000Z', deployedIn: 0, deployed_in: 0, hasLiveDeployment: true, role: 'admin', isAdmin: true,
+  id: 999_999,
+  status: 'done',
+  url: 'https://evil.example',
+  app_secret: 'chosen-by-client',
+  appSecret: 'chosen-by-client',
+  app_secret_sha256: '00',
+  secret: 'chosen-by-client',
+  userId: 1,
+  user_id: 1,
+  projectId: 1,
+  project_id: 1,
+  deploymentId: 1,
+  createdAt: '2000-01-01T00:00:00.000Z',
+  created_at: '2000-01-01T00:00:00.000Z',
+  updatedAt: '2000-01-01T00:00:00.000Z',
+  updated_at: '2000-01-01T00:00:00.000Z',
+  deployedIn: 0,
+  deployed_in: 0,
+  hasLiveDeployment: true,
+  role: 'admin',
+  isAdmin: true,
 };
 
 /** The top-level fields a request body schema declares (through `$ref`, `oneOf`/`anyOf`/`allOf` and array items). */
@@ -649,7 +1000,8 @@ export function declaredBodyFields(document: Json, schema: Json | undefined): Se
     const s = resolveRef(document, stack.pop());
     if (!s) continue;
     for (const key of Object.keys((s.properties ?? {}) as Json)) found.add(key);
-    for (const branch of [...((s.oneOf ?? []) as Json[]), ...((s.anyOf ?? []) as Json[]), ...((s.allOf ?? []) as Json[])]) stack.push(branch);
+    for (const branch of [...((s.oneOf ?? []) as Json[]), ...((s.anyOf ?? []) as Json[]), ...((s.allOf ?? []) as Json[])])
+      stack.push(branch);
     if (s.items) stack.push(s.items as Json);
   }
   return found;

@@ -19,7 +19,15 @@ export interface ChaosOptions {
 
 export interface ChaosProxy {
   url: string;
-  stats: { requests: number; forwarded: number; failed: number; reset: number; refused: number; inFlight: number; faultsBeforeForwarding: number };
+  stats: {
+    requests: number;
+    forwarded: number;
+    failed: number;
+    reset: number;
+    refused: number;
+    inFlight: number;
+    faultsBeforeForwarding: number;
+  };
   setDown(down: boolean): void;
   close(): Promise<void>;
 }
@@ -103,7 +111,8 @@ export async function startChaosProxy(target: string, options: ChaosOptions = {}
           },
         );
         upstream.on('error', () => {
-          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end('{"name":"BadGatewayError","message":"upstream"}');
+          if (!res.headersSent)
+            res.writeHead(502, { 'content-type': 'application/json' }).end('{"name":"BadGatewayError","message":"upstream"}');
         });
         upstream.end(Buffer.concat(chunks));
       }, delay);

@@ -22,7 +22,14 @@ type Json = Record<string, any>;
 export interface Contract {
   document: Json;
   /** Throws with the reasons when the response does not satisfy the document. */
-  check(method: string, path: string, status: number, body: unknown, contentType?: string, headers?: Record<string, string | string[] | undefined>): void;
+  check(
+    method: string,
+    path: string,
+    status: number,
+    body: unknown,
+    contentType?: string,
+    headers?: Record<string, string | string[] | undefined>,
+  ): void;
 }
 
 export interface ContractOptions {
@@ -63,7 +70,9 @@ export function loadContract(source: string | object, options: ContractOptions =
   const is31 = version.startsWith('3.1.');
   const makeAjv = (coerceTypes: boolean) => {
     // strict: false lets OpenAPI's own keywords (`example`, `nullable`, `discriminator`…) through.
-    const ajv = is31 ? new Ajv2020({ strict: false, allErrors: true, coerceTypes }) : new Ajv({ strict: false, allErrors: true, coerceTypes });
+    const ajv = is31
+      ? new Ajv2020({ strict: false, allErrors: true, coerceTypes })
+      : new Ajv({ strict: false, allErrors: true, coerceTypes });
     addFormats.default(ajv);
     ajv.addSchema({ $id: 'doc', components: document.components ?? {} }, 'doc');
     return ajv;
@@ -78,9 +87,7 @@ export function loadContract(source: string | object, options: ContractOptions =
     const cacheKey = `${header ? 'header ' : ''}${key}`;
     let fn = cache.get(cacheKey);
     if (!fn) {
-      fn = header
-        ? headerAjv.compile({ type: 'object', properties: { value: rewrite(schema) } })
-        : ajv.compile(rewrite(schema));
+      fn = header ? headerAjv.compile({ type: 'object', properties: { value: rewrite(schema) } }) : ajv.compile(rewrite(schema));
       cache.set(cacheKey, fn);
     }
     return fn;
@@ -151,7 +158,9 @@ export function loadContract(source: string | object, options: ContractOptions =
       if (!media.schema) return;
       const validate = compile(`${where} ${actual}`, media.schema);
       if (!validate(body)) {
-        throw new Error(`${where}: body does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`);
+        throw new Error(
+          `${where}: body does not match the contract: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(body).slice(0, 500)}`,
+        );
       }
 
       function checkHeaders(res: Json, at: string) {
@@ -169,7 +178,9 @@ export function loadContract(source: string | object, options: ContractOptions =
           if (!header.schema) continue;
           const validate = compile(`${at} header ${name}`, header.schema, true);
           if (!validate({ value })) {
-            throw new Error(`${at}: header ${name}: ${JSON.stringify(value)} does not match the document: ${headerAjv.errorsText(validate.errors)}`);
+            throw new Error(
+              `${at}: header ${name}: ${JSON.stringify(value)} does not match the document: ${headerAjv.errorsText(validate.errors)}`,
+            );
           }
         }
       }
@@ -178,7 +189,8 @@ export function loadContract(source: string | object, options: ContractOptions =
         if (code < 400) throw new Error(`${method} ${at}: status ${code} is not in the contract`);
         if (!errorSchema) throw new Error(`${method} ${at} ${code}: the document has no Error schema to check the body with`);
         const validate = compile('Error', errorSchema);
-        if (!validate(body)) throw new Error(`${method} ${at} ${code}: error body does not match the contract's Error: ${ajv.errorsText(validate.errors)}`);
+        if (!validate(body))
+          throw new Error(`${method} ${at} ${code}: error body does not match the contract's Error: ${ajv.errorsText(validate.errors)}`);
       }
     },
   };
@@ -259,7 +271,8 @@ export function openApiDocumentProblems(document: Json): string[] {
     }
   };
   for (const [name, schema] of Object.entries(schemas)) {
-    for (const [i, example] of ((schema as Json).examples ?? []).entries()) checkExample(`components.schemas.${name}.examples[${i}]`, { $ref: `#/components/schemas/${name}` }, example);
+    for (const [i, example] of ((schema as Json).examples ?? []).entries())
+      checkExample(`components.schemas.${name}.examples[${i}]`, { $ref: `#/components/schemas/${name}` }, example);
   }
   const checkMedia = (where: string, content: Json | undefined) => {
     for (const [type, media] of Object.entries(content ?? {})) {
@@ -270,7 +283,10 @@ export function openApiDocumentProblems(document: Json): string[] {
   const resolve = (value: Json): Json => {
     const pointer = value?.$ref as string | undefined;
     if (!pointer) return value;
-    const target = pointer.slice(2).split('/').reduce<Json | undefined>((node, key) => node?.[key], document);
+    const target = pointer
+      .slice(2)
+      .split('/')
+      .reduce<Json | undefined>((node, key) => node?.[key], document);
     if (!target) throw new Error(`unresolved ${pointer}`);
     return resolve(target);
   };

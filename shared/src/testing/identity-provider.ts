@@ -17,7 +17,17 @@ export interface TestIdentityProvider {
    * A token signed with the provider's RSA key (RS256, kid `rsa-1`) unless told otherwise. Claims
    * default to the provider's `iss` and `aud`, `iat` now and `exp` in 5 minutes.
    */
-  sign(claims: JWTPayload, options?: { alg?: 'RS256' | 'ES256'; kid?: string | null; key?: CryptoKey; expiresIn?: string | number | null; notBefore?: string | number; header?: Record<string, unknown> }): Promise<string>;
+  sign(
+    claims: JWTPayload,
+    options?: {
+      alg?: 'RS256' | 'ES256';
+      kid?: string | null;
+      key?: CryptoKey;
+      expiresIn?: string | number | null;
+      notBefore?: string | number;
+      header?: Record<string, unknown>;
+    },
+  ): Promise<string>;
   /** A key pair the provider does not publish. */
   foreignKey(alg?: 'RS256' | 'ES256'): Promise<CryptoKey>;
   /** The published RSA public key as a JWK (for the HS256-with-the-public-key attack). */

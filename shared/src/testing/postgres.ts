@@ -40,7 +40,10 @@ export function templateName(service: 'project' | 'aggregator'): string {
   return `template_${service}`;
 }
 
-export async function createTestDatabase(service: 'project' | 'aggregator', options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(
+  service: 'project' | 'aggregator',
+  options: { statementTimeoutMs?: number; poolMax?: number; acquireTimeoutMs?: number } = {},
+): Promise<TestDatabase> {
   const name = `test_${service}_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (client) => {
     for (let attempt = 0; ; attempt++) {

@@ -1,7 +1,11 @@
 import net from 'node:net';
 
 /** One raw HTTP/1.1 exchange: `head` and then `chunks` written as they are; the first response, parsed. */
-export async function rawExchange(port: number, head: string, chunks: string[]): Promise<{ status: number; headers: Record<string, string>; body: any }> {
+export async function rawExchange(
+  port: number,
+  head: string,
+  chunks: string[],
+): Promise<{ status: number; headers: Record<string, string>; body: any }> {
   const socket = net.connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   let received = '';

@@ -13,7 +13,7 @@ export const activityItemSchema: JsonSchema = {
   title: 'ActivityItem',
   description: 'One event of the project, with a short human sentence describing it.',
   properties: {
-    id: { type: 'integer', minimum: 1, description: 'The store\'s id of the event (`GET /events/{id}`).' },
+    id: { type: 'integer', minimum: 1, description: "The store's id of the event (`GET /events/{id}`)." },
     name: { type: 'string', description: 'The event name, e.g. `deployment.status_changed`.' },
     occurredAt: { type: 'string', format: 'date-time', description: 'When it happened, in UTC.' },
     summary: {
@@ -46,13 +46,19 @@ export const activityPaths: Record<string, OpenApiPathItem> = {
     get: {
       tags: ['events'],
       operationId: 'getProjectActivity',
-      summary: 'A project\'s activity feed',
+      summary: "A project's activity feed",
       description:
         'The events of one project (by `payload.projectId`), newest first (by `occurredAt`, then id), each with a ' +
         'human `summary`. Paginated exactly like `GET /events?projectId=`: pass `nextCursor` as `cursor`, or follow ' +
         '`Link: rel="next"`. This service does not know projects: an unknown one is an empty page, not a 404.',
       parameters: [
-        { name: 'id', in: 'path', required: true, description: 'The project id. Not a positive integer: 400.', schema: { type: 'integer', minimum: 1, maximum: INT4_MAX } },
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'The project id. Not a positive integer: 400.',
+          schema: { type: 'integer', minimum: 1, maximum: INT4_MAX },
+        },
         {
           name: 'limit',
           in: 'query',
@@ -90,7 +96,17 @@ export const activityPaths: Record<string, OpenApiPathItem> = {
                     name: 'deployment.status_changed',
                     occurredAt: '2026-11-20T10:00:37.000Z',
                     summary: 'Deployment #42: deploying → done',
-                    payload: { projectId: 1, projectName: 'shop', userId: 1, deploymentId: 42, source: 'webhook', requestId: 'req-9', from: 'deploying', to: 'done', deployedIn: 37 },
+                    payload: {
+                      projectId: 1,
+                      projectName: 'shop',
+                      userId: 1,
+                      deploymentId: 42,
+                      source: 'webhook',
+                      requestId: 'req-9',
+                      from: 'deploying',
+                      to: 'done',
+                      deployedIn: 37,
+                    },
                   },
                 ],
                 nextCursor: null,

@@ -13,7 +13,11 @@ describe('summarize', () => {
     ['deployment.failed', { from: 'building' }, 'Deployment #42 failed (was building)'],
     ['deployment.cancelled', { from: 'pending' }, 'Deployment #42 cancelled (was pending) via API'],
     ['deployment.cancelled', { from: 'deploying', source: 'webhook' }, 'Deployment #42 cancelled (was deploying) via webhook'],
-    ['project.url_assigned', { url: 'https://shop-3f9a1c0b2e.hosting.localhost' }, 'Project got its URL https://shop-3f9a1c0b2e.hosting.localhost'],
+    [
+      'project.url_assigned',
+      { url: 'https://shop-3f9a1c0b2e.hosting.localhost' },
+      'Project got its URL https://shop-3f9a1c0b2e.hosting.localhost',
+    ],
   ])('%s %j → %s', (name, extra, sentence) => {
     expect(summarize(name, { ...common, ...extra })).toBe(sentence);
   });
@@ -28,7 +32,14 @@ describe('summarize', () => {
       'project.url_assigned': { url: 'https://a.example' },
       'project.secret_rotated': { deploymentId: undefined, rotatedAt: '2026-11-22T10:00:00.000Z' }, // not about a deployment
       'project.updated': { deploymentId: undefined, source: 'seed', requestId: null, changes: { name: { from: 'a', to: 'b' } } },
-      'user.updated': { projectId: undefined, projectName: undefined, deploymentId: undefined, source: 'seed', requestId: null, changes: { email: { from: 'a@example.com', to: 'b@example.com' } } },
+      'user.updated': {
+        projectId: undefined,
+        projectName: undefined,
+        deploymentId: undefined,
+        source: 'seed',
+        requestId: null,
+        changes: { email: { from: 'a@example.com', to: 'b@example.com' } },
+      },
     };
     expect(Object.keys(samples).sort()).toEqual([...EVENT_NAMES].sort());
     for (const name of EVENT_NAMES) {
@@ -40,7 +51,10 @@ describe('summarize', () => {
 
   it('lists what the seed loader changed', () => {
     const { deploymentId: _d, ...project } = common;
-    const changes = { name: { from: 'shop', to: 'store' }, createdAt: { from: '2023-01-01T00:00:00.000Z', to: '2024-01-01T00:00:00.000Z' } };
+    const changes = {
+      name: { from: 'shop', to: 'store' },
+      createdAt: { from: '2023-01-01T00:00:00.000Z', to: '2024-01-01T00:00:00.000Z' },
+    };
     expect(summarize('project.updated', { ...project, source: 'seed', requestId: null, changes })).toBe(
       'Project changed by npm run seed: name "shop" → "store", createdAt "2023-01-01T00:00:00.000Z" → "2024-01-01T00:00:00.000Z"',
     );
@@ -53,7 +67,9 @@ describe('summarize', () => {
     const { deploymentId: _d, ...project } = common;
     expect(summarize('project.secret_rotated', { ...project, rotatedAt: '2026-11-22T10:00:00.000Z' })).toBe('App secret rotated via API');
     // A payload carrying anything more (a secret slipped in by hand) is not the catalogue's: the generic line, nothing of it.
-    expect(summarize('project.secret_rotated', { ...project, rotatedAt: '2026-11-22T10:00:00.000Z', appSecret: 'leak' })).toBe('Event project.secret_rotated');
+    expect(summarize('project.secret_rotated', { ...project, rotatedAt: '2026-11-22T10:00:00.000Z', appSecret: 'leak' })).toBe(
+      'Event project.secret_rotated',
+    );
   });
 
   it('is generic for a name outside the catalogue, naming the deployment when there is one', () => {

@@ -51,7 +51,11 @@ describe('parseEventBatch', () => {
     ['an unknown field', event({}, { extra: true }), ['body']],
     ['a bad id in an array', [event(), event({}, { eventId: 'x' })], ['body[1].eventId']],
     ['a nested path', [event({ projectId: 'x' })], ['body[0].payload.projectId']],
-    ['a wrong catalogue payload', [event({}, { name: 'deployment.created' })], expect.arrayContaining(['body[0].payload.projectId', 'body[0].payload.status'])],
+    [
+      'a wrong catalogue payload',
+      [event({}, { name: 'deployment.created' })],
+      expect.arrayContaining(['body[0].payload.projectId', 'body[0].payload.status']),
+    ],
     ['an id beyond integer', [event({ userId: 2 ** 31 })], ['body[0].payload.userId']],
     ['a NUL in a key', [event({ 'a\u0000': 1 })], ['body[0].payload']],
     ['a lone surrogate deep inside', [event({ a: [{ b: '\udc00' }] })], ['body[0].payload']],
@@ -83,33 +87,55 @@ describe('parseEnvelope (the cheap schema, then the envelope schema)', () => {
     projectId: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     userId: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
   };
-  const junk = fc.oneof(fc.constant(null), fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.array(fc.integer(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+  const junk = fc.oneof(
+    fc.constant(null),
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.object({ maxDepth: 1 }),
+  );
   const maybe = <T>(a: fc.Arbitrary<T>) => fc.oneof({ arbitrary: a, weight: 30 }, { arbitrary: junk, weight: 1 });
   const payload = fc.oneof(
-    { weight: 20, arbitrary: fc.record(
-      {
-        projectId: maybe(valid.projectId),
-        projectName: maybe(fc.string()),
-        userId: maybe(valid.userId),
-        deploymentId: maybe(valid.deploymentId),
-        source: maybe(fc.constantFrom('api', 'webhook')),
-        requestId: maybe(fc.oneof(fc.constant(null), fc.string({ maxLength: 130 }))),
-        status: maybe(fc.constantFrom('pending', 'done')),
-        from: maybe(fc.constantFrom('building', 'deploying', 'nope')),
-        to: maybe(fc.constantFrom('deploying', 'done')),
-        deployedIn: maybe(fc.oneof(fc.constant(null), fc.integer({ min: -2, max: 500 }))),
-        url: maybe(fc.constantFrom('https://a.example', 'not a url')),
-        extra: fc.anything({ maxDepth: 1 }),
-      },
-      { requiredKeys: [] },
-    ) },
+    {
+      weight: 20,
+      arbitrary: fc.record(
+        {
+          projectId: maybe(valid.projectId),
+          projectName: maybe(fc.string()),
+          userId: maybe(valid.userId),
+          deploymentId: maybe(valid.deploymentId),
+          source: maybe(fc.constantFrom('api', 'webhook')),
+          requestId: maybe(fc.oneof(fc.constant(null), fc.string({ maxLength: 130 }))),
+          status: maybe(fc.constantFrom('pending', 'done')),
+          from: maybe(fc.constantFrom('building', 'deploying', 'nope')),
+          to: maybe(fc.constantFrom('deploying', 'done')),
+          deployedIn: maybe(fc.oneof(fc.constant(null), fc.integer({ min: -2, max: 500 }))),
+          url: maybe(fc.constantFrom('https://a.example', 'not a url')),
+          extra: fc.anything({ maxDepth: 1 }),
+        },
+        { requiredKeys: [] },
+      ),
+    },
     { arbitrary: junk, weight: 1 },
   );
   const envelope = fc.record(
     {
-      eventId: maybe(fc.oneof(fc.uuid({ version: 4 }), fc.uuid({ version: 4 }).map((u) => u.toUpperCase()), fc.constant('00000000-0000-0000-0000-000000000000'))),
+      eventId: maybe(
+        fc.oneof(
+          fc.uuid({ version: 4 }),
+          fc.uuid({ version: 4 }).map((u) => u.toUpperCase()),
+          fc.constant('00000000-0000-0000-0000-000000000000'),
+        ),
+      ),
       name: maybe(fc.oneof(fc.constantFrom(...EVENT_NAMES), fc.constantFrom('build.started', 'Bad.Name', 'nodot', 'a.' + 'b'.repeat(99)))),
-      occurredAt: maybe(fc.oneof(fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()), fc.constantFrom('2026-02-30T00:00:00Z', '2026-11-20T10:00:00+01:00', '2026-11-20 10:00'))),
+      occurredAt: maybe(
+        fc.oneof(
+          fc.date({ min: new Date('1900-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString()),
+          fc.constantFrom('2026-02-30T00:00:00Z', '2026-11-20T10:00:00+01:00', '2026-11-20 10:00'),
+        ),
+      ),
       payload,
     },
     { requiredKeys: ['eventId', 'name', 'occurredAt', 'payload'] },
@@ -119,20 +145,23 @@ describe('parseEnvelope (the cheap schema, then the envelope schema)', () => {
   it('gives the same verdict and the same event as the envelope schema, for any input', () => {
     const seen = { fast: 0, valid: 0, invalid: 0 };
     fc.assert(
-      fc.property(fc.oneof({ weight: 20, arbitrary: envelope }, { weight: 1, arbitrary: withExtraField }, { weight: 1, arbitrary: junk }), (input) => {
-        // As the body parser hands it over: JSON.
-        const item = JSON.parse(JSON.stringify(input)) as unknown;
-        const ours = parseEnvelope(item);
-        const theirs = eventEnvelopeSchema.safeParse(item);
-        expect(ours.success).toBe(theirs.success);
-        if (ours.success && theirs.success) {
-          expect(ours.data).toEqual(theirs.data);
-          expect(JSON.parse(serializedOf(ours.data))).toEqual(JSON.parse(JSON.stringify(theirs.data)));
-        }
-        if (!ours.success && !theirs.success) expect(ours.error.issues).toEqual(theirs.error.issues);
-        seen[ours.success ? 'valid' : 'invalid']++;
-        if (ours.success && ours.fast) seen.fast++;
-      }),
+      fc.property(
+        fc.oneof({ weight: 20, arbitrary: envelope }, { weight: 1, arbitrary: withExtraField }, { weight: 1, arbitrary: junk }),
+        (input) => {
+          // As the body parser hands it over: JSON.
+          const item = JSON.parse(JSON.stringify(input)) as unknown;
+          const ours = parseEnvelope(item);
+          const theirs = eventEnvelopeSchema.safeParse(item);
+          expect(ours.success).toBe(theirs.success);
+          if (ours.success && theirs.success) {
+            expect(ours.data).toEqual(theirs.data);
+            expect(JSON.parse(serializedOf(ours.data))).toEqual(JSON.parse(JSON.stringify(theirs.data)));
+          }
+          if (!ours.success && !theirs.success) expect(ours.error.issues).toEqual(theirs.error.issues);
+          seen[ours.success ? 'valid' : 'invalid']++;
+          if (ours.success && ours.fast) seen.fast++;
+        },
+      ),
       { numRuns: 2_000 },
     );
     // Both verdicts were exercised, and valid events mostly took the cheap path.
@@ -142,7 +171,9 @@ describe('parseEnvelope (the cheap schema, then the envelope schema)', () => {
   });
 
   it('leaves a payload with a __proto__ key to the envelope schema, which drops that key', () => {
-    const item = JSON.parse(`{"eventId":"${randomUUID()}","name":"build.started","occurredAt":"2026-11-20T10:00:00Z","payload":{"__proto__":{"x":1},"a":1}}`);
+    const item = JSON.parse(
+      `{"eventId":"${randomUUID()}","name":"build.started","occurredAt":"2026-11-20T10:00:00Z","payload":{"__proto__":{"x":1},"a":1}}`,
+    );
     const ours = parseEnvelope(item);
     expect(ours).toMatchObject({ success: true, fast: false });
     const [stored] = parseEventBatch([item]);

@@ -25,12 +25,23 @@ const fastEnvelopeSchema = (
 
 /** Whether the cheap schema applies: the envelope's payload is still the record it replaces. */
 export const FAST_PATH_APPLIES = (() => {
-  const payload = eventEnvelopeSchema.shape.payload._zod.def as { type: string; keyType?: { _zod: { def: { type: string; checks?: unknown[] } } }; valueType?: { _zod: { def: { type: string } } } };
-  return payload.type === 'record' && payload.keyType?._zod.def.type === 'string' && !payload.keyType._zod.def.checks?.length && payload.valueType?._zod.def.type === 'unknown';
+  const payload = eventEnvelopeSchema.shape.payload._zod.def as {
+    type: string;
+    keyType?: { _zod: { def: { type: string; checks?: unknown[] } } };
+    valueType?: { _zod: { def: { type: string } } };
+  };
+  return (
+    payload.type === 'record' &&
+    payload.keyType?._zod.def.type === 'string' &&
+    !payload.keyType._zod.def.checks?.length &&
+    payload.valueType?._zod.def.type === 'unknown'
+  );
 })();
 
 /** Parses one event: the cheap schema first, the envelope's for anything it refuses. */
-export function parseEnvelope(item: unknown): { success: true; data: EventEnvelope; fast: boolean } | { success: false; error: z.ZodError } {
+export function parseEnvelope(
+  item: unknown,
+): { success: true; data: EventEnvelope; fast: boolean } | { success: false; error: z.ZodError } {
   if (FAST_PATH_APPLIES) {
     const fast = fastEnvelopeSchema.safeParse(item);
     if (fast.success) return { success: true, data: fast.data as EventEnvelope, fast: true };
@@ -61,7 +72,8 @@ function storeIssues(event: EventEnvelope, serialized: string, prefix: string): 
   }
   for (const ref of REFS) {
     const value = event.payload[ref];
-    if (typeof value === 'number' && value > INT4_MAX) issues.push({ path: `${prefix}.payload.${ref}`, message: `must be at most ${INT4_MAX}` });
+    if (typeof value === 'number' && value > INT4_MAX)
+      issues.push({ path: `${prefix}.payload.${ref}`, message: `must be at most ${INT4_MAX}` });
   }
   // JSON.stringify writes both as \u escapes: a cheap test first, the exact one only on a hit.
   if (/\\u(0000|d[89a-f])/i.test(serialized) && unstorableText(event.payload, prefix).length > 0) {
@@ -94,7 +106,11 @@ export function parseEventBatch(body: unknown): EventEnvelope[] {
   serialized.forEach((text, i) => {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > MAX_EVENT_BYTES) {
-      throw new AppError(413, 'PayloadTooLargeError', `Event ${single ? 'body' : `body[${i}]`} is ${bytes} bytes serialized; at most ${MAX_EVENT_BYTES} are allowed`);
+      throw new AppError(
+        413,
+        'PayloadTooLargeError',
+        `Event ${single ? 'body' : `body[${i}]`} is ${bytes} bytes serialized; at most ${MAX_EVENT_BYTES} are allowed`,
+      );
     }
   });
 
@@ -114,7 +130,10 @@ export function parseEventBatch(body: unknown): EventEnvelope[] {
   const first = issues[0];
   if (first) {
     const shown = issues.slice(0, MAX_ISSUES);
-    throw new ValidationError(`Invalid ${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}; nothing was stored`, shown);
+    throw new ValidationError(
+      `Invalid ${first.path}: ${first.message}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}; nothing was stored`,
+      shown,
+    );
   }
   return events;
 }

@@ -22,7 +22,17 @@ export interface PositionedEvent extends EventRow {
 }
 
 /** The columns of a stored event, as every reader of the store selects them. */
-export const EVENT_COLUMNS = ['id', 'event_id', 'name', 'payload', 'occurred_at', 'created_at', 'project_id', 'deployment_id', 'user_id'] as const;
+export const EVENT_COLUMNS = [
+  'id',
+  'event_id',
+  'name',
+  'payload',
+  'occurred_at',
+  'created_at',
+  'project_id',
+  'deployment_id',
+  'user_id',
+] as const;
 const COLUMNS = EVENT_COLUMNS;
 
 /** Narrows `query` to the events matching `filter`: the one definition of the filters, for pages and the export. */
@@ -74,12 +84,19 @@ export function createEventsRepo(db: Knex) {
       const query = db('events').select<Array<EventRow & { exact_occurred_at: string }>>([...COLUMNS, db.raw(EXACT_OCCURRED_AT)]);
       whereEventMatches(query, filter);
       if (after) query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [after.occurredAt, after.id]);
-      const rows = await query.orderBy([{ column: 'occurred_at', order: 'desc' }, { column: 'id', order: 'desc' }]).limit(limit);
+      const rows = await query
+        .orderBy([
+          { column: 'occurred_at', order: 'desc' },
+          { column: 'id', order: 'desc' },
+        ])
+        .limit(limit);
       return rows.map(({ exact_occurred_at, ...row }) => ({ ...row, position: { occurredAt: exact_occurred_at, id: row.id } }));
     },
 
     async findById(id: number): Promise<EventRow | undefined> {
-      return db('events').where({ id }).first(...COLUMNS);
+      return db('events')
+        .where({ id })
+        .first(...COLUMNS);
     },
   };
 }

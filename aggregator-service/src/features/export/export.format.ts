@@ -58,6 +58,9 @@ export function ndjsonRecord(row: EventRow): string {
 
 export function exportFilename(format: ExportFormat, now: Date): string {
   // 2026-11-20T10-00-00Z: no colons, which some file systems refuse.
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/:/g, '-');
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/:/g, '-');
   return `events-${stamp}.${format}`;
 }

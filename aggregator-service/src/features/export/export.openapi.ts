@@ -45,10 +45,16 @@ ${EXPORT_MAX_DURATION_MS / 60_000} minutes (export large ranges in pieces with \
           description: 'The file format. Another value is a 400.',
           schema: { type: 'string', enum: [...EXPORT_FORMATS], default: 'ndjson' },
         },
-        { name: 'name', in: 'query', required: false, description: 'Only events of this name.', schema: { type: 'string', minLength: 1, maxLength: 100 } },
+        {
+          name: 'name',
+          in: 'query',
+          required: false,
+          description: 'Only events of this name.',
+          schema: { type: 'string', minLength: 1, maxLength: 100 },
+        },
         { name: 'projectId', in: 'query', required: false, description: 'Only events about this project.', schema: { ...refId } },
         { name: 'deploymentId', in: 'query', required: false, description: 'Only events about this deployment.', schema: { ...refId } },
-        { name: 'userId', in: 'query', required: false, description: 'Only events about this user\'s projects.', schema: { ...refId } },
+        { name: 'userId', in: 'query', required: false, description: "Only events about this user's projects.", schema: { ...refId } },
         {
           name: 'from',
           in: 'query',
@@ -56,7 +62,13 @@ ${EXPORT_MAX_DURATION_MS / 60_000} minutes (export large ranges in pieces with \
           description: 'Only events that occurred at or after this instant (ISO 8601 with `Z` or an offset; encode `+` as `%2B`).',
           schema: { type: 'string', format: 'date-time' },
         },
-        { name: 'to', in: 'query', required: false, description: 'Only events that occurred before this instant (exclusive).', schema: { type: 'string', format: 'date-time' } },
+        {
+          name: 'to',
+          in: 'query',
+          required: false,
+          description: 'Only events that occurred before this instant (exclusive).',
+          schema: { type: 'string', format: 'date-time' },
+        },
         ref('#/components/parameters/X-Request-Id'),
       ],
       responses: {
@@ -69,11 +81,21 @@ ${EXPORT_MAX_DURATION_MS / 60_000} minutes (export large ranges in pieces with \
               required: true,
               schema: { type: 'string', pattern: '^attachment; filename="events-[0-9T:Z-]+\\.(ndjson|csv)"$' },
             },
-            'Cache-Control': { description: '`no-store`: an export is a snapshot, never cached.', required: true, schema: { type: 'string', enum: ['no-store'] } },
+            'Cache-Control': {
+              description: '`no-store`: an export is a snapshot, never cached.',
+              required: true,
+              schema: { type: 'string', enum: ['no-store'] },
+            },
           },
           content: {
-            'application/x-ndjson': { schema: { type: 'string', description: 'One JSON event per line (see the `Event` schema).' }, example: NDJSON_EXAMPLE },
-            'text/csv': { schema: { type: 'string', description: `RFC 4180 with the header row \`${CSV_COLUMNS.join(',')}\`.` }, example: CSV_EXAMPLE },
+            'application/x-ndjson': {
+              schema: { type: 'string', description: 'One JSON event per line (see the `Event` schema).' },
+              example: NDJSON_EXAMPLE,
+            },
+            'text/csv': {
+              schema: { type: 'string', description: `RFC 4180 with the header row \`${CSV_COLUMNS.join(',')}\`.` },
+              example: CSV_EXAMPLE,
+            },
           },
         },
         ...openapiErrors(400, 401, 500),

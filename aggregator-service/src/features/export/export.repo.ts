@@ -33,7 +33,10 @@ export const EXPORT_MAX_DURATION_MS = 30 * 60_000;
 /** The export's statement (not run): knex builds it, pg-query-stream runs it. */
 export function exportQuery(db: Knex, filter: EventFilter): { sql: string; bindings: readonly unknown[] } {
   const query = whereEventMatches(db('events').select(...EVENT_COLUMNS), filter);
-  query.orderBy([{ column: 'occurred_at', order: 'asc' }, { column: 'id', order: 'asc' }]);
+  query.orderBy([
+    { column: 'occurred_at', order: 'asc' },
+    { column: 'id', order: 'asc' },
+  ]);
   const native = query.toSQL().toNative();
   return { sql: native.sql, bindings: native.bindings };
 }

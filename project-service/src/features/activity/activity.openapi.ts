@@ -13,7 +13,7 @@ const activityItem: JsonSchema = {
   title: 'ActivityItem',
   description: 'One event of the project, with a short sentence describing it.',
   properties: {
-    id: { type: 'integer', minimum: 1, description: 'The event\'s id in the event store.' },
+    id: { type: 'integer', minimum: 1, description: "The event's id in the event store." },
     name: { type: 'string', description: 'The event name, e.g. `deployment.status_changed` (see the event catalogue in the README).' },
     occurredAt: { type: 'string', format: 'date-time', description: 'When it happened, in UTC.' },
     summary: {
@@ -24,7 +24,7 @@ const activityItem: JsonSchema = {
         '`Event <name>` for events outside the catalogue.',
       examples: ['Deployment #42 finished in 37 s'],
     },
-    payload: { type: 'object', description: 'The event\'s payload, as stored.', additionalProperties: true },
+    payload: { type: 'object', description: "The event's payload, as stored.", additionalProperties: true },
   },
   required: ['id', 'name', 'occurredAt', 'summary', 'payload'],
   additionalProperties: false,
@@ -35,7 +35,7 @@ export const activityPaths: Record<string, OpenApiPathItem> = {
     get: {
       tags: ['project'],
       operationId: 'getProjectActivity',
-      summary: 'A project\'s activity feed',
+      summary: "A project's activity feed",
       description: `The project's events (deployments created, status changes, successes, failures, cancellations, its URL),
 newest first, each with a human \`summary\`, read from aggregator-service. Keyset pagination: pass \`nextCursor\` as
 \`cursor\`, or follow \`Link: rel="next"\` (an absolute URL of this service).
@@ -67,7 +67,8 @@ ${AGGREGATOR_READ_TIMEOUT_MS / 1000} s (down, slow, failing, or not configured),
           headers: {
             ...reqIdHeader,
             Link: {
-              description: 'When there is a next page: `<…/projects/{id}/activity?…&cursor=…>; rel="next"`, an absolute URL of this service.',
+              description:
+                'When there is a next page: `<…/projects/{id}/activity?…&cursor=…>; rel="next"`, an absolute URL of this service.',
               required: false,
               schema: { type: 'string' },
             },
@@ -91,7 +92,15 @@ ${AGGREGATOR_READ_TIMEOUT_MS / 1000} s (down, slow, failing, or not configured),
                     name: 'deployment.succeeded',
                     occurredAt: '2026-11-20T10:00:37.000Z',
                     summary: 'Deployment #42 finished in 37 s',
-                    payload: { projectId: 1, projectName: 'shop', userId: 1, deploymentId: 42, source: 'webhook', requestId: 'req-9', deployedIn: 37 },
+                    payload: {
+                      projectId: 1,
+                      projectName: 'shop',
+                      userId: 1,
+                      deploymentId: 42,
+                      source: 'webhook',
+                      requestId: 'req-9',
+                      deployedIn: 37,
+                    },
                   },
                 ],
                 nextCursor: null,

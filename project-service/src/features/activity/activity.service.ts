@@ -23,7 +23,10 @@ export function createActivityService(deps: { projects: Pick<ProjectsRepo, 'exis
       if (!(await deps.projects.exists(projectId, owner))) throw new NotFoundError(`Project ${projectId} not found`);
       const { aggregator } = deps;
       if (!aggregator) {
-        throw new ServiceUnavailableError('The activity feed is not available: this instance has no aggregator configured', NOT_CONFIGURED_RETRY_AFTER_S);
+        throw new ServiceUnavailableError(
+          'The activity feed is not available: this instance has no aggregator configured',
+          NOT_CONFIGURED_RETRY_AFTER_S,
+        );
       }
       let body: unknown;
       try {
@@ -38,7 +41,11 @@ export function createActivityService(deps: { projects: Pick<ProjectsRepo, 'exis
       }
       const page = aggregatorActivityPage.safeParse(body);
       if (!page.success) {
-        throw new ServiceUnavailableError('The event store answered something unexpected; try again shortly', AGGREGATOR_RETRY_AFTER_S, page.error);
+        throw new ServiceUnavailableError(
+          'The event store answered something unexpected; try again shortly',
+          AGGREGATOR_RETRY_AFTER_S,
+          page.error,
+        );
       }
       return { data: page.data.data.map(activityJson), nextCursor: page.data.nextCursor };
     },

@@ -2,12 +2,12 @@ import { DEPLOYMENT_STATUSES, cancelOutcome, webhookOutcome, type DeploymentStat
 
 /** The whole table, written out pair by pair: from → to → outcome. */
 const EXPECTED: Record<DeploymentStatus, Record<DeploymentStatus, string>> = {
-  pending:   { pending: 'same',     building: 'apply',    deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  building:  { pending: 'stale',    building: 'same',     deploying: 'apply',    done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  deploying: { pending: 'stale',    building: 'stale',    deploying: 'same',     done: 'apply',    failed: 'apply',    cancelled: 'apply' },
-  done:      { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'same',     failed: 'conflict', cancelled: 'conflict' },
-  failed:    { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'same',     cancelled: 'conflict' },
-  cancelled: { pending: 'stale',    building: 'stale',    deploying: 'stale',    done: 'conflict', failed: 'conflict', cancelled: 'same' },
+  pending: { pending: 'same', building: 'apply', deploying: 'apply', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  building: { pending: 'stale', building: 'same', deploying: 'apply', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  deploying: { pending: 'stale', building: 'stale', deploying: 'same', done: 'apply', failed: 'apply', cancelled: 'apply' },
+  done: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'same', failed: 'conflict', cancelled: 'conflict' },
+  failed: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'conflict', failed: 'same', cancelled: 'conflict' },
+  cancelled: { pending: 'stale', building: 'stale', deploying: 'stale', done: 'conflict', failed: 'conflict', cancelled: 'same' },
 };
 
 describe('webhook transitions', () => {

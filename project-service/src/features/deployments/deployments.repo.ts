@@ -226,16 +226,32 @@ export function createDeploymentsRepo(db: Knex) {
      * Creates the deployment, its event and the key `request.key` in one statement; `key-taken`
      * (nothing written) when the key is already there, live or expired.
      */
-    async createWithKey(projectId: number, cause: Cause, request: IdempotentRequest, ttlSeconds: number, owner?: number): Promise<KeyedCreate> {
+    async createWithKey(
+      projectId: number,
+      cause: Cause,
+      request: IdempotentRequest,
+      ttlSeconds: number,
+      owner?: number,
+    ): Promise<KeyedCreate> {
       try {
-        const { rows } = await db.raw<{ rows: DeploymentRow[] }>(owner === undefined ? DEPLOYMENTS_SQL.createWithKey : OWNED_DEPLOYMENTS_SQL.createWithKey, [
-          ...(owner === undefined ? [projectId] : [projectId, owner]), cause.source, cause.requestId,
-          request.scope, request.key, request.fingerprint,
-          ttlSeconds, request.scope, request.key,
-        ]);
+        const { rows } = await db.raw<{ rows: DeploymentRow[] }>(
+          owner === undefined ? DEPLOYMENTS_SQL.createWithKey : OWNED_DEPLOYMENTS_SQL.createWithKey,
+          [
+            ...(owner === undefined ? [projectId] : [projectId, owner]),
+            cause.source,
+            cause.requestId,
+            request.scope,
+            request.key,
+            request.fingerprint,
+            ttlSeconds,
+            request.scope,
+            request.key,
+          ],
+        );
         return rows[0] ? { kind: 'created', deployment: rows[0] } : { kind: 'no-project' };
       } catch (err) {
-        if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'idempotency_keys_pkey') return { kind: 'key-taken' };
+        if (sqlState(err) === '23505' && (err as { constraint?: string }).constraint === 'idempotency_keys_pkey')
+          return { kind: 'key-taken' };
         throw err;
       }
     },

@@ -18,7 +18,10 @@ export function registerDeploymentRoutes(
     const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
     const owner = ownerOf(ctx.state);
     const result = await deployments.list({ projectId, statuses: status, ...(owner === undefined ? {} : { owner }) }, page);
-    ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
+    ctx.set(
+      'Link',
+      linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)),
+    );
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.deployments.map(deploymentJson);
   });

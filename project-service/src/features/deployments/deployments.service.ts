@@ -1,4 +1,12 @@
-import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, UnauthorizedError, sha256, type DeploymentStatus } from '@hosting/shared';
+import {
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  sha256,
+  type DeploymentStatus,
+} from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
 import type { Owner } from '../../http/scope.js';

@@ -46,7 +46,9 @@ export function canonicalJson(value: unknown): string {
  * `/deployments` alias is the same request), its target and its canonical body.
  */
 export function requestFingerprint(operation: string, target: string | number, body: unknown): Buffer {
-  return createHash('sha256').update(canonicalJson([operation, String(target), body ?? {}]), 'utf8').digest();
+  return createHash('sha256')
+    .update(canonicalJson([operation, String(target), body ?? {}]), 'utf8')
+    .digest();
 }
 
 /** The same key with a different request: Stripe's answer, a 422. */

@@ -104,15 +104,20 @@ export function createProjectsRepo(db: Knex) {
       const { rows } =
         owner === undefined
           ? await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ?) as found', [id])
-          : await db.raw<{ rows: Array<{ found: boolean }> }>('select exists (select 1 from projects where id = ? and user_id = ?) as found', [id, owner]);
+          : await db.raw<{ rows: Array<{ found: boolean }> }>(
+              'select exists (select 1 from projects where id = ? and user_id = ?) as found',
+              [id, owner],
+            );
       return rows[0]?.found === true;
     },
 
     async rotateSecret(id: number, digest: Buffer, cause: Cause): Promise<{ id: number; rotated_at: Date } | undefined> {
-      const { rows } = await db.raw<{ rows: Array<{ id: number; rotated_at: Date }> }>(
-        PROJECTS_SQL.rotateSecret,
-        [digest, id, cause.source, cause.requestId],
-      );
+      const { rows } = await db.raw<{ rows: Array<{ id: number; rotated_at: Date }> }>(PROJECTS_SQL.rotateSecret, [
+        digest,
+        id,
+        cause.source,
+        cause.requestId,
+      ]);
       return rows[0];
     },
 

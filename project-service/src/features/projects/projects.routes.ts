@@ -29,7 +29,10 @@ export function registerProjectRoutes(
   router.get('/projects', auth, async (ctx) => {
     const { page } = parseWith(z.object({ page: pageParam }), { page: ctx.query.page }, 'query');
     const result = await projects.list(page, ownerOf(ctx.state));
-    ctx.set('Link', linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)));
+    ctx.set(
+      'Link',
+      linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)),
+    );
     ctx.set('X-Total-Count', String(result.total));
     ctx.body = result.projects.map(projectJson);
   });
@@ -65,11 +68,16 @@ export function registerProjectRoutes(
     const key = parseWith(idempotencyKeyHeader, { 'Idempotency-Key': ctx.headers['idempotency-key'] }, 'header')['Idempotency-Key']!;
     const scope = ctx.state.principal?.key;
     if (scope === undefined) throw new Error('createDeployment: no principal after authentication');
-    const { deployment, status, replayed } = await deployments.createIdempotent(id, cause, {
-      scope,
-      key,
-      fingerprint: requestFingerprint(CREATE_DEPLOYMENT, id, body),
-    }, owner);
+    const { deployment, status, replayed } = await deployments.createIdempotent(
+      id,
+      cause,
+      {
+        scope,
+        key,
+        fingerprint: requestFingerprint(CREATE_DEPLOYMENT, id, body),
+      },
+      owner,
+    );
     ctx.status = status;
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.set('Location', `/deployments/${deployment.id}`);

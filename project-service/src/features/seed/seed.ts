@@ -151,7 +151,14 @@ const iso = (d: Date | string) => new Date(d).toISOString();
 type FieldChanges<F extends string> = Partial<Record<F, { from: string; to: string }>>;
 
 /** The `fields` whose values differ between the row (`was`) and its record (`is`); each is also listed in `report`. */
-function differences<F extends string>(table: SeedDifference['table'], id: number, fields: readonly F[], was: Record<F, string>, is: Record<F, string>, report: SeedDifference[]): FieldChanges<F> {
+function differences<F extends string>(
+  table: SeedDifference['table'],
+  id: number,
+  fields: readonly F[],
+  was: Record<F, string>,
+  is: Record<F, string>,
+  report: SeedDifference[],
+): FieldChanges<F> {
   const changes: FieldChanges<F> = {};
   for (const field of fields) {
     if (was[field] === is[field]) continue;
@@ -181,19 +188,45 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
       const problems = data.projects
         .map((p, index) => ({ p, index }))
         .filter(({ p }) => !known.has(p.user_id) && !found.has(p.user_id))
-        .map(({ p, index }) => `${path.basename(data.files.projects)} record ${index} (id ${p.id}), field "user_id": no user ${p.user_id} in ${path.basename(data.files.users)} or the database`);
+        .map(
+          ({ p, index }) =>
+            `${path.basename(data.files.projects)} record ${index} (id ${p.id}), field "user_id": no user ${p.user_id} in ${path.basename(data.files.users)} or the database`,
+        );
       if (problems.length > 0) throw new SeedError(problems);
     }
 
     // Locked, so that a concurrent change (a rename, a rotation) cannot slip between the comparison and the write.
     const users = new Map(
-      (await trx('users').whereIn('id', data.users.map((u) => u.id)).select('id', 'email', 'username', 'created_at').forUpdate()).map((u) => [u.id, u]),
+      (
+        await trx('users')
+          .whereIn(
+            'id',
+            data.users.map((u) => u.id),
+          )
+          .select('id', 'email', 'username', 'created_at')
+          .forUpdate()
+      ).map((u) => [u.id, u]),
     );
     const projects = new Map(
-      (await trx('projects').whereIn('id', data.projects.map((p) => p.id)).select('id', 'name', 'url', 'user_id', 'app_secret_sha256', 'created_at').forUpdate()).map((p) => [p.id, p]),
+      (
+        await trx('projects')
+          .whereIn(
+            'id',
+            data.projects.map((p) => p.id),
+          )
+          .select('id', 'name', 'url', 'user_id', 'app_secret_sha256', 'created_at')
+          .forUpdate()
+      ).map((p) => [p.id, p]),
     );
 
-    const report: SeedReport = { created: { users: [], projects: [] }, changes: [], kept: [], applied: overwrite, overwrite: options.overwrite === true, dryRun };
+    const report: SeedReport = {
+      created: { users: [], projects: [] },
+      changes: [],
+      kept: [],
+      applied: overwrite,
+      overwrite: options.overwrite === true,
+      dryRun,
+    };
     const userUpdates: Array<{ id: number; changes: FieldChanges<(typeof USER_FIELDS)[number]> }> = [];
     for (const u of data.users) {
       const row = users.get(u.id);
@@ -218,8 +251,10 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
       const changes = differences('projects', p.id, PROJECT_FIELDS, was, is, report.changes);
       if (Object.keys(changes).length > 0) projectUpdates.push({ id: p.id, name: p.name, userId: row.user_id, changes });
       if (row.url !== p.url) report.kept.push({ table: 'projects', id: p.id, field: 'url', from: row.url, to: p.url });
-      if (row.user_id !== p.user_id) report.kept.push({ table: 'projects', id: p.id, field: 'userId', from: String(row.user_id), to: String(p.user_id) });
-      if (!secretMatchesDigest(p.app_secret, row.app_secret_sha256)) report.kept.push({ table: 'projects', id: p.id, field: 'appSecret', from: null, to: null });
+      if (row.user_id !== p.user_id)
+        report.kept.push({ table: 'projects', id: p.id, field: 'userId', from: String(row.user_id), to: String(p.user_id) });
+      if (!secretMatchesDigest(p.app_secret, row.app_secret_sha256))
+        report.kept.push({ table: 'projects', id: p.id, field: 'appSecret', from: null, to: null });
     }
     if (dryRun) return report;
 
@@ -227,7 +262,11 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
     const newProjects = new Set(report.created.projects);
     if (newUsers.size > 0) {
       await trx('users')
-        .insert(data.users.filter((u) => newUsers.has(u.id)).map((u) => ({ id: u.id, email: u.email, username: u.username, created_at: new Date(u.created_at) })))
+        .insert(
+          data.users
+            .filter((u) => newUsers.has(u.id))
+            .map((u) => ({ id: u.id, email: u.email, username: u.username, created_at: new Date(u.created_at) })),
+        )
         .onConflict('id')
         .ignore();
       await moveSequencePast(trx, 'users');
@@ -237,7 +276,14 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
         .insert(
           data.projects
             .filter((p) => newProjects.has(p.id))
-            .map((p) => ({ id: p.id, name: p.name, url: p.url, user_id: p.user_id, app_secret_sha256: sha256(p.app_secret), created_at: new Date(p.created_at) })),
+            .map((p) => ({
+              id: p.id,
+              name: p.name,
+              url: p.url,
+              user_id: p.user_id,
+              app_secret_sha256: sha256(p.app_secret),
+              created_at: new Date(p.created_at),
+            })),
         )
         .onConflict('id')
         .ignore();
@@ -259,8 +305,15 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
     for (const { id, name, userId, changes } of projectUpdates) {
       await trx('projects')
         .where({ id })
-        .update({ ...(changes.name && { name: changes.name.to }), ...(changes.createdAt && { created_at: new Date(changes.createdAt.to) }) });
-      events.push({ event_id: randomUUID(), name: 'project.updated', payload: { projectId: id, projectName: name, userId, source: 'seed', requestId: null, changes } });
+        .update({
+          ...(changes.name && { name: changes.name.to }),
+          ...(changes.createdAt && { created_at: new Date(changes.createdAt.to) }),
+        });
+      events.push({
+        event_id: randomUUID(),
+        name: 'project.updated',
+        payload: { projectId: id, projectName: name, userId, source: 'seed', requestId: null, changes },
+      });
     }
     if (events.length > 0) await trx('outbox').insert(events);
     return report;
@@ -293,7 +346,8 @@ export function describeSeedReport(report: SeedReport): string[] {
     const value = k.field === 'appSecret' ? 'differs from the file' : `${show(k.from)} (file: ${show(k.to)})`;
     lines.push(`Kept project ${k.id}: ${k.field} ${value}: never changed by seeding (${keptReason(k.field)})`);
   }
-  if (users.length + projects.length + report.changes.length === 0) lines.push('Nothing to change: every record is already in the database.');
+  if (users.length + projects.length + report.changes.length === 0)
+    lines.push('Nothing to change: every record is already in the database.');
   else if (report.dryRun) lines.push('Dry run: nothing was written.');
   return lines;
 }

@@ -28,30 +28,43 @@ The whole answer is one SQL statement, an index-only range scan per project of t
 
 const userStats: JsonSchema = {
   type: 'object',
-  description: 'A user\'s deployment statistics over a window of whole ISO weeks.',
+  description: "A user's deployment statistics over a window of whole ISO weeks.",
   properties: {
     userId: { type: 'integer', minimum: 1 },
     from: {
       type: ['string', 'null'],
       format: 'date',
-      description: 'The window\'s first day, a Monday (UTC); null when the window holds no week.',
+      description: "The window's first day, a Monday (UTC); null when the window holds no week.",
     },
     to: {
       type: ['string', 'null'],
       format: 'date',
-      description: 'The window\'s last day, a Sunday (UTC), included; null when the window holds no week.',
+      description: "The window's last day, a Sunday (UTC), included; null when the window holds no week.",
     },
     weeks: { type: 'integer', minimum: 0, description: 'ISO weeks in the window, those without any deployment included.' },
     deployments: { type: 'integer', minimum: 0, description: 'Deployments created in the window, whatever their status.' },
     successfulDeployments: { type: 'integer', minimum: 0, description: 'Of those, the ones whose status is `done`.' },
-    averageWeeklyDeployments: { type: 'number', minimum: 0, description: '`deployments / weeks`, rounded half up to 2 decimals; 0 without a week.' },
+    averageWeeklyDeployments: {
+      type: 'number',
+      minimum: 0,
+      description: '`deployments / weeks`, rounded half up to 2 decimals; 0 without a week.',
+    },
     averageWeeklySuccessfulDeployments: {
       type: 'number',
       minimum: 0,
       description: '`successfulDeployments / weeks`, rounded half up to 2 decimals; 0 without a week.',
     },
   },
-  required: ['userId', 'from', 'to', 'weeks', 'deployments', 'successfulDeployments', 'averageWeeklyDeployments', 'averageWeeklySuccessfulDeployments'],
+  required: [
+    'userId',
+    'from',
+    'to',
+    'weeks',
+    'deployments',
+    'successfulDeployments',
+    'averageWeeklyDeployments',
+    'averageWeeklySuccessfulDeployments',
+  ],
   additionalProperties: false,
 };
 
@@ -63,7 +76,7 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
     get: {
       tags: ['statistics'],
       operationId: 'getUserStats',
-      summary: 'A user\'s deployments per ISO week',
+      summary: "A user's deployments per ISO week",
       description: DEFINITION,
       parameters: [
         {
@@ -77,7 +90,8 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
           name: 'from',
           in: 'query',
           required: false,
-          description: 'The window starts with the ISO week containing this date or instant. Default: the week of the user\'s first deployment.',
+          description:
+            "The window starts with the ISO week containing this date or instant. Default: the week of the user's first deployment.",
           schema: bound,
           example: '2026-12-21',
         },
@@ -121,7 +135,10 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
             issues: [{ path: 'query.from', message: 'must not be after query.to' }],
           },
         ),
-        '404': openapiErrorResponse('No user with this id, or (a user\'s token, JWT mode) another user than the token\'s: the same answer (`NotFoundError`).', { status: 404, message: 'User 42 not found' }),
+        '404': openapiErrorResponse(
+          "No user with this id, or (a user's token, JWT mode) another user than the token's: the same answer (`NotFoundError`).",
+          { status: 404, message: 'User 42 not found' },
+        ),
         ...openapiErrors(401, 500, 503),
       },
     },

@@ -33,7 +33,8 @@ export function createStatsService(deps: { stats: StatsRepo; clock: () => Date }
       }
       const start = bounds.from ? weekStart(bounds.from) : null;
       const end = weekEnd(last);
-      const counts = owner === undefined || owner === userId ? await stats.deploymentCounts(userId, { from: start, before: end }) : undefined;
+      const counts =
+        owner === undefined || owner === userId ? await stats.deploymentCounts(userId, { from: start, before: end }) : undefined;
       if (!counts) throw new NotFoundError(`User ${userId} not found`);
 
       const first = start ?? (counts.first_at ? weekStart(counts.first_at) : null);

@@ -164,7 +164,8 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     if (sub.closed || sub.stream.writableEnded) return;
     sub.stream.write(text);
     // The response is piped from this stream: what the socket does not take piles up here.
-    if (sub.stream.writableLength + sub.stream.readableLength > maxBufferedBytes) drop(sub, 'slow client: more than maxBufferedBytes unsent');
+    if (sub.stream.writableLength + sub.stream.readableLength > maxBufferedBytes)
+      drop(sub, 'slow client: more than maxBufferedBytes unsent');
   }
 
   function drop(sub: Subscriber, reason: string): void {
@@ -207,7 +208,10 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     stats.deadIds += step.dead;
     if (step.timedOut > 0) {
       stats.timedOutIds += step.timedOut;
-      logger.warn({ ids: step.timedOut, cursor: state.cursor, gapTimeoutMs }, 'deployment stream gave up waiting for missing change ids (a long transaction?)');
+      logger.warn(
+        { ids: step.timedOut, cursor: state.cursor, gapTimeoutMs },
+        'deployment stream gave up waiting for missing change ids (a long transaction?)',
+      );
     }
     for (const change of step.emit) fanOut(change);
     if (step.waiting) return 'waiting';
@@ -265,7 +269,9 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     if (owner === undefined) return () => undefined;
     const held = perUser.get(owner) ?? 0;
     if (held >= maxPerUser) {
-      throw new TooManyRequestsError(`This user already has ${maxPerUser} live streams open; close one, or try again later`, { 'Retry-After': '5' });
+      throw new TooManyRequestsError(`This user already has ${maxPerUser} live streams open; close one, or try again later`, {
+        'Retry-After': '5',
+      });
     }
     if (ofUsers >= forUsers) {
       throw new ServiceUnavailableError(`This process already serves ${forUsers} live streams of users; try again shortly`, 5);
@@ -313,7 +319,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
         write(sub, resetFrame(upTo, reset));
         sub.lastId = upTo;
       } else {
-        for (let after = from; after < upTo && !sub.closed; ) {
+        for (let after = from; after < upTo && !sub.closed;) {
           const page = await repo.replayPage({ after, upTo, projectId: sub.projectId, owner: sub.owner, limit: REPLAY_PAGE });
           for (const change of page) write(sub, deploymentFrame(change));
           sub.sent += page.length;
@@ -335,7 +341,8 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     }
   }
 
-  const unavailable = () => new ServiceUnavailableError('The live deployment stream is not available in this process right now; try again shortly', 2);
+  const unavailable = () =>
+    new ServiceUnavailableError('The live deployment stream is not available in this process right now; try again shortly', 2);
 
   return {
     /** Reads where the stream stands and starts listening; subscribe() answers 503 before. */

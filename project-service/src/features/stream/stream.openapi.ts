@@ -74,8 +74,16 @@ function operation(operationId: string, summary: string, scope: string, project:
         description: 'The stream of events, until the client or the server closes it.',
         headers: {
           ...reqIdHeader,
-          'Cache-Control': { description: 'No cache may keep or transform the stream.', required: true, schema: { type: 'string', const: 'private, no-store, no-transform' } },
-          'X-Accel-Buffering': { description: 'Tells nginx not to buffer the stream.', required: true, schema: { type: 'string', const: 'no' } },
+          'Cache-Control': {
+            description: 'No cache may keep or transform the stream.',
+            required: true,
+            schema: { type: 'string', const: 'private, no-store, no-transform' },
+          },
+          'X-Accel-Buffering': {
+            description: 'Tells nginx not to buffer the stream.',
+            required: true,
+            schema: { type: 'string', const: 'no' },
+          },
         },
         content: {
           'text/event-stream': {
@@ -84,14 +92,24 @@ function operation(operationId: string, summary: string, scope: string, project:
           },
         },
       },
-      '400': openapiErrorResponse('A `Last-Event-ID` or `lastEventId` that is not an event id, or a bad path parameter (`ValidationError`).', {
-        status: 400,
-        name: 'ValidationError',
-        message: 'Invalid header.last-event-id: must be the id of an event of this stream (a non-negative integer)',
-        issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
-      }),
+      '400': openapiErrorResponse(
+        'A `Last-Event-ID` or `lastEventId` that is not an event id, or a bad path parameter (`ValidationError`).',
+        {
+          status: 400,
+          name: 'ValidationError',
+          message: 'Invalid header.last-event-id: must be the id of an event of this stream (a non-negative integer)',
+          issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
+        },
+      ),
       ...openapiErrors(401),
-      ...(project ? { '404': openapiErrorResponse('No such project, or (a user\'s token) not theirs: the same answer (`NotFoundError`).', { status: 404, message: 'Project 42 not found' }) } : {}),
+      ...(project
+        ? {
+            '404': openapiErrorResponse("No such project, or (a user's token) not theirs: the same answer (`NotFoundError`).", {
+              status: 404,
+              message: 'Project 42 not found',
+            }),
+          }
+        : {}),
       ...openapiErrors(500),
       '429': openapiErrorResponse(
         "A user's token (JWT mode) already holds `STREAM_MAX_PER_USER` streams in this process: close one first; or a rate " +
@@ -104,7 +122,7 @@ function operation(operationId: string, summary: string, scope: string, project:
         },
       ),
       '503': openapiErrorResponse(
-        'This process already serves `STREAM_MAX_CLIENTS` streams (users\' tokens: nine tenths of them), is shutting down, or runs without the stream; or the database ' +
+        "This process already serves `STREAM_MAX_CLIENTS` streams (users' tokens: nine tenths of them), is shutting down, or runs without the stream; or the database " +
           'took too long to answer. Try again after `Retry-After` seconds (`ServiceUnavailableError`).',
         { status: 503, message: 'This process already serves 1000 live streams; try again shortly' },
         { 'Retry-After': ref('#/components/headers/Retry-After') },
@@ -118,7 +136,7 @@ export const streamPaths: Record<string, OpenApiPathItem> = {
     get: operation(
       'streamDeployments',
       'Live deployment changes of every project (Server-Sent Events)',
-      'Every deployment change of every project, as it happens; for a user\'s token (JWT mode), of that user\'s projects only.',
+      "Every deployment change of every project, as it happens; for a user's token (JWT mode), of that user's projects only.",
       false,
     ),
   },
@@ -126,7 +144,7 @@ export const streamPaths: Record<string, OpenApiPathItem> = {
     get: operation(
       'streamProjectDeployments',
       'Live deployment changes of one project (Server-Sent Events)',
-      'The deployment changes of one project, as they happen. An unknown project is a 404; so is another user\'s project for a user\'s token (JWT mode).',
+      "The deployment changes of one project, as they happen. An unknown project is a 404; so is another user's project for a user's token (JWT mode).",
       true,
     ),
   },

@@ -76,7 +76,13 @@ export function createStreamRepo(db: Knex) {
     },
 
     /** `owner`: only the changes of that user's projects (null: everyone's). */
-    async replayInfo(args: { after: number; upTo: number; projectId: number | null; owner: number | null; limit: number }): Promise<ReplayInfo> {
+    async replayInfo(args: {
+      after: number;
+      upTo: number;
+      projectId: number | null;
+      owner: number | null;
+      limit: number;
+    }): Promise<ReplayInfo> {
       const { after, upTo, projectId, owner, limit } = args;
       const { rows } = await db.raw<{ rows: ReplayInfo[] }>(
         `select (select min(id) from deployment_changes) as oldest,
@@ -91,7 +97,13 @@ export function createStreamRepo(db: Knex) {
     },
 
     /** The changes in (after, upTo], of one project or all (of the owner's, with one), in id order. */
-    async replayPage(args: { after: number; upTo: number; projectId: number | null; owner: number | null; limit: number }): Promise<ChangeRow[]> {
+    async replayPage(args: {
+      after: number;
+      upTo: number;
+      projectId: number | null;
+      owner: number | null;
+      limit: number;
+    }): Promise<ChangeRow[]> {
       const { after, upTo, projectId, owner, limit } = args;
       const { rows } = await db.raw<{ rows: ChangeRow[] }>(
         `select ${COLUMNS} from deployment_changes

@@ -21,7 +21,11 @@ export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware
     const query = parseWith(streamQuery, ctx.query, 'query');
     if (!hub) throw new ServiceUnavailableError('The live deployment stream is not enabled in this process', 30);
     const owner = ownerOf(ctx.state);
-    const stream = await hub.subscribe({ projectId, lastEventId: headers['last-event-id'] ?? query.lastEventId, ...(owner === undefined ? {} : { owner }) });
+    const stream = await hub.subscribe({
+      projectId,
+      lastEventId: headers['last-event-id'] ?? query.lastEventId,
+      ...(owner === undefined ? {} : { owner }),
+    });
     ctx.status = 200;
     ctx.type = 'text/event-stream; charset=utf-8';
     // no-store: like every authenticated answer, never kept by a cache; no-transform: no proxy may compress (and so buffer) it.

@@ -21,7 +21,10 @@ export const webhookBody = z
  * presented secret (never the secret) and counted before the body is read; a wrong secret's 401
  * counts against the client address (the app's failed-authentication guard).
  */
-export function registerWebhookRoutes(router: AppRouter, deps: { deployments: DeploymentsService; metrics: ProjectMetrics; limits: HttpLimits }) {
+export function registerWebhookRoutes(
+  router: AppRouter,
+  deps: { deployments: DeploymentsService; metrics: ProjectMetrics; limits: HttpLimits },
+) {
   const secretOf = (ctx: { get(field: string): string }) => secretKey('app-secret', bearerToken(ctx.get('Authorization'))!);
   const perSecret = deps.limits.perCredentialKeyedBy(secretOf);
   // The secret can only be checked against the database: cap that work while it is unverified.
