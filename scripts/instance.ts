@@ -3,12 +3,14 @@ import path from 'node:path';
 import { dataDir, type Env } from '@hosting/shared';
 
 /**
- * The `npm start` that owns a data folder, recorded in `<DATA_DIR>/npm-start.json` while it runs:
- * a second `npm start` on the same folder reads it and refuses, naming what runs (the launcher
- * asks before compiling anything). A file left by a start that was killed names a dead pid and
+ * The `npm start` (or `npm run cluster`) that owns a data folder, recorded in
+ * `<DATA_DIR>/npm-start.json` while it runs: a second one on the same folder reads it and refuses,
+ * naming what runs (the launcher asks before compiling anything). A file left by a start that was killed names a dead pid and
  * is taken over.
  */
 export interface Instance {
+  /** `npm start` or `npm run cluster`: either owns the data folder alone (absent in records of older starts). */
+  command?: string;
   pid: number;
   dataDir: string;
   ports: { project: number; aggregator: number; postgres?: number };
@@ -41,7 +43,7 @@ export function describeInstance(found: Instance): string {
   const ports = [`project-service on port ${found.ports.project}`, `aggregator-service on port ${found.ports.aggregator}`];
   if (found.ports.postgres) ports.push(`the embedded PostgreSQL on port ${found.ports.postgres}`);
   return (
-    `another npm start is running for this data folder (${found.dataDir}): pid ${found.pid}, since ${found.startedAt}, with ${ports.join(', ')}. ` +
+    `another ${found.command ?? 'npm start'} is running for this data folder (${found.dataDir}): pid ${found.pid}, since ${found.startedAt}, with ${ports.join(', ')}. ` +
     `Stop it first (Ctrl-C in its terminal, or kill ${found.pid}), or start another one with its own DATA_DIR and ports.`
   );
 }
@@ -55,8 +57,8 @@ export class AlreadyRunning extends Error {
  * Records this process as the data folder's `npm start` (created exclusively, so of two starts
  * at the same moment one loses); returns the function that removes the record.
  */
-export function claimInstance(env: Env, ports: Instance['ports']): () => void {
-  const record: Instance = { pid: process.pid, dataDir: dataDir(env), ports, startedAt: new Date().toISOString() };
+export function claimInstance(env: Env, claim: Pick<Instance, 'command' | 'ports'>): () => void {
+  const record: Instance = { ...claim, pid: process.pid, dataDir: dataDir(env), startedAt: new Date().toISOString() };
   mkdirSync(record.dataDir, { recursive: true });
   const text = JSON.stringify(record, null, 2) + '\n';
   try {
