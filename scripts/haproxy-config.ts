@@ -42,3 +42,66 @@ export function renderHaproxyConfig(text: string, layout: HaproxyLayout): string
   }
   return out.join('\n');
 }
+
+/** An HAProxy time (`1s`, `500ms`, `2m`; a bare number is milliseconds) in milliseconds. */
+function haproxyTimeMs(text: string): number {
+  const m = /^(\d+)(us|ms|s|m|h|d)?$/.exec(text);
+  if (!m) throw new Error(`haproxy.cfg: "${text}" is not a time`);
+  const unit = { us: 0.001, ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+export interface HealthChecks {
+  /** `inter`: time between two checks of a server. */
+  interMs: number;
+  /** `fall`: failed checks in a row that take a server out. */
+  fall: number;
+  /** `rise`: passed checks in a row that put it back. */
+  rise: number;
+  /** `timeout check`: the longest a check may take. */
+  timeoutMs: number;
+}
+
+/**
+ * The health-check timings of a configuration (the slowest of its `default-server` lines), read
+ * from the file so the drain that depends on them (see `drainDelayMs`) cannot drift from it.
+ */
+export function healthChecks(text: string): HealthChecks {
+  const found: HealthChecks = { interMs: 0, fall: 0, rise: 0, timeoutMs: 0 };
+  for (const line of text.split('\n')) {
+    const server = /^\s+default-server\s+(.*)$/.exec(line);
+    if (server) {
+      const words = server[1]!.split(/\s+/);
+      const value = (name: string) => {
+        const i = words.indexOf(name);
+        return i >= 0 ? words[i + 1] : undefined;
+      };
+      const inter = value('inter');
+      const fall = value('fall');
+      const rise = value('rise');
+      if (inter) found.interMs = Math.max(found.interMs, haproxyTimeMs(inter));
+      if (fall) found.fall = Math.max(found.fall, Number(fall));
+      if (rise) found.rise = Math.max(found.rise, Number(rise));
+    }
+    const check = /^\s+timeout\s+check\s+(\S+)/.exec(line);
+    if (check) found.timeoutMs = Math.max(found.timeoutMs, haproxyTimeMs(check[1]!));
+  }
+  for (const [name, value] of Object.entries(found))
+    if (!value) throw new Error(`haproxy.cfg: no ${name.replace(/Ms$/, '')} setting for the health checks`);
+  return found;
+}
+
+/**
+ * The drain a replica needs behind this configuration: a replica's /readyz fails from its SIGTERM
+ * on, and the balancer takes it out after `fall` failed checks `inter` apart, each taking up to
+ * `timeout check`; one more interval covers a check that was just starting at the signal.
+ * Only after that may the replica close its port.
+ */
+export function drainDelayMs(checks: HealthChecks): number {
+  return checks.interMs * (checks.fall + 1) + checks.timeoutMs;
+}
+
+/** How long after a replica answers /readyz the balancer sends it traffic again: `rise` passed checks, and one interval to start. */
+export function riseDelayMs(checks: HealthChecks): number {
+  return checks.interMs * (checks.rise + 1) + checks.timeoutMs;
+}

@@ -1,19 +1,7 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 
-/**
- * The Debian tools the cluster tests drive (haproxy, pgbouncer) live in /usr/sbin, which is not
- * on every user's PATH: found on PATH first, then there. Undefined when not installed.
- */
-export function findTool(name: string): string | undefined {
-  if (spawnSync(name, ['-v'], { stdio: 'ignore' }).status === 0) return name;
-  for (const dir of ['/usr/sbin', '/usr/local/sbin']) {
-    const candidate = path.join(dir, name);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
+/** Found the way `npm run cluster` finds it. */
+export { findTool } from '../scripts/cluster-haproxy.js';
 
 /** A process in a group of its own, so `stopGroup` ends it and anything it started. */
 export function spawnGroup(command: string, args: string[], env: Record<string, string | undefined>): ChildProcess {

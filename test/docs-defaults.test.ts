@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { aggregatorConfigSchema } from '@hosting/aggregator-service';
 import { projectConfigSchema } from '@hosting/project-service';
 import { localStateEnv, SERVICE_NODE_OPTIONS } from '@hosting/shared';
+import { clusterEnv } from '../scripts/cluster-config.js';
 
 /**
  * One place for each default: the config schemas. README's configuration table and .env.example
@@ -21,6 +22,7 @@ const SCHEMAS: Array<[string, z.ZodObject]> = [
   ['project-service/src/config.ts', projectConfigSchema],
   ['aggregator-service/src/config.ts', aggregatorConfigSchema],
   ['shared/src/config.ts', localStateEnv],
+  ['scripts/cluster-config.ts', clusterEnv],
 ];
 
 /** variable → every schema field that reads it (LOG_LEVEL is read by both services). */
