@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   const shipped = readFileSync(path.join(root, 'ops/haproxy/haproxy.cfg'), 'utf8');
   const checks = healthChecks(shipped);
   // A larger drain set on purpose is kept; a smaller one (0, the single-process default) is not enough here.
-  const drainMs = Math.max(drainDelayMs(checks), Number(env.SHUTDOWN_DRAIN_DELAY_MS) || 0);
+  const drainMs = Math.max(drainDelayMs(checks), settings.drainDelayMs);
 
   const folder = path.join(dataDir(env), 'cluster');
   mkdirSync(folder, { recursive: true });
@@ -108,7 +108,8 @@ async function main(): Promise<void> {
       all.push({ name: `${SERVICES[service].name}-${i}`, service, port: await freePort(), quickExits: 0, startedAt: 0, held: false });
 
   const tokens = serviceEnvironment(env, urls, aggregatorPort);
-  const trustProxy = env.TRUST_PROXY && env.TRUST_PROXY !== 'false' ? env.TRUST_PROXY : 'true'; // HAProxy is one proxy more
+  // HAProxy is a proxy in front of every replica (and a proxy configured in front of it stays believed).
+  const trustProxy = String(Math.max(1, settings.trustProxy));
   // The rolling check's load would flood the terminal with one log line per request: each replica's log goes to a file then.
   const logFile = (name: string) => (options['rolling-check'] ? openSync(path.join(folder, `${name}.log`), 'a') : undefined);
 

@@ -48,6 +48,9 @@ export interface StartSettings {
   aggregatorPort: number;
   /** Set when one of the databases is the embedded one. */
   embedded?: { port: number; dataDir: string };
+  /** As configured, for `npm run cluster`, which puts HAProxy in front and needs a drain. */
+  trustProxy: number;
+  drainDelayMs: number;
 }
 
 /** Checks everything; throws a ConfigError listing every problem, or returns what npm start needs. */
@@ -90,5 +93,11 @@ export async function preflight(env: Env): Promise<StartSettings> {
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
-  return { projectPort: project.PROJECT_SERVICE_PORT, aggregatorPort: aggregator.AGGREGATOR_SERVICE_PORT, embedded };
+  return {
+    projectPort: project.PROJECT_SERVICE_PORT,
+    aggregatorPort: aggregator.AGGREGATOR_SERVICE_PORT,
+    embedded,
+    trustProxy: project.TRUST_PROXY,
+    drainDelayMs: project.SHUTDOWN_DRAIN_DELAY_MS,
+  };
 }
