@@ -88,9 +88,9 @@ async function main(): Promise<void> {
     throw new UserError(
       'HAProxy is not installed; install it (Debian and Ubuntu: sudo apt-get install haproxy) and run npm run cluster again',
     );
-  const settings = await launcher.step('checking the configuration', () => preflight(env));
   const replicas = options.replicas === undefined ? parseEnv(clusterEnv, env).CLUSTER_REPLICAS : number('replicas', options.replicas, 1);
   const durationS = number('duration', options.duration, 1);
+  const settings = await launcher.step('checking the configuration', () => preflight(env));
   const { projectPort, aggregatorPort } = settings;
   launcher.claim({ project: projectPort, aggregator: aggregatorPort, postgres: settings.embedded?.port });
   const urls = await launcher.prepareDatabases(settings);
@@ -225,7 +225,8 @@ async function main(): Promise<void> {
         await launcher.terminate(child);
         const code = await exited;
         if (launcher.stopping) return code;
-        await ready({ ...replica, child: launch(replica) });
+        launch(replica);
+        await ready(replica);
         await new Promise((r) => setTimeout(r, riseDelayMs(checks)));
         return code;
       } finally {
