@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { renderHaproxyConfig } from '../scripts/haproxy-config.js';
+import { drainDelayMs, healthChecks, renderHaproxyConfig } from '../scripts/haproxy-config.js';
 import { exitOf, findTool, spawnGroup, stopGroup } from './cluster-tools.js';
 import { waitUntilUp } from './processes.js';
 
@@ -90,7 +90,7 @@ describe('a real HAProxy in front of real replicas', () => {
         AGGREGATOR_SERVICE_PORT: String(aggPort),
         AGGREGATOR_SERVICE_HOST: '127.0.0.1',
       });
-      // The drain outlasts the configuration's detection time (inter 1 s × fall 2, plus a check).
+      // The drain npm run cluster gives its replicas: it outlasts the configuration's detection time.
       const replica = (port: number) =>
         spawnGroup(process.execPath, [path.join(root, 'project-service/dist/src/main.js')], {
           ...common,
@@ -98,7 +98,7 @@ describe('a real HAProxy in front of real replicas', () => {
           PROJECT_SERVICE_PORT: String(port),
           PROJECT_SERVICE_HOST: '127.0.0.1',
           AGGREGATOR_URL: `http://127.0.0.1:${aggFront}`,
-          SHUTDOWN_DRAIN_DELAY_MS: '3500',
+          SHUTDOWN_DRAIN_DELAY_MS: String(drainDelayMs(healthChecks(readFileSync(shipped, 'utf8')))),
         });
       const [first, second] = [replica(replica1), replica(replica2)];
       children.push(aggregatorProcess, first, second);
@@ -139,7 +139,8 @@ describe('a real HAProxy in front of real replicas', () => {
             else if (creating) created++;
             if (firstExited) afterExit++;
           } catch (err) {
-            failures.push(`${creating ? 'POST' : 'GET'} ${(err as Error).message} ${String((err as { cause?: unknown }).cause ?? '')}`);
+            const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+            failures.push(`${creating ? 'POST' : 'GET'} ${(err as Error).message} ${cause?.code ?? cause?.message ?? ''}`);
           }
         }
       };
