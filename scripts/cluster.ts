@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { dataDir, freePort, loadDotenv, parseEnv } from '@hosting/shared';
@@ -100,7 +100,9 @@ async function main(): Promise<void> {
   // A larger drain set on purpose is kept; a smaller one (0, the single-process default) is not enough here.
   const drainMs = Math.max(drainDelayMs(checks), settings.drainDelayMs);
 
+  // This run's logs only: the folder is emptied at each start (HAProxy logs a line per request).
   const folder = path.join(dataDir(env), 'cluster');
+  rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder, { recursive: true });
   const all: Replica[] = [];
   for (const service of ['project', 'aggregator'] as const)
