@@ -151,7 +151,7 @@ run(
     expect(tree.length).toBeGreaterThanOrEqual(6); // 4 replicas, HAProxy, the database
     process.kill(-cluster.child.pid!, 'SIGKILL');
     // The replicas drain (4 s) once their IPC channel closes; the database's watchdog waits for its sessions.
-    expect(await survivors(tree, 20_000)).toEqual([]);
+    expect(await survivors(tree, 30_000)).toEqual([]);
     expect(await connectionRefused(ports.project)).toBe(true);
   },
   120_000,
