@@ -31,24 +31,10 @@ export const activityQuery = z.object({
 export type ActivityQuery = z.infer<typeof activityQuery>;
 
 /**
- * What we accept from the aggregator: its page, checked, and cut down to the fields we show.
- * Anything else it sends is dropped here (the allow-list), and an answer of another shape is an
- * aggregator failure (a 503), never passed on.
+ * The only fields an activity item may carry. The same schemas check the aggregator's page (an
+ * answer of another shape is an aggregator failure, a 503, never passed on; fields it adds are
+ * dropped, the allow-list) and describe our answer.
  */
-const aggregatorItem = z.object({
-  id: z.number().int().positive(),
-  name: z.string(),
-  occurredAt: z.iso.datetime({ offset: true }),
-  summary: z.string(),
-  payload: z.record(z.string(), z.unknown()),
-});
-
-export const aggregatorActivityPage = z.object({
-  data: z.array(aggregatorItem).max(ACTIVITY_MAX_LIMIT),
-  nextCursor: z.string().regex(CURSOR_PATTERN).nullable(),
-});
-
-/** The only fields an activity item may carry. */
 export const activityItemSchema = z
   .object({
     id: z.int().min(1).meta({ description: "The event's id in the event store." }),
@@ -70,13 +56,20 @@ export type ActivityJson = z.infer<typeof activityItemSchema>;
 export const activityPageSchema = z
   .object({
     data: z.array(activityItemSchema).max(ACTIVITY_MAX_LIMIT),
-    nextCursor: z.string().nullable().meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' }),
+    nextCursor: z
+      .string()
+      .regex(CURSOR_PATTERN)
+      .nullable()
+      .meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' }),
   })
   .meta({ title: 'ActivityPage' });
 
 export type ActivityPage = z.infer<typeof activityPageSchema>;
 
-export function activityJson(item: z.infer<typeof aggregatorItem>): ActivityJson {
+/** What we accept from the aggregator is a page we could answer with. */
+export const aggregatorActivityPage = activityPageSchema;
+
+export function activityJson(item: ActivityJson): ActivityJson {
   return { id: item.id, name: item.name, occurredAt: item.occurredAt, summary: item.summary, payload: item.payload };
 }
 
