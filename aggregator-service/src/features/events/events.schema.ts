@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { EVENT_NAMES, EVENT_PAYLOADS, eventEnvelopeSchema, integerText, type EventName } from '@hosting/shared';
+import { EVENT_NAMES, EVENT_PAYLOADS, eventEnvelopeSchema, eventPayloadRefs, integerText, type EventName } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
 import { CURSOR_PATTERN, decodeCursor } from './cursor.js';
 import { instant } from './instant.js';
@@ -164,18 +164,27 @@ function payloadSchemaName(name: string): string {
     .join('')}Payload`;
 }
 
-/** The catalogue's payload schemas, by component name, as the document shows them (as input: what a sender may send). */
-export const payloadSchemas = Object.fromEntries(
-  EVENT_NAMES.map((name) => [
-    payloadSchemaName(name),
-    EVENT_PAYLOADS[name].meta({ title: `${name} payload`, description: PAYLOAD_DESCRIPTIONS[name], unusedIO: 'input' }),
-  ]),
-);
+/** The payload schemas, by component name, as the document shows them (as input: what a sender may send). */
+export const payloadSchemas = {
+  EventPayload: eventPayloadRefs.meta({
+    description:
+      'What the event says, as the sender wrote it (at most 32 kB with its envelope). The ids `projectId`, ' +
+      "`deploymentId` and `userId`, when present, are copied into the event's columns for filtering.",
+    unusedIO: 'input',
+  }),
+  ...Object.fromEntries(
+    EVENT_NAMES.map((name) => [
+      payloadSchemaName(name),
+      EVENT_PAYLOADS[name].meta({ title: `${name} payload`, description: PAYLOAD_DESCRIPTIONS[name], unusedIO: 'input' }),
+    ]),
+  ),
+};
 
 /**
  * One event on the wire: the envelope schema both services validate with. Its refinement (a
- * catalogue name gets its payload checked against the catalogue) is code, which JSON Schema
- * cannot be generated from: the document states it as one `if`/`then` per catalogue name.
+ * catalogue name gets its payload checked against the catalogue, another name against
+ * `eventPayloadRefs`) is code, which JSON Schema cannot be generated from: the document states it
+ * as the `EventPayload` every payload is, and one `if`/`then` per catalogue name.
  */
 export const eventEnvelopeBody = eventEnvelopeSchema.meta({
   id: 'EventEnvelope',
@@ -184,6 +193,7 @@ export const eventEnvelopeBody = eventEnvelopeSchema.meta({
     'One event on the wire (shared/src/events/envelope.ts). A catalogue name gets its payload checked against ' +
     'its schema (the `if`/`then` below); another name of the form `area.action` takes any payload object.',
   override: ({ jsonSchema }: { jsonSchema: Record<string, unknown> }) => {
+    (jsonSchema.properties as Record<string, unknown>).payload = { $ref: '#/components/schemas/EventPayload' };
     jsonSchema.allOf = EVENT_NAMES.map((name) => ({
       if: { properties: { name: { const: name } }, required: ['name'] },
       then: { properties: { payload: { $ref: `#/components/schemas/${payloadSchemaName(name)}` } } },
