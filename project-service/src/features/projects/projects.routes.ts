@@ -6,7 +6,14 @@ import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentJson, noInputBody } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { idempotencyKeyHeader, requestFingerprint } from '../deployments/idempotency.js';
-import { busyProjectsQuery, listProjectsQuery, projectIdParams, projectJson, secretRotationJson } from './projects.schema.js';
+import {
+  busyProjectJson,
+  busyProjectsQuery,
+  listProjectsQuery,
+  projectIdParams,
+  projectJson,
+  secretRotationJson,
+} from './projects.schema.js';
 import type { ProjectsService } from './projects.service.js';
 
 /** The operation a key's fingerprint names: both paths of the route are the same operation. */
@@ -38,7 +45,7 @@ export function registerProjectRoutes(
   router.get('/ops/busy-projects', auth, adminOnly, async (ctx) => {
     const { threshold } = parseWith(busyProjectsQuery, { threshold: ctx.query.threshold }, 'query');
     const busy = await projects.busy(threshold ?? deps.ongoingThreshold);
-    ctx.body = busy.map((p) => ({ projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing }));
+    ctx.body = busy.map((p) => busyProjectJson(p));
   });
 
   /**

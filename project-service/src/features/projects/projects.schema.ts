@@ -92,3 +92,7 @@ export const busyProjectSchema = z
     ongoing: z.int().min(1).meta({ description: 'Deployments `pending`, `building` or `deploying` right now.' }),
   })
   .meta({ id: 'BusyProject' });
+
+export function busyProjectJson(p: { id: number; name: string; user_id: number; ongoing: number }): z.infer<typeof busyProjectSchema> {
+  return { projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing };
+}
