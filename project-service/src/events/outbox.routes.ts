@@ -1,7 +1,9 @@
 import type { Middleware } from 'koa';
+import type { z } from 'zod';
 import { adminOnly } from '../http/scope.js';
 import type { AppRouter } from '../http/types.js';
 import type { OutboxRepo } from './outbox.repo.js';
+import type { outboxStatusSchema } from './outbox.schema.js';
 
 /**
  * `GET /outbox/status` (admin): what delivery to the aggregator looks like right now: how many
@@ -17,6 +19,6 @@ export function registerOutboxRoutes(router: AppRouter, deps: { auth: Middleware
       oldestUndeliveredAgeSeconds: Math.round(s.oldestUndeliveredAgeSeconds),
       maxAttempts: s.maxAttempts,
       lastError: s.lastError,
-    };
+    } satisfies z.infer<typeof outboxStatusSchema>;
   });
 }

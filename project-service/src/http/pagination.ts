@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { integerText } from '@hosting/shared';
 
 /** The contract's page size for every paginated list. */
 export const PAGE_SIZE = 8;
@@ -11,7 +12,12 @@ export const pageParam = z
   .transform(Number)
   .refine((n) => n <= MAX_PAGE, `must be at most ${MAX_PAGE}`)
   .optional()
-  .transform((n) => n ?? 1);
+  .transform((n) => n ?? 1)
+  .meta({
+    description: 'The page, from 1 (at most 1,000,000). Not a positive integer: 400.',
+    override: integerText({ minimum: 1, maximum: MAX_PAGE, default: 1 }),
+    param: { id: 'Page' },
+  });
 
 export interface PageLinks {
   first: number;

@@ -70,7 +70,8 @@ export type EventPayload<N extends EventName> = z.infer<(typeof EVENT_PAYLOADS)[
 /** Event names the store accepts: the catalogue's, and future ones of the same form. */
 const EVENT_NAME = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 
-const refs = z.object({ projectId: id.optional(), deploymentId: id.optional(), userId: id.optional() });
+/** What a payload outside the catalogue must hold: its ids, when present, are ids. */
+export const eventPayloadRefs = z.object({ projectId: id.optional(), deploymentId: id.optional(), userId: id.optional() });
 
 /** One event on the wire. Known names get their catalogue payload checked; new names a generic object. */
 export const eventEnvelopeSchema = z
@@ -83,7 +84,7 @@ export const eventEnvelopeSchema = z
   .strict()
   .superRefine((event, ctx) => {
     const known = isEventName(event.name) ? EVENT_PAYLOADS[event.name] : undefined;
-    const result = (known ?? refs).safeParse(event.payload);
+    const result = (known ?? eventPayloadRefs).safeParse(event.payload);
     if (!result.success) {
       for (const issue of result.error.issues) {
         ctx.addIssue({ code: 'custom', path: ['payload', ...issue.path.map(String)], message: issue.message });

@@ -1,23 +1,24 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
+import { z } from 'zod';
 import { AppError, NAME_BY_STATUS, type FieldIssue } from '../errors.js';
+import { REQUEST_ID_PATTERN } from './request-context.js';
 
-/**
- * The error body of both services: the contract's `{ name, message }` plus the RFC 9457 members
- * `type`, `title`, `status`, `detail` (and `issues` for validation errors, `requestId` always).
- */
-export interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  name: string;
-  message: string;
-  requestId?: string;
-  issues?: FieldIssue[];
-}
+/** One wrong field of a request, as the error body lists it. */
+export const issueSchema = z
+  .object({
+    path: z.string().meta({
+      description: 'Where: `query.page`, `path.id`, `body.status`, `body[3].payload.projectId`…',
+      examples: ['body.status'],
+    }),
+    message: z.string().meta({ examples: ['is not a field of this request'] }),
+  })
+  .meta({ id: 'Issue', description: 'One wrong field of a request.' });
 
 const PROBLEM_TYPE_PREFIX = 'urn:hosting:problem:';
+
+/** The request id of the documents' examples. */
+export const EXAMPLE_REQUEST_ID = '3f0c2a8e-5a4b-4d7e-9a51-0f5d2f3c7b21';
 
 function kebab(name: string): string {
   return name
@@ -37,6 +38,51 @@ export function problemBody(status: number, name: string, message: string, issue
     ...(issues && issues.length > 0 ? { issues } : {}),
   };
 }
+
+/**
+ * The error body of both services: the contract's `{ name, message }` plus the RFC 9457 members
+ * `type`, `title`, `status`, `detail` (and `issues` for validation errors, `requestId` always).
+ * The middleware below writes it; both OpenAPI documents show this schema.
+ */
+const problemShape = z.object({
+  type: z.url().meta({
+    description: 'A stable URN per kind of problem, e.g. `urn:hosting:problem:not-found`.',
+    examples: ['urn:hosting:problem:not-found'],
+  }),
+  title: z.string().meta({ description: 'The HTTP reason phrase of `status`.', examples: ['Not Found'] }),
+  status: z.int().min(400).max(599).meta({ description: 'The HTTP status, repeated.' }),
+  detail: z.string().meta({ description: 'What went wrong, for a human (same as `message`).' }),
+  name: z.string().meta({ description: "The stable error name (the platform contract's field).", examples: ['NotFoundError'] }),
+  message: z.string().meta({ description: "What went wrong, for a human (the platform contract's field)." }),
+  requestId: z
+    .string()
+    .regex(REQUEST_ID_PATTERN)
+    .optional()
+    .meta({ description: 'The request id, as in the `X-Request-Id` header: quote it when reporting a problem.' }),
+  issues: z.array(issueSchema).optional().meta({ description: 'Validation errors only: every field that is wrong.' }),
+});
+
+export type ProblemBody = z.infer<typeof problemShape>;
+
+export const problemSchema = problemShape.meta({
+  id: 'Error',
+  title: 'Error',
+  description:
+    "The error body of every 4xx and 5xx answer: the platform contract's `name` and `message`, plus the " +
+    'RFC 9457 members `type`, `title`, `status` and `detail`, the request id, and for validation errors the ' +
+    'list of `issues`, one per wrong field. `name` is stable (`ValidationError`, `BadRequestError`, ' +
+    '`UnauthorizedError`, `NotFoundError`, `MethodNotAllowedError`, `ConflictError`, `PayloadTooLargeError`, ' +
+    '`UnsupportedMediaTypeError`, `InternalServerError`, `ServiceUnavailableError`); `message` and `detail` ' +
+    'are the same human-readable text. A 500 shows nothing internal.',
+  examples: [
+    {
+      ...problemBody(400, 'ValidationError', 'Invalid query.page: must be a positive integer', [
+        { path: 'query.page', message: 'must be a positive integer' },
+      ]),
+      requestId: EXAMPLE_REQUEST_ID,
+    },
+  ],
+});
 
 /** PostgreSQL SQLSTATEs that mean "the database took too long", answered as a clean 503. */
 const TIMEOUT_SQLSTATES = new Set(['57014' /* query_canceled (statement_timeout) */, '55P03' /* lock_not_available */]);

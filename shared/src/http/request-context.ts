@@ -62,10 +62,10 @@ export function routeOf(ctx: RoutedContext): string | undefined {
 }
 
 /** A client's X-Request-Id is kept when it is short and plain; anything else is replaced. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function acceptRequestId(incoming: string | undefined): string {
-  return incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  return incoming && REQUEST_ID_PATTERN.test(incoming) ? incoming : randomUUID();
 }
 
 /**

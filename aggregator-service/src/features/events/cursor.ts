@@ -18,9 +18,12 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(JSON.stringify([cursor.occurredAt, cursor.id]), 'utf8').toString('base64url');
 }
 
+/** The form of every cursor this service gives out (base64url). */
+export const CURSOR_PATTERN = /^[A-Za-z0-9_-]{1,200}$/;
+
 /** The cursor `value` encodes, or undefined when it is not one this service gave out. */
 export function decodeCursor(value: string): Cursor | undefined {
-  if (!/^[A-Za-z0-9_-]{1,200}$/.test(value)) return undefined;
+  if (!CURSOR_PATTERN.test(value)) return undefined;
   let decoded: unknown;
   try {
     decoded = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));

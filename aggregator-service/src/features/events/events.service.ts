@@ -1,14 +1,8 @@
 import { NotFoundError, type EventEnvelope } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
 import { encodeCursor, type Cursor } from './cursor.js';
+import type { IngestResult } from './events.schema.js';
 import type { EventFilter, EventsRepo } from './events.repo.js';
-
-export interface IngestResult {
-  stored: number;
-  duplicates: number;
-  /** One per event, in request order. */
-  results: Array<{ eventId: string; status: 'stored' | 'duplicate' }>;
-}
 
 /**
  * Ingest and read the event store. Ingest is idempotent on `eventId` (compared without case, as

@@ -10,7 +10,10 @@ import { EXPORT_FORMATS } from './export.format.js';
 export const exportQuery = listEventsQuery
   .pick({ name: true, projectId: true, deploymentId: true, userId: true, from: true, to: true })
   .extend({
-    format: z.enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(', ')}` }).default('ndjson'),
+    format: z
+      .enum(EXPORT_FORMATS, { error: `must be one of ${EXPORT_FORMATS.join(', ')}` })
+      .default('ndjson')
+      .meta({ description: 'The file format. Another value is a 400.' }),
   });
 
 export type ExportQuery = z.infer<typeof exportQuery>;

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { parseWith, setNextPageLink } from '@hosting/shared';
 import type { AggregatorClient } from '../../events/aggregator-client.js';
-import { idParams } from '../../http/params.js';
+import { projectIdParams } from '../projects/projects.schema.js';
 import { ownerOf } from '../../http/scope.js';
 import type { AppRouter } from '../../http/types.js';
 import type { ProjectsRepo } from '../projects/projects.repo.js';
@@ -21,7 +21,7 @@ export function registerActivityRoutes(
   const activity = createActivityService({ projects: deps.projects, aggregator: deps.aggregator });
 
   router.get('/projects/:id/activity', deps.auth, async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
+    const { id } = parseWith(projectIdParams, ctx.params, 'path');
     const query = parseWith(activityQuery, { limit: ctx.query.limit, cursor: ctx.query.cursor }, 'query');
     const page = await activity.feed(id, query, ctx.state.requestId, ownerOf(ctx.state));
     setNextPageLink(ctx, page.nextCursor, deps.publicBaseUrl);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { integerText } from '@hosting/shared';
 
 /**
  * Input and output of `GET /projects/:id/activity`. The query is checked here before anything is
@@ -15,45 +16,60 @@ export const activityQuery = z.object({
     .regex(/^[1-9][0-9]{0,5}$/, 'must be a positive integer')
     .transform(Number)
     .refine((n) => n <= ACTIVITY_MAX_LIMIT, `must be at most ${ACTIVITY_MAX_LIMIT}`)
-    .optional(),
-  cursor: z.string().regex(CURSOR_PATTERN, 'is not a cursor this service gave out').optional(),
+    .optional()
+    .meta({
+      description: `Events per page, 1–${ACTIVITY_MAX_LIMIT}.`,
+      override: integerText({ minimum: 1, maximum: ACTIVITY_MAX_LIMIT, default: ACTIVITY_DEFAULT_LIMIT }),
+    }),
+  cursor: z
+    .string()
+    .regex(CURSOR_PATTERN, 'is not a cursor this service gave out')
+    .optional()
+    .meta({ description: 'The `nextCursor` of the previous page; opaque. One that was not given out is a 400.' }),
 });
 
 export type ActivityQuery = z.infer<typeof activityQuery>;
 
 /**
- * What we accept from the aggregator: its page, checked, and cut down to the fields we show.
- * Anything else it sends is dropped here (the allow-list), and an answer of another shape is an
- * aggregator failure (a 503), never passed on.
+ * The only fields an activity item may carry. The same schemas check the aggregator's page (an
+ * answer of another shape is an aggregator failure, a 503, never passed on; fields it adds are
+ * dropped, the allow-list) and describe our answer.
  */
-const aggregatorItem = z.object({
-  id: z.number().int().positive(),
-  name: z.string(),
-  occurredAt: z.iso.datetime({ offset: true }),
-  summary: z.string(),
-  payload: z.record(z.string(), z.unknown()),
-});
+export const activityItemSchema = z
+  .object({
+    id: z.int().min(1).meta({ description: "The event's id in the event store." }),
+    name: z.string().meta({ description: 'The event name, e.g. `deployment.status_changed` (see the event catalogue in the README).' }),
+    occurredAt: z.iso.datetime({ offset: true }).meta({ description: 'When it happened, in UTC.' }),
+    summary: z.string().meta({
+      description:
+        'A sentence for a timeline: `Deployment #42 created`, `Deployment #42: building → deploying`, `Deployment #42 finished in 37 s`, ' +
+        '`Deployment #42 failed (was building)`, `Deployment #42 cancelled (was pending) via API`, `Project got its URL https://…`; ' +
+        '`Event <name>` for events outside the catalogue.',
+      examples: ['Deployment #42 finished in 37 s'],
+    }),
+    payload: z.record(z.string(), z.unknown()).meta({ description: "The event's payload, as stored." }),
+  })
+  .meta({ title: 'ActivityItem', description: 'One event of the project, with a short sentence describing it.' });
 
-export const aggregatorActivityPage = z.object({
-  data: z.array(aggregatorItem).max(ACTIVITY_MAX_LIMIT),
-  nextCursor: z.string().regex(CURSOR_PATTERN).nullable(),
-});
+export type ActivityJson = z.infer<typeof activityItemSchema>;
 
-/** The only fields an activity item may carry. */
-export interface ActivityJson {
-  id: number;
-  name: string;
-  occurredAt: string;
-  summary: string;
-  payload: Record<string, unknown>;
-}
+export const activityPageSchema = z
+  .object({
+    data: z.array(activityItemSchema).max(ACTIVITY_MAX_LIMIT),
+    nextCursor: z
+      .string()
+      .regex(CURSOR_PATTERN)
+      .nullable()
+      .meta({ description: 'Pass it as `cursor` for the next page; null on the last page.' }),
+  })
+  .meta({ title: 'ActivityPage' });
 
-export interface ActivityPage {
-  data: ActivityJson[];
-  nextCursor: string | null;
-}
+export type ActivityPage = z.infer<typeof activityPageSchema>;
 
-export function activityJson(item: z.infer<typeof aggregatorItem>): ActivityJson {
+/** What we accept from the aggregator is a page we could answer with. */
+export const aggregatorActivityPage = activityPageSchema;
+
+export function activityJson(item: ActivityJson): ActivityJson {
   return { id: item.id, name: item.name, occurredAt: item.occurredAt, summary: item.summary, payload: item.payload };
 }
 

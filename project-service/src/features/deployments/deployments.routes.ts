@@ -1,11 +1,9 @@
 import type { Middleware } from 'koa';
 import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
-import { z } from 'zod';
 import { linkHeader, pageLinks } from '../../http/pagination.js';
-import { idParams } from '../../http/params.js';
 import { ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
-import { deploymentJson, listDeploymentsQuery } from './deployments.schema.js';
+import { deploymentIdParams, deploymentJson, listDeploymentsQuery, noInputBody } from './deployments.schema.js';
 import type { DeploymentsService } from './deployments.service.js';
 
 export function registerDeploymentRoutes(
@@ -27,13 +25,13 @@ export function registerDeploymentRoutes(
   });
 
   router.get('/deployments/:id', auth, async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
+    const { id } = parseWith(deploymentIdParams, ctx.params, 'path');
     ctx.body = deploymentJson(await deployments.get(id, ownerOf(ctx.state)));
   });
 
   router.post('/deployments/:id/cancel', auth, jsonBody('16kb'), async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
-    parseWith(z.object({}).strict(), ctx.request.body ?? {}, 'body');
+    const { id } = parseWith(deploymentIdParams, ctx.params, 'path');
+    parseWith(noInputBody, ctx.request.body ?? {}, 'body');
     const { deployment } = await deployments.cancel(id, causeOf(ctx, 'api'), ownerOf(ctx.state));
     ctx.body = deploymentJson(deployment);
   });

@@ -17,7 +17,14 @@ export const idempotencyKeyHeader = z.object({
   'Idempotency-Key': z
     .string()
     .regex(/^[\x20-\x7E]{1,255}$/, 'must be 1 to 255 printable ASCII characters')
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        'Your unique key for this request (1–255 printable ASCII characters; a UUID is a good choice). Retrying with it ' +
+        'within 24 hours answers the first answer again instead of creating another deployment; reusing it for a ' +
+        'different request is a 422. Anything else in the header is a 400 naming `header.Idempotency-Key`.',
+      param: { id: 'Idempotency-Key' },
+    }),
 });
 
 /** What a keyed request carries down to the statement. */

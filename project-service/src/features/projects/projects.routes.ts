@@ -1,21 +1,20 @@
 import type { Middleware } from 'koa';
 import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
-import { z } from 'zod';
-import { linkHeader, pageLinks, pageParam } from '../../http/pagination.js';
-import { idParams, positiveId } from '../../http/params.js';
+import { linkHeader, pageLinks } from '../../http/pagination.js';
 import { adminOnly, ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
-import { deploymentJson } from '../deployments/deployments.schema.js';
+import { deploymentJson, noInputBody } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import { idempotencyKeyHeader, requestFingerprint } from '../deployments/idempotency.js';
-import { projectJson, secretRotationJson } from './projects.schema.js';
+import {
+  busyProjectJson,
+  busyProjectsQuery,
+  listProjectsQuery,
+  projectIdParams,
+  projectJson,
+  secretRotationJson,
+} from './projects.schema.js';
 import type { ProjectsService } from './projects.service.js';
-
-/** Creating a deployment takes no input: an empty body or `{}`. Any field is refused by name. */
-const createDeploymentBody = z.object({}).strict();
-
-/** Rotating a secret takes no input either. */
-const rotateSecretBody = z.object({}).strict();
 
 /** The operation a key's fingerprint names: both paths of the route are the same operation. */
 const CREATE_DEPLOYMENT = 'POST /projects/:id/deployment';
@@ -27,7 +26,7 @@ export function registerProjectRoutes(
   const { auth, projects, deployments } = deps;
 
   router.get('/projects', auth, async (ctx) => {
-    const { page } = parseWith(z.object({ page: pageParam }), { page: ctx.query.page }, 'query');
+    const { page } = parseWith(listProjectsQuery, { page: ctx.query.page }, 'query');
     const result = await projects.list(page, ownerOf(ctx.state));
     ctx.set(
       'Link',
@@ -38,15 +37,15 @@ export function registerProjectRoutes(
   });
 
   router.get('/projects/:id', auth, async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
+    const { id } = parseWith(projectIdParams, ctx.params, 'path');
     ctx.body = projectJson(await projects.get(id, ownerOf(ctx.state)));
   });
 
   /** For an operator: projects with more deployments in progress than `threshold` (default: the alert's). Not for a user's token. */
   router.get('/ops/busy-projects', auth, adminOnly, async (ctx) => {
-    const { threshold } = parseWith(z.object({ threshold: positiveId.optional() }), { threshold: ctx.query.threshold }, 'query');
+    const { threshold } = parseWith(busyProjectsQuery, { threshold: ctx.query.threshold }, 'query');
     const busy = await projects.busy(threshold ?? deps.ongoingThreshold);
-    ctx.body = busy.map((p) => ({ projectId: p.id, projectName: p.name, userId: p.user_id, ongoing: p.ongoing }));
+    ctx.body = busy.map((p) => busyProjectJson(p));
   });
 
   /**
@@ -54,8 +53,8 @@ export function registerProjectRoutes(
    * for 24 hours for this caller (the principal's key) and replayed with `Idempotent-Replayed`.
    */
   const createDeployment: Parameters<AppRouter['post']>[2] = async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
-    const body = parseWith(createDeploymentBody, ctx.request.body ?? {}, 'body');
+    const { id } = parseWith(projectIdParams, ctx.params, 'path');
+    const body = parseWith(noInputBody, ctx.request.body ?? {}, 'body');
     const cause = causeOf(ctx, 'api');
     const owner = ownerOf(ctx.state);
     if (ctx.headers['idempotency-key'] === undefined) {
@@ -88,8 +87,8 @@ export function registerProjectRoutes(
 
   /** Issues a new app secret, shown in this answer only; the old one stops working. Not for a user's token. */
   router.post('/projects/:id/secret', auth, adminOnly, jsonBody('16kb'), async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
-    parseWith(rotateSecretBody, ctx.request.body ?? {}, 'body');
+    const { id } = parseWith(projectIdParams, ctx.params, 'path');
+    parseWith(noInputBody, ctx.request.body ?? {}, 'body');
     const rotated = await projects.rotateSecret(id, causeOf(ctx, 'api'));
     ctx.set('Cache-Control', 'no-store');
     ctx.body = secretRotationJson(rotated);

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { parseWith, ServiceUnavailableError, type Knex } from '@hosting/shared';
-import { idParams } from '../../http/params.js';
+import { projectIdParams } from '../projects/projects.schema.js';
 import { ownerOf } from '../../http/scope.js';
 import type { AppContext, AppRouter } from '../../http/types.js';
 import type { DeploymentStreamHub } from './stream-hub.js';
@@ -42,7 +42,7 @@ export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware
     await open(ctx, undefined);
   });
   router.get('/projects/:id/deployments/stream', auth, async (ctx) => {
-    const { id } = parseWith(idParams, ctx.params, 'path');
+    const { id } = parseWith(projectIdParams, ctx.params, 'path');
     await open(ctx, id);
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { integerText } from '@hosting/shared';
 import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { ChangeRow } from './stream.repo.js';
 
@@ -15,8 +16,18 @@ const eventId = z
  * wins: after an automatic reconnect it is newer than the query of the URL first opened. Other
  * query parameters are ignored, as everywhere (cache busters).
  */
-export const streamHeaders = z.object({ 'last-event-id': eventId.optional() });
-export const streamQuery = z.object({ lastEventId: eventId.optional() });
+export const streamHeaders = z.object({
+  // Header names are case-insensitive: the document names it as the handler reads it.
+  'last-event-id': eventId.optional().meta({
+    description: 'Resume after this event: the `id` of the last event received. EventSource sends it by itself when it reconnects.',
+  }),
+});
+export const streamQuery = z.object({
+  lastEventId: eventId.optional().meta({
+    description: 'The same as `Last-Event-ID`, for clients that cannot set headers. The header wins when both are given.',
+    override: integerText({ minimum: 0, maximum: 999_999_999_999_999 }),
+  }),
+});
 
 /** `event: deployment`: the deployment as the API shows it (the response allow-list of deployments). */
 export function deploymentFrame(change: ChangeRow): string {

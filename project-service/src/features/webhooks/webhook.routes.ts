@@ -1,18 +1,10 @@
 import { bearerToken, ConflictError, jsonBody, parseWith, secretKey, UnauthorizedError, type HttpLimits } from '@hosting/shared';
-import { z } from 'zod';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { WEBHOOK_HEADER_OUTCOMES } from '../deployments/deployment-status.js';
-import { deploymentJson, deploymentStatus } from '../deployments/deployments.schema.js';
+import { deploymentJson } from '../deployments/deployments.schema.js';
 import type { DeploymentsService } from '../deployments/deployments.service.js';
 import type { ProjectMetrics } from '../../metrics.js';
-
-/** `{ "id": <deployment id>, "status": "<status>" }`, nothing else. */
-export const webhookBody = z
-  .object({
-    id: z.number().int().positive().max(2_147_483_647),
-    status: deploymentStatus,
-  })
-  .strict();
+import { webhookBody } from './webhook.schema.js';
 
 /**
  * `POST /deployment/webhook`, called by CI systems with the project's app secret as bearer

@@ -1,8 +1,7 @@
-import { openapiErrorResponse, openapiErrors, type JsonSchema, type OpenApiPathItem } from '@hosting/shared';
+import { answerHeaders, errorResponse, errors, requestIdParam, type RouteTable } from '@hosting/shared';
+import { userIdParams, userStatsQuery, userStatsSchema } from './stats.schema.js';
 
-const ref = (to: string) => ({ $ref: to });
-const reqIdParam = ref('#/components/parameters/X-Request-Id');
-const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
+/** What the statistics answer: the route table of `GET /users/{id}/stats`, with the definition of every figure. */
 
 const DEFINITION = `A user's deployments over a window of whole **ISO weeks** (Monday 00:00 UTC to the next Monday 00:00 UTC).
 
@@ -26,92 +25,22 @@ const DEFINITION = `A user's deployments over a window of whole **ISO weeks** (M
 
 The whole answer is one SQL statement, an index-only range scan per project of the user, whatever the window's length.`;
 
-const userStats: JsonSchema = {
-  type: 'object',
-  description: "A user's deployment statistics over a window of whole ISO weeks.",
-  properties: {
-    userId: { type: 'integer', minimum: 1 },
-    from: {
-      type: ['string', 'null'],
-      format: 'date',
-      description: "The window's first day, a Monday (UTC); null when the window holds no week.",
-    },
-    to: {
-      type: ['string', 'null'],
-      format: 'date',
-      description: "The window's last day, a Sunday (UTC), included; null when the window holds no week.",
-    },
-    weeks: { type: 'integer', minimum: 0, description: 'ISO weeks in the window, those without any deployment included.' },
-    deployments: { type: 'integer', minimum: 0, description: 'Deployments created in the window, whatever their status.' },
-    successfulDeployments: { type: 'integer', minimum: 0, description: 'Of those, the ones whose status is `done`.' },
-    averageWeeklyDeployments: {
-      type: 'number',
-      minimum: 0,
-      description: '`deployments / weeks`, rounded half up to 2 decimals; 0 without a week.',
-    },
-    averageWeeklySuccessfulDeployments: {
-      type: 'number',
-      minimum: 0,
-      description: '`successfulDeployments / weeks`, rounded half up to 2 decimals; 0 without a week.',
-    },
-  },
-  required: [
-    'userId',
-    'from',
-    'to',
-    'weeks',
-    'deployments',
-    'successfulDeployments',
-    'averageWeeklyDeployments',
-    'averageWeeklySuccessfulDeployments',
-  ],
-  additionalProperties: false,
-};
-
-const bound: JsonSchema = { type: 'string', anyOf: [{ format: 'date' }, { format: 'date-time' }] };
-
-/** The OpenAPI paths of the statistics feature, spread into openapi/document.ts. */
-export const statsPaths: Record<string, OpenApiPathItem> = {
+export const statsApi: RouteTable = {
   '/users/{id}/stats': {
     get: {
       tags: ['statistics'],
       operationId: 'getUserStats',
       summary: "A user's deployments per ISO week",
       description: DEFINITION,
-      parameters: [
-        {
-          name: 'id',
-          in: 'path',
-          required: true,
-          description: 'The user id. Not a positive integer: 400.',
-          schema: { type: 'integer', minimum: 1, maximum: 2147483647 },
-        },
-        {
-          name: 'from',
-          in: 'query',
-          required: false,
-          description:
-            "The window starts with the ISO week containing this date or instant. Default: the week of the user's first deployment.",
-          schema: bound,
-          example: '2026-12-21',
-        },
-        {
-          name: 'to',
-          in: 'query',
-          required: false,
-          description: 'The window ends with the ISO week containing this date or instant (included). Default: the current week.',
-          schema: bound,
-          example: '2027-01-10',
-        },
-        reqIdParam,
-      ],
+      parameters: [requestIdParam],
+      requestParams: { path: userIdParams, query: userStatsQuery },
       responses: {
         '200': {
           description: 'The statistics.',
-          headers: reqIdHeader,
+          headers: answerHeaders(),
           content: {
             'application/json': {
-              schema: userStats,
+              schema: userStatsSchema,
               example: {
                 userId: 1,
                 from: '2026-12-21',
@@ -125,7 +54,7 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
             },
           },
         },
-        '400': openapiErrorResponse(
+        '400': errorResponse(
           'A user id that is not a positive integer, a `from` or `to` that is not a date or a date-time with an offset, ' +
             'or `from` after `to` (`ValidationError` with `issues`).',
           {
@@ -135,11 +64,11 @@ export const statsPaths: Record<string, OpenApiPathItem> = {
             issues: [{ path: 'query.from', message: 'must not be after query.to' }],
           },
         ),
-        '404': openapiErrorResponse(
+        '404': errorResponse(
           "No user with this id, or (a user's token, JWT mode) another user than the token's: the same answer (`NotFoundError`).",
           { status: 404, message: 'User 42 not found' },
         ),
-        ...openapiErrors(401, 500, 503),
+        ...errors(401, 500, 503),
       },
     },
   },

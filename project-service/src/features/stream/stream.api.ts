@@ -1,10 +1,18 @@
-import { openapiErrorResponse, openapiErrors, openapiRateLimitHeaders, type OpenApiOperation, type OpenApiPathItem } from '@hosting/shared';
+import { z } from 'zod';
+import {
+  answerHeaders,
+  errorResponse,
+  errors,
+  rateLimitHeaderSchemas,
+  requestIdParam,
+  retryAfterHeader,
+  type ApiOperation,
+  type RouteTable,
+} from '@hosting/shared';
+import { projectIdParams } from '../projects/projects.schema.js';
+import { streamHeaders, streamQuery } from './stream.schema.js';
 
-/** The OpenAPI paths of the live stream feature, spread into openapi/document.ts. */
-
-const ref = (to: string) => ({ $ref: to });
-const reqIdParam = ref('#/components/parameters/X-Request-Id');
-const reqIdHeader = { 'X-Request-Id': ref('#/components/headers/X-Request-Id') };
+/** What the live streams answer: the route table of `GET /deployments/stream` and `GET /projects/{id}/deployments/stream`. */
 
 const EXAMPLE = `retry: 2000
 
@@ -45,93 +53,65 @@ and admins; one user's token holds at most 10 at once (\`STREAM_MAX_PER_USER\`),
 \`Retry-After\`: close a stream (or wait for one to end) first. A client that does not read what it is sent is disconnected (and resumes where it was when it
 reconnects). When the service shuts down, its streams end: reconnect (to another instance) with \`Last-Event-ID\`.`;
 
-function operation(operationId: string, summary: string, scope: string, project: boolean): OpenApiOperation {
+function operation(operationId: string, summary: string, scope: string, project: boolean): ApiOperation {
   return {
     tags: ['deployment'],
     operationId,
     summary,
     description: `${scope}\n\n${EVENTS}`,
-    parameters: [
-      ...(project ? [ref('#/components/parameters/ProjectId')] : []),
-      {
-        name: 'Last-Event-ID',
-        in: 'header',
-        required: false,
-        description: 'Resume after this event: the `id` of the last event received. EventSource sends it by itself when it reconnects.',
-        schema: { type: 'string', pattern: '^\\s*[0-9]{1,15}\\s*$' },
-      },
-      {
-        name: 'lastEventId',
-        in: 'query',
-        required: false,
-        description: 'The same as `Last-Event-ID`, for clients that cannot set headers. The header wins when both are given.',
-        schema: { type: 'integer', minimum: 0, maximum: 999999999999999 },
-      },
-      reqIdParam,
-    ],
+    parameters: [requestIdParam],
+    requestParams: { ...(project ? { path: projectIdParams } : {}), header: streamHeaders, query: streamQuery },
     responses: {
       '200': {
         description: 'The stream of events, until the client or the server closes it.',
-        headers: {
-          ...reqIdHeader,
-          'Cache-Control': {
-            description: 'No cache may keep or transform the stream.',
-            required: true,
-            schema: { type: 'string', const: 'private, no-store, no-transform' },
-          },
-          'X-Accel-Buffering': {
-            description: 'Tells nginx not to buffer the stream.',
-            required: true,
-            schema: { type: 'string', const: 'no' },
-          },
-        },
+        headers: answerHeaders({
+          'Cache-Control': z.literal('private, no-store, no-transform').meta({ description: 'No cache may keep or transform the stream.' }),
+          'X-Accel-Buffering': z.literal('no').meta({ description: 'Tells nginx not to buffer the stream.' }),
+        }),
         content: {
           'text/event-stream': {
-            schema: { type: 'string', description: 'SSE frames: `deployment` and `reset` events, `: heartbeat` comments.' },
+            schema: z.string().meta({ description: 'SSE frames: `deployment` and `reset` events, `: heartbeat` comments.' }),
             example: EXAMPLE,
           },
         },
       },
-      '400': openapiErrorResponse(
-        'A `Last-Event-ID` or `lastEventId` that is not an event id, or a bad path parameter (`ValidationError`).',
-        {
-          status: 400,
-          name: 'ValidationError',
-          message: 'Invalid header.last-event-id: must be the id of an event of this stream (a non-negative integer)',
-          issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
-        },
-      ),
-      ...openapiErrors(401),
+      '400': errorResponse('A `Last-Event-ID` or `lastEventId` that is not an event id, or a bad path parameter (`ValidationError`).', {
+        status: 400,
+        name: 'ValidationError',
+        message: 'Invalid header.last-event-id: must be the id of an event of this stream (a non-negative integer)',
+        issues: [{ path: 'header.last-event-id', message: 'must be the id of an event of this stream (a non-negative integer)' }],
+      }),
+      ...errors(401),
       ...(project
         ? {
-            '404': openapiErrorResponse("No such project, or (a user's token) not theirs: the same answer (`NotFoundError`).", {
+            '404': errorResponse("No such project, or (a user's token) not theirs: the same answer (`NotFoundError`).", {
               status: 404,
               message: 'Project 42 not found',
             }),
           }
         : {}),
-      ...openapiErrors(500),
-      '429': openapiErrorResponse(
+      ...errors(500),
+      '429': errorResponse(
         "A user's token (JWT mode) already holds `STREAM_MAX_PER_USER` streams in this process: close one first; or a rate " +
           'limit of every operation behind a credential (see **Limits** above), which also sends the `RateLimit-*` headers. Try again ' +
           'after `Retry-After` seconds (`TooManyRequestsError`).',
         { status: 429, message: 'This user already has 10 live streams open; close one, or try again later' },
         {
-          'Retry-After': ref('#/components/headers/Retry-After'),
-          ...Object.fromEntries(Object.entries(openapiRateLimitHeaders).map(([name, header]) => [name, { ...header, required: false }])),
+          'Retry-After': retryAfterHeader,
+          ...Object.fromEntries(Object.entries(rateLimitHeaderSchemas).map(([name, header]) => [name, header.optional()])),
         },
       ),
-      '503': openapiErrorResponse(
+      '503': errorResponse(
         "This process already serves `STREAM_MAX_CLIENTS` streams (users' tokens: nine tenths of them), is shutting down, or runs without the stream; or the database " +
           'took too long to answer. Try again after `Retry-After` seconds (`ServiceUnavailableError`).',
         { status: 503, message: 'This process already serves 1000 live streams; try again shortly' },
-        { 'Retry-After': ref('#/components/headers/Retry-After') },
+        { 'Retry-After': retryAfterHeader },
       ),
     },
   };
 }
 
-export const streamPaths: Record<string, OpenApiPathItem> = {
+export const streamApi: RouteTable = {
   '/deployments/stream': {
     get: operation(
       'streamDeployments',

@@ -1,14 +1,12 @@
-import { openapiErrorResponse, openapiErrors, type OpenApiPathItem } from '@hosting/shared';
-import { INT4_MAX } from '../events/events.schema.js';
-import { CSV_COLUMNS, EXPORT_FORMATS } from './export.format.js';
+import { z } from 'zod';
+import { answerHeaders, errorResponse, errors, requestIdParam, retryAfterHeader, type RouteTable } from '@hosting/shared';
+import { CSV_COLUMNS } from './export.format.js';
 import { EXPORT_MAX_DURATION_MS } from './export.repo.js';
 import { EXPORT_IDLE_TIMEOUT_MS } from './export.routes.js';
+import { exportQuery } from './export.schema.js';
 import { MAX_CONCURRENT_EXPORTS } from './export.service.js';
 
-/** The OpenAPI paths of the export, spread into openapi/document.ts. */
-
-const ref = (to: string) => ({ $ref: to });
-const refId = { type: 'integer', minimum: 1, maximum: INT4_MAX } as const;
+/** What the export answers: the route table of `GET /events/export`. */
 
 const NDJSON_EXAMPLE =
   '{"id":1,"eventId":"0b6f3c1e-2d4a-4f5b-8c7d-9e0f1a2b3c4d","name":"deployment.created","occurredAt":"2026-11-20T10:00:00.000Z","createdAt":"2026-11-20T10:00:00.120Z","projectId":1,"deploymentId":7,"userId":1,"payload":{"projectId":1,"projectName":"shop","userId":1,"deploymentId":7,"source":"api","requestId":"req-1","status":"pending"}}\n';
@@ -17,7 +15,7 @@ const CSV_EXAMPLE =
   '1,0b6f3c1e-2d4a-4f5b-8c7d-9e0f1a2b3c4d,deployment.created,2026-11-20T10:00:00.000Z,2026-11-20T10:00:00.120Z,1,7,1,' +
   '"{""projectId"":1,""projectName"":""shop"",""userId"":1,""deploymentId"":7,""source"":""api"",""requestId"":""req-1"",""status"":""pending""}"\r\n';
 
-export const exportPaths: Record<string, OpenApiPathItem> = {
+export const exportApi: RouteTable = {
   '/events/export': {
     get: {
       tags: ['events'],
@@ -37,72 +35,36 @@ The filters are those of \`GET /events\`, with the same rules (\`from\` inclusiv
 ${MAX_CONCURRENT_EXPORTS} exports run at once per instance (each holds a database connection while it streams); another
 is a 503 with \`Retry-After\`. An export is cut when the client takes nothing for ${EXPORT_IDLE_TIMEOUT_MS / 1000} s, and when it has run for
 ${EXPORT_MAX_DURATION_MS / 60_000} minutes (export large ranges in pieces with \`from\`/\`to\`).`,
-      parameters: [
-        {
-          name: 'format',
-          in: 'query',
-          required: false,
-          description: 'The file format. Another value is a 400.',
-          schema: { type: 'string', enum: [...EXPORT_FORMATS], default: 'ndjson' },
-        },
-        {
-          name: 'name',
-          in: 'query',
-          required: false,
-          description: 'Only events of this name.',
-          schema: { type: 'string', minLength: 1, maxLength: 100 },
-        },
-        { name: 'projectId', in: 'query', required: false, description: 'Only events about this project.', schema: { ...refId } },
-        { name: 'deploymentId', in: 'query', required: false, description: 'Only events about this deployment.', schema: { ...refId } },
-        { name: 'userId', in: 'query', required: false, description: "Only events about this user's projects.", schema: { ...refId } },
-        {
-          name: 'from',
-          in: 'query',
-          required: false,
-          description: 'Only events that occurred at or after this instant (ISO 8601 with `Z` or an offset; encode `+` as `%2B`).',
-          schema: { type: 'string', format: 'date-time' },
-        },
-        {
-          name: 'to',
-          in: 'query',
-          required: false,
-          description: 'Only events that occurred before this instant (exclusive).',
-          schema: { type: 'string', format: 'date-time' },
-        },
-        ref('#/components/parameters/X-Request-Id'),
-      ],
+      parameters: [requestIdParam],
+      requestParams: { query: exportQuery },
       responses: {
         '200': {
           description: 'The export, streamed. The media type follows `format`.',
-          headers: {
-            'X-Request-Id': ref('#/components/headers/X-Request-Id'),
-            'Content-Disposition': {
-              description: 'A download with a file name: `attachment; filename="events-2026-11-20T10-00-00Z.ndjson"` (or `.csv`).',
-              required: true,
-              schema: { type: 'string', pattern: '^attachment; filename="events-[0-9T:Z-]+\\.(ndjson|csv)"$' },
-            },
-            'Cache-Control': {
-              description: '`no-store`: an export is a snapshot, never cached.',
-              required: true,
-              schema: { type: 'string', enum: ['no-store'] },
-            },
-          },
+          headers: answerHeaders({
+            'Content-Disposition': z
+              .string()
+              .regex(/^attachment; filename="events-[0-9T:Z-]+\.(ndjson|csv)"$/)
+              .meta({
+                description: 'A download with a file name: `attachment; filename="events-2026-11-20T10-00-00Z.ndjson"` (or `.csv`).',
+              }),
+            'Cache-Control': z.enum(['no-store']).meta({ description: '`no-store`: an export is a snapshot, never cached.' }),
+          }),
           content: {
             'application/x-ndjson': {
-              schema: { type: 'string', description: 'One JSON event per line (see the `Event` schema).' },
+              schema: z.string().meta({ description: 'One JSON event per line (see the `Event` schema).' }),
               example: NDJSON_EXAMPLE,
             },
             'text/csv': {
-              schema: { type: 'string', description: `RFC 4180 with the header row \`${CSV_COLUMNS.join(',')}\`.` },
+              schema: z.string().meta({ description: `RFC 4180 with the header row \`${CSV_COLUMNS.join(',')}\`.` }),
               example: CSV_EXAMPLE,
             },
           },
         },
-        ...openapiErrors(400, 401, 500),
-        '503': openapiErrorResponse(
+        ...errors(400, 401, 500),
+        '503': errorResponse(
           `Too many exports running (${MAX_CONCURRENT_EXPORTS} per instance), no database connection free, or the database too slow to start the export: try again after \`Retry-After\` seconds (\`ServiceUnavailableError\`).`,
           { status: 503, message: `${MAX_CONCURRENT_EXPORTS} exports are already running; try again when one has finished` },
-          { 'Retry-After': ref('#/components/headers/Retry-After') },
+          { 'Retry-After': retryAfterHeader },
         ),
       },
     },
