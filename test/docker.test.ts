@@ -65,7 +65,7 @@ function execForm(args: string, what: string): string[] {
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string'))
     throw new Error(`${what}: not a JSON array of strings: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 function dockerfileCmd(): string[] {

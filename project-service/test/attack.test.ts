@@ -130,7 +130,7 @@ describe('what the attack found, pinned', () => {
       });
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ name: 'BadRequestError', message: expect.stringContaining('Content-Encoding') });
-      projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers as Record<string, string>);
+      projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers);
       expect(await tableDigests(projectDb.db)).toEqual(before);
     },
   );

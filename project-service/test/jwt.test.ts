@@ -58,7 +58,7 @@ async function user(authSubject?: string): Promise<{ id: number; email: string }
   const u = randomBytes(4).toString('hex');
   const email = `Person.${u}@Example.com`;
   const [row] = await db('users')
-    .insert({ email, username: `person-${u}`, ...(authSubject ? { auth_subject: authSubject } : {}) } as never)
+    .insert({ email, username: `person-${u}`, ...(authSubject ? { auth_subject: authSubject } : {}) })
     .returning(['id']);
   return { id: row!.id, email };
 }

@@ -462,9 +462,10 @@ describe('errors and limits', () => {
       config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
       streamHub: hub,
     });
+    const serve = app.callback(); // Koa answers its own errors: its promise only says when a request is done
     const server = http.createServer(
       { connectionsCheckingInterval: 50, requestTimeout: 300, headersTimeout: 200, keepAliveTimeout: 100 },
-      app.callback(),
+      (req, res) => void serve(req, res),
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const raw = rawStream(`http://127.0.0.1:${(server.address() as AddressInfo).port}/deployments/stream`, token);
