@@ -76,8 +76,7 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
       credentials: { admin: [token], metrics: [metricsToken], webhook: projects.map((p) => p.secret) },
       knownIds,
       bodyLimitBytes: 16 * 1024,
-      numRuns: 600,
-      timeLimitMs: 20_000,
+      numRuns: 300,
     });
     // The attack reached every operation, and got past authentication to validation and beyond.
     const operations = Object.keys(report.operations);
