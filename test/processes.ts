@@ -47,7 +47,7 @@ export async function holdLock(url: string, table: string) {
   await client.query(`lock table ${table} in access exclusive mode`);
   return {
     waitForBlocked: async (app: string) => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 200; i++) {
         const { rows } = await client.query(
           `select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
           [app],

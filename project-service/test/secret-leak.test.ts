@@ -259,7 +259,7 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
   });
 
   // Everything the relay has to deliver has arrived.
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const waiting = await projectDb.db('outbox').whereNull('delivered_at').count<{ count: number }[]>('* as count');
     if (Number(waiting[0]?.count) === 0) break;
     await new Promise((r) => setTimeout(r, 50));

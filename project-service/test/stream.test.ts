@@ -72,7 +72,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function hubCaughtUp(): Promise<void> {
   const { max } = (await database.db('deployment_changes').max('id as max').first()) as { max: number | null };
-  for (let i = 0; i < 200 && (hub.status().cursor ?? 0) < (max ?? 0); i++) await sleep(10);
+  for (let i = 0; i < 1_000 && (hub.status().cursor ?? 0) < (max ?? 0); i++) await sleep(10);
   expect(hub.status().cursor ?? 0).toBeGreaterThanOrEqual(max ?? 0);
 }
 
@@ -194,7 +194,7 @@ describe('GET /deployments/stream', () => {
     await raw.waitForText(/retry/);
     expect(hub.streams).toBe(before + 1);
     raw.close();
-    for (let i = 0; i < 100 && hub.streams !== before; i++) await sleep(10);
+    for (let i = 0; i < 1_000 && hub.streams !== before; i++) await sleep(10);
     expect(hub.streams).toBe(before);
   });
 });
@@ -437,7 +437,7 @@ describe('errors and limits', () => {
       expect(full.headers['retry-after']).toBe('5');
       expect(full.body.name).toBe('ServiceUnavailableError');
       open[0]!.close();
-      for (let i = 0; i < 100 && small.streams > 1; i++) await sleep(10);
+      for (let i = 0; i < 1_000 && small.streams > 1; i++) await sleep(10);
       const third = stream('/deployments/stream');
       await third.opened;
 
