@@ -33,6 +33,10 @@ export interface ChaosCheckOptions {
   relays?: number;
   /** Events per relay batch; small batches mean more requests, so more of them meet a fault. */
   batchSize?: number;
+  /** How often each relay polls the outbox besides waking on NOTIFY. Default 100 ms. */
+  pollMs?: number;
+  /** Whether the wait for the outbox to drain also pokes the relays (default), or leaves them to NOTIFY and their poll. */
+  pokeWhileDraining?: boolean;
   drainTimeoutMs?: number;
   seed?: number;
   log?: (line: string) => void;
@@ -146,7 +150,7 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
         listenUrl: options.projectDbUrl,
         batchSize: options.batchSize ?? 100,
         leaseMs: 3_000,
-        pollMs: 100,
+        pollMs: options.pollMs ?? 100,
         backoff: { baseMs: 20, capMs: 500 },
       });
       relay.start();
@@ -234,7 +238,7 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
     const started = Date.now();
     const deadline = started + (options.drainTimeoutMs ?? 60_000);
     while ((await outbox.status()).undelivered > 0 && Date.now() < deadline) {
-      relays.forEach((r) => r.poke());
+      if (options.pokeWhileDraining !== false) relays.forEach((r) => r.poke());
       await new Promise((r) => setTimeout(r, 100));
     }
     const drainedInMs = Date.now() - started;
