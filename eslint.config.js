@@ -38,6 +38,14 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+    // Node's globals that our plain JavaScript files use (the TypeScript files get them from @types/node).
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'URL', 'fetch', 'AbortSignal', 'performance', 'setTimeout', 'clearTimeout', 'Buffer'].map((name) => [
+          name,
+          'readonly',
+        ]),
+      ),
+    },
   },
 );
