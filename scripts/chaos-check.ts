@@ -33,6 +33,10 @@ export interface ChaosCheckOptions {
   relays?: number;
   /** Events per relay batch; small batches mean more requests, so more of them meet a fault. */
   batchSize?: number;
+  /** How often each relay polls the outbox besides waking on NOTIFY. Default 100 ms. */
+  pollMs?: number;
+  /** Whether the wait for the outbox to drain also pokes the relays (default), or leaves them to NOTIFY and their poll. */
+  pokeWhileDraining?: boolean;
   drainTimeoutMs?: number;
   seed?: number;
   log?: (line: string) => void;
@@ -78,17 +82,17 @@ export interface StoreComparison {
 
 /** What the outbox promised against what the aggregator holds, and how long each event took. */
 export async function compareStores(projectDb: Knex, aggregatorDb: Knex): Promise<StoreComparison> {
-  const expected = (await projectDb('outbox').select('event_id', 'occurred_at')) as Array<{ event_id: string; occurred_at: Date }>;
-  const stored = (await aggregatorDb('events').select('event_id', 'created_at')) as Array<{ event_id: string; created_at: Date }>;
+  const expected = await projectDb('outbox').select<Array<{ event_id: string; occurred_at: Date }>>('event_id', 'occurred_at');
+  const stored = await aggregatorDb('events').select<Array<{ event_id: string; created_at: Date }>>('event_id', 'created_at');
   const storedAt = new Map(stored.map((e) => [e.event_id, e.created_at]));
   const expectedIds = new Set(expected.map((e) => e.event_id));
   const lags = expected
     .filter((e) => storedAt.has(e.event_id))
     .map((e) => storedAt.get(e.event_id)!.getTime() - e.occurred_at.getTime())
     .sort((a, b) => a - b);
-  const counts = (await aggregatorDb('events').select(
-    aggregatorDb.raw('count(*) as total, count(distinct event_id) as distinct'),
-  )) as Array<{ total: number; distinct: number }>;
+  const counts = await aggregatorDb('events').select<Array<{ total: number; distinct: number }>>(
+    aggregatorDb.raw('count(*)::int as total, count(distinct event_id)::int as distinct'), // pg sends bigint counts as text
+  );
   const { total, distinct } = counts[0]!;
   return {
     expected: expectedIds.size,
@@ -146,7 +150,7 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
         listenUrl: options.projectDbUrl,
         batchSize: options.batchSize ?? 100,
         leaseMs: 3_000,
-        pollMs: 100,
+        pollMs: options.pollMs ?? 100,
         backoff: { baseMs: 20, capMs: 500 },
       });
       relay.start();
@@ -234,7 +238,7 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
     const started = Date.now();
     const deadline = started + (options.drainTimeoutMs ?? 60_000);
     while ((await outbox.status()).undelivered > 0 && Date.now() < deadline) {
-      relays.forEach((r) => r.poke());
+      if (options.pokeWhileDraining !== false) relays.forEach((r) => r.poke());
       await new Promise((r) => setTimeout(r, 100));
     }
     const drainedInMs = Date.now() - started;
@@ -251,7 +255,8 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
   } finally {
     await Promise.all(relays.map((r) => r.stop()));
     await proxy?.close();
-    await Promise.all([...servers, aggregatorServer].map((s) => (s?.listening ? closeServer(s) : undefined)));
+    const open = [...servers, aggregatorServer].filter((s): s is http.Server => s?.listening === true);
+    await Promise.all(open.map(closeServer));
     await projectDb.destroy();
     await aggregatorDb.destroy();
   }

@@ -232,7 +232,7 @@ describe('the running services expose every metric of the contract, with its typ
     });
     children.push(child);
     let stderr = '';
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     for (const deadline = Date.now() + 20_000; Date.now() < deadline;) {
       if (child.exitCode !== null) throw new Error(`${main} exited with ${child.exitCode}: ${stderr}`);
       if (

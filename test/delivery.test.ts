@@ -49,8 +49,17 @@ it('two relays on one outbox: every event stored once, and none sent twice', asy
   expect(report.stored).toBe(report.expected);
 }, 60_000);
 
-it('a healthy aggregator stores each event within a second of its action', async () => {
-  const report = await runChaosCheck({ ...urls(), actions: 200, seed: 9 });
+it('a healthy aggregator gets each event as the relay is woken by NOTIFY, without waiting for a poll', async () => {
+  // The relay's poll is far beyond the run: every event it delivers, it was woken for by the outbox's
+  // NOTIFY. How soon that is belongs to the benchmark's delivery phase, not to a machine-speed bound here.
+  const report = await runChaosCheck({
+    ...urls(),
+    actions: 200,
+    seed: 9,
+    pollMs: 10 * 60_000,
+    pokeWhileDraining: false,
+    drainTimeoutMs: 30_000,
+  });
   expect(report).toMatchObject({ lost: 0, extra: 0, duplicated: 0 });
-  expect(report.lagMs.p99).toBeLessThan(1_000);
+  expect(report.stored).toBe(report.expected);
 }, 60_000);

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 import { parse as parseYaml } from 'yaml';
 import { SERVICE_NODE_OPTIONS, freePort } from '@hosting/shared';
 
@@ -65,7 +66,7 @@ function execForm(args: string, what: string): string[] {
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every((p) => typeof p === 'string'))
     throw new Error(`${what}: not a JSON array of strings: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 function dockerfileCmd(): string[] {
@@ -177,6 +178,37 @@ describe('Dockerfile', () => {
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
     for (const pattern of ['**/node_modules', '**/dist', '.data', '.env', '.git', '**/*.tsbuildinfo']) expect(ignored).toContain(pattern);
+    // Tests, test helpers and the benchmark stay out of the context too (the build below leaves them out anyway).
+    for (const pattern of ['**/*.test.ts', 'shared/src/testing', 'test', 'bench']) expect(ignored).toContain(pattern);
+  });
+
+  it("the image's build (tsconfig.build.json) compiles no test, test helper or benchmark file, not even through an import", () => {
+    let program: ts.Program | undefined;
+    for (const project of ['shared', 'aggregator-service', 'project-service', 'scripts']) {
+      const parsed = ts.getParsedCommandLineOfConfigFile(
+        path.join(root, project, 'tsconfig.build.json'),
+        {},
+        {
+          ...ts.sys,
+          onUnRecoverableConfigFileDiagnostic: (d) => {
+            throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+          },
+        },
+      )!;
+      // The program holds every file the roots import; other projects' files come in as their declarations.
+      program = ts.createProgram({
+        rootNames: parsed.fileNames,
+        options: parsed.options,
+        projectReferences: parsed.projectReferences,
+        oldProgram: program, // reuses the lib and @types files already parsed
+      });
+      const compiled = program
+        .getSourceFiles()
+        .filter((f) => !f.isDeclarationFile)
+        .map((f) => path.relative(root, f.fileName));
+      expect(compiled.length).toBeGreaterThan(0);
+      expect(compiled.filter((f) => /\.test\.ts$|\/testing\/|(^|\/)test\/|^bench\//.test(f))).toEqual([]);
+    }
   });
 });
 

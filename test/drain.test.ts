@@ -112,12 +112,12 @@ it('project-service: SIGTERM with a drain delay keeps serving while readiness fa
   expect(created.status).toBe(201);
   expect(created.connection).toBe('close');
   await stream.waitForText(new RegExp(`"id":${created.body.id},`));
-  expect(Date.now() - signalledAt).toBeLessThan(drainMs); // all of that happened inside the drain
+  // All of that happened inside the drain, however slow the machine: after it, a new connection is refused.
   expect(child.exitCode).toBeNull();
 
   // After the drain: new connections are refused, the stream ends, the in-flight request still completes.
   let refused = false;
-  while (!refused && Date.now() - signalledAt < drainMs + 3_000) {
+  while (!refused && Date.now() - signalledAt < drainMs + 20_000) {
     refused = await connectionRefused(port);
     if (!refused) await new Promise((r) => setTimeout(r, 25));
   }
@@ -159,8 +159,8 @@ it('aggregator-service: SIGTERM with a drain delay answers /readyz 503, still se
     agg.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     expect((await request(port, 'GET', '/readyz')).status).toBe(503);
+    // Served on a new connection, so inside the drain (after it, a new connection is refused).
     expect((await request(port, 'GET', '/events')).status).toBe(200);
-    expect(Date.now() - signalledAt.at).toBeLessThan(drainMs);
     const { code, at } = await exited;
     expect(code).toBe(0);
     expect(at - signalledAt.at).toBeGreaterThanOrEqual(drainMs);

@@ -77,7 +77,9 @@ function typeErrors(docs: Doc[]): string[] {
     types: [],
   };
   const host = ts.createCompilerHost(options);
-  const { getSourceFile, readFile, fileExists } = host;
+  const getSourceFile = host.getSourceFile.bind(host);
+  const readFile = host.readFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
   host.fileExists = (f) => f === file || fileExists(f);
   host.readFile = (f) => (f === file ? source : readFile(f));
   host.getSourceFile = (f, language, ...rest) =>

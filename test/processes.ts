@@ -47,7 +47,7 @@ export async function holdLock(url: string, table: string) {
   await client.query(`lock table ${table} in access exclusive mode`);
   return {
     waitForBlocked: async (app: string) => {
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 200; i++) {
         const { rows } = await client.query(
           `select count(*)::int as n from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
           [app],
@@ -144,8 +144,8 @@ export async function startSystem(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out += c.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -176,7 +176,9 @@ export async function startSystem(
       for (const pid of seen) {
         try {
           process.kill(pid, 'SIGKILL');
-        } catch {}
+        } catch {
+          // already gone: nothing left to kill
+        }
       }
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -30,7 +30,8 @@ beforeAll(async () => {
     logger: createLogger({ level: 'silent' }),
     config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken },
   });
-  aggregatorServer = http.createServer(app.callback());
+  const serve = app.callback(); // Koa answers its own errors: its promise only says when a request is done
+  aggregatorServer = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((r) => aggregatorServer.listen(0, '127.0.0.1', r));
   // Slow answers, so that a batch is surely in flight when the relay is killed.
   proxy = await startChaosProxy(`http://127.0.0.1:${(aggregatorServer.address() as AddressInfo).port}`, { latencyMs: [300, 400] });

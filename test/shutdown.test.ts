@@ -52,7 +52,7 @@ async function proveGracefulStop(child: ChildProcess, port: number, slow: () => 
   child.kill('SIGTERM');
   // New connections are refused at once (the listening socket is closed).
   let refused = false;
-  for (let i = 0; i < 80 && !refused; i++) {
+  for (let i = 0; i < 400 && !refused; i++) {
     refused = await connectionRefused(port);
     if (!refused) await new Promise((r) => setTimeout(r, 25));
   }

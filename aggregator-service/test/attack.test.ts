@@ -59,8 +59,7 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
       credentials: { token: [token], metrics: [metricsToken] },
       knownIds: [...ids, '1', '2', '3', '11', '12', '13'],
       bodyLimitBytes: 1024 * 1024,
-      numRuns: 500,
-      timeLimitMs: 15_000,
+      numRuns: 300,
     });
     expect(Object.keys(report.operations).length).toBeGreaterThanOrEqual(Math.min(report.runs, 10));
     expect(report.statuses[400] ?? 0).toBeGreaterThan(report.runs / 10);
@@ -94,7 +93,7 @@ describe('what the attack found, pinned', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ name: 'ValidationError', issues: [{ path: 'body', message: 'nests deeper than 64 levels' }] });
-    aggregatorContract().check('post', '/events', res.status, res.body, res.contentType, res.headers as Record<string, string>);
+    aggregatorContract().check('post', '/events', res.status, res.body, res.contentType, res.headers);
     expect(await tableDigests(database.db)).toEqual(before);
   });
 });
@@ -111,7 +110,7 @@ describe('more the attack found, pinned', () => {
         name: 'ValidationError',
         issues: [{ path: expect.stringMatching(/^query\./), message: expect.any(String) }],
       });
-      aggregatorContract().check('get', path, res.status, res.body, res.contentType, res.headers as Record<string, string>);
+      aggregatorContract().check('get', path, res.status, res.body, res.contentType, res.headers);
     },
   );
 

@@ -121,7 +121,7 @@ describe('POST /events', () => {
     ['an unpaired surrogate', { payload: { projectName: 'a\ud800b' } }, 'body[0].payload'],
     ['year 0000', { occurredAt: '0000-06-01T00:00:00Z' }, 'body[0].occurredAt'],
   ])('refuses with 400, not a database error, %s', async (_what, overrides, path) => {
-    const event = deploymentCreated({}, overrides as object);
+    const event = deploymentCreated({}, overrides);
     const res = await svc.call('post', '/events', { body: [event] });
     expect(res.status).toBe(400);
     expect(res.body.issues).toEqual([{ path, message: expect.any(String) }]);

@@ -63,8 +63,8 @@ export function httpClient(
     else if (options.body !== undefined) req = req.send(options.body as object);
     const res = await req;
     if (res.status >= 400) checkErrorBody(res.status, res.body);
-    contract.check(method, url, res.status, res.body, res.headers['content-type'], res.headers as Record<string, string>);
-    return { status: res.status, body: res.body, headers: res.headers as Record<string, string>, text: res.text };
+    contract.check(method, url, res.status, res.body, res.headers['content-type'], res.headers);
+    return { status: res.status, body: res.body, headers: res.headers, text: res.text };
   };
 }
 

@@ -51,7 +51,7 @@ it.each(cases.map((c) => [c.field, c] as const))(
       // The field is named: in the issue's path, or (zod's report of unknown keys) in its message.
       const named = (body.issues ?? []).some((i) => i.path.endsWith(`.${field}`) || i.message.includes(`"${field}"`));
       expect({ field, batch, named, issues: body.issues }).toEqual({ field, batch, named: true, issues: body.issues });
-      aggregatorContract().check('post', '/events', res.status, res.body, res.contentType, res.headers as Record<string, string>);
+      aggregatorContract().check('post', '/events', res.status, res.body, res.contentType, res.headers);
       expect(await tableDigests(svc.db)).toEqual(before);
     }
     // The envelope alone is stored: the field was what got refused.

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
-import { createLogger, type EventEnvelope } from '@hosting/shared';
+import type { EventEnvelope } from '@hosting/shared';
 import { createTestDatabase, listenLocally, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { createAggregatorClient, type AggregatorClient } from '../src/events/aggregator-client.js';
@@ -220,20 +220,22 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   it('when it is down (connection refused)', async () => {
     const gone = await listenLocally(() => {});
     await gone.close(); // a port where nothing listens any more
-    const { ms, error } = await expect503(projectApp(client(gone.url)));
-    expect(ms).toBeLessThan(1_000);
+    const { error } = await expect503(projectApp(client(gone.url)));
     expect(JSON.stringify(error.err)).toMatch(/ECONNREFUSED/);
   });
 
   it("when it is slow: within the feed's 2 s read timeout, not the 5 s of the relay", async () => {
     const slow = await listenLocally(() => {}); // accepts, reads, never answers
+    let requests = 0;
+    slow.server.on('request', () => requests++);
     try {
       const feed = client(slow.url); // AGGREGATOR_TIMEOUT_MS left at its default, 5 s
       expect(feed.readTimeoutMs).toBe(2_000);
       const { ms, error } = await expect503(projectApp(feed));
+      // Which timer fired is in the error (a busy machine can only make the answer later, not earlier).
       expect(ms).toBeGreaterThanOrEqual(1_900);
-      expect(ms).toBeLessThan(3_000);
-      expect(JSON.stringify(error.err)).toMatch(/timeout/i);
+      expect(JSON.stringify(error.err)).toMatch(/timeout.*\b2000 ?ms/i);
+      expect(requests).toBe(1); // no retry: a person is waiting
     } finally {
       await slow.close();
     }
@@ -242,9 +244,9 @@ describe('GET /projects/:id/activity when the aggregator cannot answer: a quick 
   it('when its client is configured with a shorter timeout than 2 s, that one', async () => {
     const slow = await listenLocally(() => {});
     try {
-      const { ms } = await expect503(projectApp(client(slow.url, { timeoutMs: 300 })));
+      const { ms, error } = await expect503(projectApp(client(slow.url, { timeoutMs: 300 })));
       expect(ms).toBeGreaterThanOrEqual(280);
-      expect(ms).toBeLessThan(1_500);
+      expect(JSON.stringify(error.err)).toMatch(/timeout.*\b300 ?ms/i);
     } finally {
       await slow.close();
     }

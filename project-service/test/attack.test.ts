@@ -76,8 +76,7 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
       credentials: { admin: [token], metrics: [metricsToken], webhook: projects.map((p) => p.secret) },
       knownIds,
       bodyLimitBytes: 16 * 1024,
-      numRuns: 600,
-      timeLimitMs: 20_000,
+      numRuns: 300,
     });
     // The attack reached every operation, and got past authentication to validation and beyond.
     const operations = Object.keys(report.operations);
@@ -130,7 +129,7 @@ describe('what the attack found, pinned', () => {
       });
       expect(res.status).toBe(400);
       expect(res.body).toMatchObject({ name: 'BadRequestError', message: expect.stringContaining('Content-Encoding') });
-      projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers as Record<string, string>);
+      projectContract().check('post', '/deployment/webhook', res.status, res.body, res.contentType, res.headers);
       expect(await tableDigests(projectDb.db)).toEqual(before);
     },
   );

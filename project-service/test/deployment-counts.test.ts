@@ -99,10 +99,10 @@ it('never makes a writer wait: a transaction holding a change does not block oth
   try {
     await tx.query('begin');
     await tx.query(`update deployments set status = 'building', updated_at = now() where id = $1`, [d1.id]);
-    const started = performance.now();
+    // Answered while `tx` still holds its change: a write that waited for it could only finish after
+    // the rollback below (or fail on the statement timeout), whatever the machine's speed.
     const res = await svc.call('post', '/deployment/webhook', { token: p.secret, body: { id: d2.id, status: 'building' } });
     expect(res.status).toBe(200);
-    expect(performance.now() - started).toBeLessThan(1_000);
     await expectExact(p.id); // the uncommitted change is not counted
     await tx.query('rollback');
   } finally {

@@ -91,9 +91,9 @@ export function httpClient(handler: Parameters<typeof supertest>[0], contract: C
     const res = await req;
     const body = res.body as unknown;
     if (method !== 'head' && method !== 'options') {
-      contract.check(method, url, res.status, body, res.headers['content-type'], res.headers as Record<string, string>);
+      contract.check(method, url, res.status, body, res.headers['content-type'], res.headers);
     }
-    return { status: res.status, body, headers: res.headers as Record<string, string>, text: res.text };
+    return { status: res.status, body, headers: res.headers, text: res.text };
   };
 }
 

@@ -444,9 +444,8 @@ describe('request timeout', () => {
     await locker.query('lock table deployments in access exclusive mode');
     let res;
     try {
-      const started = Date.now();
+      // Answered while the lock is still held (it is released below): a timeout ended the wait.
       res = await call('get', `/deployments/${deployment.id}`);
-      expect(Date.now() - started).toBeLessThan(2_000);
     } finally {
       await locker.query('rollback');
     }
@@ -460,7 +459,7 @@ describe('request timeout', () => {
     });
     const requestId = res.headers['x-request-id']!;
     // The query behind it finishes once the lock is gone; that is logged, and nothing else happens.
-    for (let i = 0; i < 50 && !logs.some((l) => l.includes(requestId) && l.includes('finished after its 503')); i++) await sleep(20);
+    for (let i = 0; i < 500 && !logs.some((l) => l.includes(requestId) && l.includes('finished after its 503')); i++) await sleep(20);
     expect(logs.filter((l) => l.includes(requestId)).map((l) => JSON.parse(l).msg)).toEqual([
       'request timed out; answered 503',
       'request',

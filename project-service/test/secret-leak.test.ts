@@ -252,15 +252,14 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
       other: [aggregatorToken],
     },
     knownIds: [String(p1.id), String(p2.id), String(deploymentId), String(owner.id)],
-    numRuns: 150,
-    timeLimitMs: 5_000,
+    numRuns: 100,
     // The relay writes delivery marks on its own: this run checks answers, not the outbox's stillness.
     excludeTables: ['outbox'],
     onResponse: (request, res) => record(`attack ${request.method} ${request.path.slice(0, 80)}`, res),
   });
 
   // Everything the relay has to deliver has arrived.
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     const waiting = await projectDb.db('outbox').whereNull('delivered_at').count<{ count: number }[]>('* as count');
     if (Number(waiting[0]?.count) === 0) break;
     await new Promise((r) => setTimeout(r, 50));

@@ -65,7 +65,7 @@ export function openStream(
     responses,
     problems,
     opened,
-    async waitFor(count, timeoutMs = 5_000) {
+    async waitFor(count, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       while (events.length < count) {
         if (Date.now() > deadline)
@@ -106,7 +106,7 @@ export function rawStream(url: string, token: string) {
       return response;
     },
     end,
-    async waitForText(pattern: RegExp, timeoutMs = 5_000): Promise<void> {
+    async waitForText(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(text)) {
         if (Date.now() > deadline) throw new Error(`no ${pattern} in ${JSON.stringify(text.slice(-500))}`);

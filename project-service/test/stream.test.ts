@@ -72,7 +72,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 async function hubCaughtUp(): Promise<void> {
   const { max } = (await database.db('deployment_changes').max('id as max').first()) as { max: number | null };
-  for (let i = 0; i < 200 && (hub.status().cursor ?? 0) < (max ?? 0); i++) await sleep(10);
+  for (let i = 0; i < 1_000 && (hub.status().cursor ?? 0) < (max ?? 0); i++) await sleep(10);
   expect(hub.status().cursor ?? 0).toBeGreaterThanOrEqual(max ?? 0);
 }
 
@@ -178,10 +178,10 @@ describe('GET /deployments/stream', () => {
     try {
       await raw.waitForText(/^retry: \d+\n\n/);
       const started = Date.now();
-      await raw.waitForText(/(: heartbeat\n\n[^]*){3}/, 3_000);
-      const elapsed = Date.now() - started;
-      expect(elapsed).toBeGreaterThanOrEqual(HEARTBEAT_MS * 2 - 50);
-      expect(elapsed).toBeLessThan(HEARTBEAT_MS * 3 + 500);
+      // Three heartbeats of 150 ms in 10 s at most (the default 15 s interval would take 45 s); not
+      // sooner than the interval allows (a busy machine can only make them later).
+      await raw.waitForText(/(: heartbeat\n\n[^]*){3}/, 10_000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(HEARTBEAT_MS * 2 - 50);
     } finally {
       raw.close();
     }
@@ -194,7 +194,7 @@ describe('GET /deployments/stream', () => {
     await raw.waitForText(/retry/);
     expect(hub.streams).toBe(before + 1);
     raw.close();
-    for (let i = 0; i < 100 && hub.streams !== before; i++) await sleep(10);
+    for (let i = 0; i < 1_000 && hub.streams !== before; i++) await sleep(10);
     expect(hub.streams).toBe(before);
   });
 });
@@ -337,12 +337,12 @@ describe('order and gaps: ids are taken before commit, commits come in any order
       await report(p.secret, d2.id, 'deploying');
       await sleep(200);
       expect(client.events).toEqual([]);
-      const rolledBackAt = performance.now();
+      const timedOutBefore = hub.status().timedOutIds;
       await tx.query('rollback');
-      const [event] = await client.waitFor(1);
+      const [event] = await client.waitFor(1, 20_000);
       expect(event!.data).toMatchObject({ id: d2.id, status: 'deploying' });
-      // Well before the 10 s escape hatch: the snapshot, not the timeout, let it through.
-      expect(event!.at - rolledBackAt).toBeLessThan(5_000);
+      // The snapshot let it through, not the 10 s escape hatch: the hub gave up on no id.
+      expect(hub.status().timedOutIds).toBe(timedOutBefore);
     } finally {
       await tx.end();
     }
@@ -437,7 +437,7 @@ describe('errors and limits', () => {
       expect(full.headers['retry-after']).toBe('5');
       expect(full.body.name).toBe('ServiceUnavailableError');
       open[0]!.close();
-      for (let i = 0; i < 100 && small.streams > 1; i++) await sleep(10);
+      for (let i = 0; i < 1_000 && small.streams > 1; i++) await sleep(10);
       const third = stream('/deployments/stream');
       await third.opened;
 
@@ -462,9 +462,10 @@ describe('errors and limits', () => {
       config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
       streamHub: hub,
     });
+    const serve = app.callback(); // Koa answers its own errors: its promise only says when a request is done
     const server = http.createServer(
       { connectionsCheckingInterval: 50, requestTimeout: 300, headersTimeout: 200, keepAliveTimeout: 100 },
-      app.callback(),
+      (req, res) => void serve(req, res),
     );
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const raw = rawStream(`http://127.0.0.1:${(server.address() as AddressInfo).port}/deployments/stream`, token);
@@ -508,14 +509,13 @@ describe('errors and limits', () => {
     await local.start();
     const server = await listen(
       createApp({ db: database.db, logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' }, streamHub: local }),
-      { port: 0, host: '127.0.0.1', logger },
+      // A grace far beyond the test's timeout: a shutdown that waited for the stream could not finish in time.
+      { port: 0, host: '127.0.0.1', logger, graceMs: 10 * 60_000 },
     );
     const raw = rawStream(`http://127.0.0.1:${server.port}/deployments/stream`, token);
     await raw.waitForText(/retry/);
-    const started = Date.now();
     await Promise.all([server.shutdown('test'), local.stop()]);
     expect(await raw.end).toBe('ended');
-    expect(Date.now() - started).toBeLessThan(4_000); // not the 8 s grace for in-flight requests
     expect(local.streams).toBe(0);
   });
 });

@@ -390,8 +390,8 @@ describe('POST /deployment/webhook: races', () => {
         webhook({ id: a.id, status: 'done' }, project.secret),
         webhook({ id: b.id, status: 'done' }, project.secret),
       ]);
-      expect([ra!.status, rb!.status]).toEqual([200, 200]);
-      expect([ra!.body.status, rb!.body.status]).toEqual(['done', 'done']);
+      expect([ra.status, rb.status]).toEqual([200, 200]);
+      expect([ra.body.status, rb.body.status]).toEqual(['done', 'done']);
       const assigned = await projectEvents(project.id, 'project.url_assigned');
       expect(assigned).toHaveLength(1);
       const { url } = (await svc.db('projects').where({ id: project.id }).first('url'))!;
@@ -414,13 +414,13 @@ describe('POST /deployment/webhook: races', () => {
       expect(['cancelled', 'done']).toContain(after!.status);
       seen.add(after!.status);
       if (after!.status === 'cancelled') {
-        expect(cancel!.status).toBe(200);
-        expect(done!.status).toBe(409);
-        expect(done!.body.name).toBe('ConflictError');
+        expect(cancel.status).toBe(200);
+        expect(done.status).toBe(409);
+        expect(done.body.name).toBe('ConflictError');
       } else {
-        expect(done!.status).toBe(200);
-        expect(cancel!.status).toBe(400);
-        expect(cancel!.body.name).toBe('BadRequestError');
+        expect(done.status).toBe(200);
+        expect(cancel.status).toBe(400);
+        expect(cancel.body.name).toBe('BadRequestError');
       }
       const changes = (await eventsOf(d.id)).filter((e) => e.name === 'deployment.status_changed');
       expect(changes).toHaveLength(1);

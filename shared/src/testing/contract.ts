@@ -59,7 +59,7 @@ function mediaType(contentType: string | undefined): string | undefined {
 /** Reads an OpenAPI document from a YAML or JSON file, or takes (a copy of) one already loaded. */
 function readDocument(source: string | object): Json {
   if (typeof source === 'string') return parse(readFileSync(source, 'utf8')) as Json;
-  return structuredClone(source) as Json;
+  return structuredClone(source);
 }
 
 export function loadContract(source: string | object, options: ContractOptions = {}): Contract {
@@ -96,7 +96,7 @@ export function loadContract(source: string | object, options: ContractOptions =
   const resolve = (value: Json | undefined): Json | undefined => {
     let current = value;
     for (let hops = 0; current && typeof current.$ref === 'string' && hops < 10; hops++) {
-      const pointer = current.$ref as string;
+      const pointer = current.$ref;
       if (!pointer.startsWith('#/')) throw new Error(`Only local references are supported: ${pointer}`);
       current = pointer
         .slice(2)

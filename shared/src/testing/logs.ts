@@ -6,8 +6,8 @@ export interface LogCapture {
   logger: Logger;
   /** Every line written so far, as written (JSON text). */
   lines: string[];
-  /** Every line written so far, parsed. */
-  records(): Array<Record<string, unknown>>;
+  /** Every line written so far, parsed (a closure: tests destructure it). */
+  records: () => Array<Record<string, unknown>>;
 }
 
 /** Captures every log line an app writes, for tests that look into the logs. */
