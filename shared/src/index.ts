@@ -15,6 +15,6 @@ export * from './http/base-url.js';
 export * from './http/docs.js';
 export * from './http/ops.js';
 export * from './http/cors.js';
-export * from './http/rate-limit.js';
+export * from './http/limits/index.js';
 export * from './http/timeout.js';
 export * from './http/limits-openapi.js';

@@ -1,5 +1,5 @@
 import { HTTP_METHODS, openapiErrorResponse, type OpenApiDocument, type OpenApiHeader, type OpenApiResponse } from './docs.js';
-import { LIMIT_DEFAULTS } from './rate-limit.js';
+import { LIMIT_DEFAULTS } from './limits/index.js';
 
 const ref = (to: string) => ({ $ref: to });
 
@@ -39,7 +39,7 @@ for one up to 1 s: then a \`429\` (its address holds its slots) or \`503\` (othe
 }
 
 /**
- * Adds what the limits of shared/src/http/rate-limit.ts and timeout.ts answer to a service's
+ * Adds what the limits of shared/src/http/limits/ and timeout.ts answer to a service's
  * document, in place: the `TooManyRequests` response and the `RateLimit-*` headers as components,
  * a `429` (and a `503`, for the request timeout, where it is missing) on every operation that takes
  * a credential, the request timeout in the `ServiceUnavailable` response, and a paragraph on the

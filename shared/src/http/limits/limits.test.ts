@@ -1,8 +1,8 @@
 import Koa, { type Middleware } from 'koa';
 import supertest from 'supertest';
-import { UnauthorizedError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import { problemMiddleware } from './problem.js';
+import { UnauthorizedError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import { problemMiddleware } from '../problem.js';
 import {
   chain,
   clientAddressKey,
@@ -16,8 +16,8 @@ import {
   unverifiedCapProblem,
   unverifiedWorkLimit,
   type RateLimitStore,
-} from './rate-limit.js';
-import { requestContext, type RequestState } from './request-context.js';
+} from './index.js';
+import { requestContext, type RequestState } from '../request-context.js';
 import { z } from 'zod';
 
 const GOOD = 'good-token';
@@ -381,7 +381,7 @@ describe('unverifiedWorkLimit', () => {
     koa.silent = true;
     koa.use(requestContext(createLogger({ level: 'silent' })));
     koa.use(problemMiddleware());
-    let gate: () => Promise<void> = async () => undefined;
+    let gate: () => Promise<void> = () => Promise.resolve();
     koa.use(unverifiedWorkLimit({ perAddress: 1, total: 1, maxWaitMs: 50 })((ctx) => ctx.get('X-Secret')));
     koa.use(async (ctx) => {
       await gate();
