@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const projects = createProjectsService({ projects: projectsRepo });
   const deployments = createDeploymentsService({ deployments: createDeploymentsRepo(db), publicDomain: config.PUBLIC_DOMAIN });
 
-  const limits = createHttpLimits(config);
+  const limits = createHttpLimits(config, { db, logger });
 
   const app = new Koa<RequestState>();
   trustProxy(app, config.TRUST_PROXY);

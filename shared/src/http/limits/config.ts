@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 /** The settings of both services' limits (all optional: the defaults below apply). */
 export interface LimitsConfig {
+  /** Where the failed-authentication and per-credential counts live: shared by every replica, or per process. */
+  RATE_LIMIT_STORE?: 'postgres' | 'memory';
   /** 401s one client address may earn per `RATE_LIMIT_AUTH_WINDOW_S` before it gets 429s. */
   RATE_LIMIT_AUTH_FAILURES?: number;
   RATE_LIMIT_AUTH_WINDOW_S?: number;
@@ -18,6 +20,7 @@ export interface LimitsConfig {
 }
 
 export const LIMIT_DEFAULTS = {
+  RATE_LIMIT_STORE: 'postgres',
   RATE_LIMIT_AUTH_FAILURES: 20,
   RATE_LIMIT_AUTH_WINDOW_S: 60,
   RATE_LIMIT_PER_CREDENTIAL: 300_000,
@@ -30,6 +33,13 @@ export const LIMIT_DEFAULTS = {
 
 /** The environment variables of the limits, for both services' config schemas (spread into them). */
 export const limitsEnv = {
+  /**
+   * Where the failed-authentication and per-credential counts live: `postgres` (the default: one
+   * count for every replica of the service, in its database's `rate_limits.counts` table, so the limits mean
+   * what they say however many replicas run) or `memory` (each process counts on its own: N
+   * replicas admit N times the budget; for one process that wants no database write per 401).
+   */
+  RATE_LIMIT_STORE: z.enum(['postgres', 'memory']).default(LIMIT_DEFAULTS.RATE_LIMIT_STORE),
   /** Failed authentications (401) one client address may earn per window; then 429 for that address until the window ends. */
   RATE_LIMIT_AUTH_FAILURES: z.coerce.number().int().min(1).max(1_000_000).default(LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES),
   RATE_LIMIT_AUTH_WINDOW_S: z.coerce.number().int().min(1).max(86_400).default(LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S),

@@ -1,5 +1,4 @@
 import type { Middleware } from 'koa';
-import type { RateLimiterRes } from 'rate-limiter-flexible';
 import type { RequestState } from '../request-context.js';
 import {
   clientAddressKey,
@@ -33,7 +32,7 @@ export function failedAuthLimit(options: FailedAuthOptions): Middleware<RequestS
   /** Counts one failure; the 429 to answer instead of the 401 when it is beyond the budget. */
   const overBudget = async (ctx: { ip: string; state: RequestState }): Promise<TooManyRequestsError | undefined> => {
     const key = clientAddressKey(ctx.ip);
-    let res: RateLimiterRes;
+    let res: Awaited<ReturnType<RateLimitStore['penalty']>>;
     try {
       res = await store.penalty(key);
     } catch (err) {

@@ -3,7 +3,10 @@ import type { RequestState } from '../request-context.js';
 import { LIMIT_DEFAULTS, type LimitsConfig } from './config.js';
 import { failedAuthLimit } from './failed-auth.js';
 import { perCredentialLimit } from './per-credential.js';
-import { memoryRateLimitStore, type RateLimitStore } from './policy.js';
+import type { Knex } from '../../db/knex.js';
+import type { Logger } from '../../logger.js';
+import { memoryRateLimitStore, type RateLimitPolicy, type RateLimitStore } from './policy.js';
+import { postgresRateLimitStore } from './postgres-store.js';
 import { unverifiedWorkLimit } from './unverified-work.js';
 
 /** `first`, then `second`, as one middleware (e.g. authentication, then its rate limit). */
@@ -28,23 +31,28 @@ export interface HttpLimits {
   requestTimeoutMs: number;
 }
 
-/** The limits of one app, from its config (defaults for what it leaves out), counted in this process's memory. */
-export function createHttpLimits(
-  config: LimitsConfig,
-  stores: { failedAuth?: RateLimitStore; perCredential?: RateLimitStore } = {},
-): HttpLimits {
+/**
+ * The limits of one app, from its config (defaults for what it leaves out). The failed-authentication
+ * and per-credential counts live where RATE_LIMIT_STORE says: in the app's database (`db`, shared by
+ * every replica; failures of the store are logged to `logger`) or in this process's memory.
+ */
+export function createHttpLimits(config: LimitsConfig, deps: { db: Knex; logger: Logger }): HttpLimits {
+  const storeFor = (policy: RateLimitPolicy, keyPrefix: string): RateLimitStore =>
+    (config.RATE_LIMIT_STORE ?? LIMIT_DEFAULTS.RATE_LIMIT_STORE) === 'postgres'
+      ? postgresRateLimitStore(deps.db, policy, keyPrefix, deps.logger)
+      : memoryRateLimitStore(policy, keyPrefix);
+  const failedAuthPolicy = {
+    points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
+    windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S,
+  };
   const perCredentialPolicy = {
     points: config.RATE_LIMIT_PER_CREDENTIAL ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL,
     windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
   };
-  const perCredentialStore = stores.perCredential ?? memoryRateLimitStore(perCredentialPolicy, 'credential');
+  const perCredentialStore = storeFor(perCredentialPolicy, 'credential');
   const requestTimeoutMs = config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS;
   return {
-    failedAuth: failedAuthLimit({
-      points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
-      windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S,
-      store: stores.failedAuth,
-    }),
+    failedAuth: failedAuthLimit({ ...failedAuthPolicy, store: storeFor(failedAuthPolicy, 'auth-failures') }),
     perCredential: perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore }),
     perCredentialKeyedBy: (keyOf) => perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore, keyOf }),
     unverifiedWorkKeyedBy: unverifiedWorkLimit({

@@ -10,3 +10,4 @@ export * from './unverified-work.js';
 export * from './config.js';
 export * from './http-limits.js';
 export * from './trust-proxy.js';
+export * from './postgres-store.js';

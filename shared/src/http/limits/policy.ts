@@ -20,20 +20,18 @@ import { sha256 } from '../auth.js';
  * The headers are on 429 answers only: a success answer does not carry them (nothing to compute or
  * send on the hot path, and with several instances a per-process "remaining" would mislead).
  *
- * The counts live in the process's memory (`RateLimiterMemory`): behind a load balancer each
- * instance counts on its own, so the effective limit is N times the configured one. Instances that
- * must share the counts pass a shared store (rate-limiter-flexible's `RateLimiterPostgres` or
- * `RateLimiterRedis`, which have the same interface) as `store`; each request then awaits it.
+ * Where the counts live is the store's business (`RATE_LIMIT_STORE`): this process's memory
+ * (`memoryRateLimitStore`: behind a load balancer each replica counts on its own, so N replicas
+ * admit N times the budget), or PostgreSQL, shared by every replica (`postgresRateLimitStore`, with
+ * in-memory fast paths so that a request under its limit needs no round trip).
  */
 
-/** Where a limit counts: rate-limiter-flexible's memory limiter by default, any of its stores otherwise. */
+/** Where a limit counts. */
 export interface RateLimitStore {
-  readonly points: number;
-  /** The window, in seconds. */
-  readonly duration: number;
-  consume(key: string | number, points?: number): Promise<RateLimiterRes>;
-  penalty(key: string | number, points?: number): Promise<RateLimiterRes>;
-  get(key: string | number): Promise<RateLimiterRes | null>;
+  /** Counts a request of `key`; rejects with a `RateLimiterRes` (its `msBeforeNext`: when to come back) beyond the limit. */
+  consume(key: string): Promise<unknown>;
+  /** Counts a failure of `key`; resolves with its place in the window (`consumedPoints`) and the window's end (`msBeforeNext`). */
+  penalty(key: string): Promise<Pick<RateLimiterRes, 'consumedPoints' | 'msBeforeNext'>>;
 }
 
 export interface RateLimitPolicy {
@@ -43,7 +41,7 @@ export interface RateLimitPolicy {
   windowSeconds: number;
 }
 
-/** A fixed-window limit in this process's memory. */
+/** A fixed-window limit in this process's memory (rate-limiter-flexible's `RateLimiterMemory`: a `Map` lookup, no I/O). */
 export function memoryRateLimitStore(policy: RateLimitPolicy, keyPrefix: string): RateLimitStore {
   return new RateLimiterMemory({ points: policy.points, duration: policy.windowSeconds, keyPrefix });
 }
