@@ -95,6 +95,23 @@ describe('postgresRateLimitStore', () => {
     }
   });
 
+  it('sends its statements unnamed with DB_PREPARED_STATEMENTS=false, as PgBouncer in transaction mode needs (the library would name them)', async () => {
+    const unnamed = createDb({ connectionString: database.url, pool: { max: 1 }, preparedStatements: false, logger: silent });
+    try {
+      const store = postgresRateLimitStore(unnamed, { points: 5, windowSeconds: 60 }, 'unnamed', silent);
+      await store.penalty('10.0.0.4');
+      await admits(store, 'token');
+      // One pool connection: the statements above ran on the one this reads.
+      const { rows } = await unnamed.raw<{ rows: Array<{ n: number }> }>(`select count(*)::int as n from pg_prepared_statements`);
+      expect(rows[0]!.n).toBe(0);
+      expect(await database.db('rate_limits.counts').where('key', 'like', 'unnamed%').count<Array<{ count: number }>>()).toEqual([
+        { count: 2 },
+      ]);
+    } finally {
+      await unnamed.destroy();
+    }
+  });
+
   it('counts like the memory store for one process', async () => {
     const [a] = replicas(3);
     const memory = memoryRateLimitStore({ points: 3, windowSeconds: 60 }, 'm');
