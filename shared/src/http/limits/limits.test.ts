@@ -363,7 +363,8 @@ describe('unverifiedWorkLimit', () => {
   });
 
   it("lets concurrent requests with one credential wait for the first one's answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap", async () => {
-    const r = route({ perAddress: 1, total: 1, maxWaitMs: 50 });
+    // A wait far longer than the test, so that a slow machine cannot turn a wait into a refusal.
+    const r = route({ perAddress: 1, total: 1, maxWaitMs: 10_000 });
     const parallel = [r.send('good'), r.send('good'), r.send('good'), r.send('good')];
     await until(() => r.working() === 1);
     await sleep(20);
