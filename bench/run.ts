@@ -25,7 +25,8 @@ import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, h
  * `--only X` runs the endpoints and phases whose name contains X (phases: flags, stats, export,
  * delivery, backlog). `--baseline-prepared` has the baseline prepare its statements as the
  * services do (by default it sends them unnamed, as a bare `pool.query(text, values)` does).
- * `--node-options "…"` starts the services with these V8 flags (NODE_OPTIONS), e.g. heap limits. `--quick` is the test suite's mode: small data, 1 s per endpoint, short
+ * `--node-options "…"` starts the services with these V8 flags (NODE_OPTIONS), e.g. heap limits.
+ * `--rate-limit-store memory|postgres` starts them with that RATE_LIMIT_STORE (the cost of shared limits). `--quick` is the test suite's mode: small data, 1 s per endpoint, short
  * phases; it proves the benchmark runs and says nothing about speed.
  */
 const { values } = parseArgs({
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'baseline-prepared': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
+    'rate-limit-store': { type: 'string' },
   },
   strict: true,
 });
@@ -335,6 +337,7 @@ async function main() {
       AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
       // As users run them (npm start, the Docker image): SERVICE_NODE_OPTIONS unless --node-options says otherwise.
       NODE_OPTIONS: values['node-options'] ?? SERVICE_NODE_OPTIONS,
+      ...(values['rate-limit-store'] ? { RATE_LIMIT_STORE: values['rate-limit-store'] } : {}),
     };
     const aggregator = startProcess(['aggregator-service/dist/src/main.js'], {
       ...common,
@@ -457,6 +460,7 @@ async function main() {
         only: values.only ?? null,
         baselinePrepared: values['baseline-prepared'],
         nodeOptions: values['node-options'] ?? null,
+        rateLimitStore: values['rate-limit-store'] ?? null,
       },
       results: rows,
       phases,

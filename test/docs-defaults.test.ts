@@ -118,6 +118,21 @@ describe("README and .env.example state the config schemas' defaults", () => {
     expect(problems).toEqual([]);
   });
 
+  it("README's Limits table gives each setting it names its default in parentheses somewhere (which the test above then compares)", () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const start = readme.indexOf('\n## Limits');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const problems: string[] = [];
+    const named = new Set<string>();
+    for (const row of section.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| ---')))
+      for (const [, name] of (row.split('|')[2] ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)) named.add(name!);
+    for (const name of named)
+      if (fields.has(name) && defaultOf(fields.get(name)![0]!.field) !== NONE && !section.includes(`\`${name}\` (`))
+        problems.push(`${name}: the Limits table names it but never gives its default as "\`${name}\` (value)"`);
+    expect(section.length).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  });
+
   it('.env.example lists every variable; what it sets, and what it shows commented out, is the default', () => {
     const env = envExample();
     const problems: string[] = [];

@@ -52,7 +52,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const events = createEventsService({ events: createEventsRepo(db) });
   const metrics = deps.metrics ?? createAggregatorMetrics({ db });
 
-  const limits = createHttpLimits(config);
+  const limits = createHttpLimits(config, { db, logger });
 
   const app = new Koa<RequestState>();
   trustProxy(app, config.TRUST_PROXY);

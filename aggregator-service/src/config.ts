@@ -30,7 +30,7 @@ const schema = z.object({
   CORS_ORIGINS: z.string().default(''),
   /** A second bearer token accepted by GET /metrics only (for Prometheus). */
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
+  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/limits/). */
   ...limitsEnv,
   /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
   ...shutdownEnv,

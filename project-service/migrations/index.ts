@@ -10,6 +10,7 @@ import * as usersAuthSubject from './20261122000300_users_auth_subject.js';
 import * as deploymentCounts from './20261123000100_deployment_counts.js';
 import * as projectCounts from './20261123000200_project_counts.js';
 import * as projectsSecretDigestIndex from './20261202000100_projects_secret_digest_index.js';
+import * as rateLimits from './20261203000100_rate_limits.js';
 
 /** Every migration of the project database, in order. Add new ones at the end. */
 export const migrations: readonly Migration[] = [
@@ -24,4 +25,5 @@ export const migrations: readonly Migration[] = [
   { name: '20261123000100_deployment_counts', ...deploymentCounts },
   { name: '20261123000200_project_counts', ...projectCounts },
   { name: '20261202000100_projects_secret_digest_index', ...projectsSecretDigestIndex },
+  { name: '20261203000100_rate_limits', ...rateLimits },
 ];

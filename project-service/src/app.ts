@@ -75,7 +75,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   const projects = createProjectsService({ projects: projectsRepo });
   const deployments = createDeploymentsService({ deployments: createDeploymentsRepo(db), publicDomain: config.PUBLIC_DOMAIN });
 
-  const limits = createHttpLimits(config);
+  const limits = createHttpLimits(config, { db, logger });
 
   const app = new Koa<RequestState>();
   trustProxy(app, config.TRUST_PROXY);
@@ -88,7 +88,7 @@ export function createApp(deps: AppDeps): Koa<RequestState> {
   app.use(problemMiddleware());
   app.use(healthRoutes({ db, lifecycle: deps.lifecycle ?? createLifecycle() }));
   app.use(docsRoutes(openapiDocument, { title: 'project-service' }));
-  app.use(limits.failedAuth); // 429 for an address that earned too many 401s (shared/src/http/rate-limit.ts)
+  app.use(limits.failedAuth); // 429 for an address that earned too many 401s (shared/src/http/limits/)
   app.use(requestTimeout(limits.requestTimeoutMs)); // 503 for a request not done in time (streams exempt once started)
   app.use(metricsRoute({ registry: metrics.registry, tokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN] }));
 

@@ -82,7 +82,7 @@ const schema = z.object({
     .min(1_000)
     .max(7 * 24 * 3_600_000)
     .default(600_000),
-  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/rate-limit.ts). */
+  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/limits/). */
   ...limitsEnv,
   /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
   ...shutdownEnv,

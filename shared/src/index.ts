@@ -17,6 +17,6 @@ export * from './http/openapi-common.js';
 export * from './http/openapi.js';
 export * from './http/ops.js';
 export * from './http/cors.js';
-export * from './http/rate-limit.js';
+export * from './http/limits/index.js';
 export * from './http/timeout.js';
 export * from './http/limits-openapi.js';

@@ -188,7 +188,8 @@ export function authenticate(options: { serviceToken: string; jwt?: JwtAuthOptio
     if (token === undefined) throw new UnauthorizedError();
     if (secretsEqual(token, serviceToken)) {
       ctx.state.principal = { kind: 'service', key: 'service' } satisfies Principal;
-      return next();
+      await next();
+      return;
     }
     if (!jwt || !looksLikeJwt(token)) throw new UnauthorizedError();
     const log = (ctx.state as { log?: { info(o: object, m: string): void } }).log;
@@ -206,11 +207,11 @@ export function authenticate(options: { serviceToken: string; jwt?: JwtAuthOptio
       log?.info({ auth: 'jwt', reason: err.reason }, 'JWT rejected');
       // jose checks `exp` only once the signature holds: an expired token is a stale session (a
       // panel polling after its login ran out), not a guess, and must not lock its address out
-      // (the failed-authentication limit skips a 401 marked so; rate-limit.ts). Same 401 body.
+      // (the failed-authentication limit skips a 401 marked so; limits/failed-auth.ts). Same 401 body.
       if (err.code === 'ERR_JWT_EXPIRED') throw Object.assign(new UnauthorizedError(), { countsAsGuess: false });
     }
     if (!principal) throw new UnauthorizedError();
     ctx.state.principal = principal;
-    return next();
+    await next();
   };
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { ZodOpenApiResponseObject } from 'zod-openapi';
 import { errorResponse, retryAfterHeader } from './openapi-common.js';
-import { LIMIT_DEFAULTS } from './rate-limit.js';
+import { LIMIT_DEFAULTS } from './limits/index.js';
 
 /**
- * What the limits of rate-limit.ts and timeout.ts answer, as the documents show it: the
+ * What the limits of limits/ and timeout.ts answer, as the documents show it: the
  * `RateLimit-*` headers, the `TooManyRequests` answer, and a paragraph for the description.
  * openapi.ts composes them into every document (and a 429 and a 503 into every operation behind
  * a credential).

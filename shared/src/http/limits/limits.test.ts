@@ -1,8 +1,8 @@
 import Koa, { type Middleware } from 'koa';
 import supertest from 'supertest';
-import { UnauthorizedError } from '../errors.js';
-import { createLogger } from '../logger.js';
-import { problemMiddleware } from './problem.js';
+import { UnauthorizedError } from '../../errors.js';
+import { createLogger } from '../../logger.js';
+import { problemMiddleware } from '../problem.js';
 import {
   chain,
   clientAddressKey,
@@ -16,9 +16,10 @@ import {
   unverifiedCapProblem,
   unverifiedWorkLimit,
   type RateLimitStore,
-} from './rate-limit.js';
-import { requestContext, type RequestState } from './request-context.js';
+} from './index.js';
+import { requestContext, type RequestState } from '../request-context.js';
 import { z } from 'zod';
+import { createTestDatabase } from '../../testing/postgres.js';
 
 const GOOD = 'good-token';
 
@@ -161,11 +162,8 @@ describe('failedAuthLimit', () => {
 
   it('lets requests through when its store fails (and logs it)', async () => {
     const broken: RateLimitStore = {
-      points: 1,
-      duration: 60,
       consume: () => Promise.reject(new Error('store down')),
       penalty: () => Promise.reject(new Error('store down')),
-      get: () => Promise.reject(new Error('store down')),
     };
     const http = app({
       guard: failedAuthLimit({ points: 1, windowSeconds: 60, store: broken }),
@@ -216,13 +214,26 @@ describe('perCredentialLimit', () => {
     expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'b')).status).toBe(200);
   });
 
-  it('shares its counts between the principal-keyed and the route-keyed middleware of one app', async () => {
-    const limits = createHttpLimits({ RATE_LIMIT_PER_CREDENTIAL: 2 });
-    const keyed = limits.perCredentialKeyedBy(() => 'service');
-    const http = app({ limit: chain(limits.perCredential, keyed) });
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
-    expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
-  });
+  it.each(['memory', 'postgres'] as const)(
+    'shares its counts between the principal-keyed and the route-keyed middleware of one app (RATE_LIMIT_STORE=%s)',
+    async (store) => {
+      const database = await createTestDatabase('project');
+      try {
+        const limits = createHttpLimits(
+          { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_STORE: store },
+          { db: database.db, logger: createLogger({ level: 'silent' }) },
+        );
+        const keyed = limits.perCredentialKeyedBy(() => 'service');
+        const http = app({ limit: chain(limits.perCredential, keyed) });
+        expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+        expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(429);
+        const rows = await database.db('rate_limits.counts').select('key');
+        expect(rows.map((r: { key: string }) => r.key)).toEqual(store === 'postgres' ? ['credential(2/10s):service'] : []);
+      } finally {
+        await database.drop();
+      }
+    },
+  );
 });
 
 describe('unverifiedWorkLimit', () => {
@@ -352,7 +363,8 @@ describe('unverifiedWorkLimit', () => {
   });
 
   it("lets concurrent requests with one credential wait for the first one's answer instead of taking slots: a good one passes them all, a wrong one sends them to the cap", async () => {
-    const r = route({ perAddress: 1, total: 1, maxWaitMs: 50 });
+    // A wait far longer than the test, so that a slow machine cannot turn a wait into a refusal.
+    const r = route({ perAddress: 1, total: 1, maxWaitMs: 10_000 });
     const parallel = [r.send('good'), r.send('good'), r.send('good'), r.send('good')];
     await until(() => r.working() === 1);
     await sleep(20);
@@ -381,7 +393,7 @@ describe('unverifiedWorkLimit', () => {
     koa.silent = true;
     koa.use(requestContext(createLogger({ level: 'silent' })));
     koa.use(problemMiddleware());
-    let gate: () => Promise<void> = async () => undefined;
+    let gate: () => Promise<void> = () => Promise.resolve();
     koa.use(unverifiedWorkLimit({ perAddress: 1, total: 1, maxWaitMs: 50 })((ctx) => ctx.get('X-Secret')));
     koa.use(async (ctx) => {
       await gate();
@@ -438,6 +450,7 @@ describe('limitsEnv', () => {
   const schema = z.object(limitsEnv);
   it('has the documented defaults', () => {
     expect(schema.parse({})).toEqual({
+      RATE_LIMIT_STORE: 'postgres',
       RATE_LIMIT_AUTH_FAILURES: 20,
       RATE_LIMIT_AUTH_WINDOW_S: 60,
       RATE_LIMIT_PER_CREDENTIAL: 300_000,
