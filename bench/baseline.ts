@@ -2,29 +2,19 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import pg from 'pg';
 import type { DeploymentStatus } from '@hosting/shared';
-import { DEPLOYMENTS_SQL, PROJECTS_SQL, generateProjectUrl, webhookOutcome } from '@hosting/project-service';
-import { toPg } from './sql.js';
-import { EVENTS_SQL } from '@hosting/aggregator-service';
+import { generateProjectUrl, webhookOutcome } from '@hosting/project-service';
+import { STATEMENTS, deploymentsPage, toPg } from './statements.js';
 
 /**
  * The engineering limit the benchmark compares our services with: bare `node:http` and `pg`,
- * answering the same routes with the same SQL statements (imported from the services'
- * repositories), the same bearer checks and the same JSON, and nothing else: no framework, no
+ * answering the same routes with the same SQL statements (bench/statements.ts: copies of the
+ * repositories' statements, held equal by a test), the same bearer checks and the same JSON, and nothing else: no framework, no
  * validation library, no logging, no metrics. Run: node bench/dist/baseline.js <project|aggregator> <port> <db url> <token> [prepared]
  */
 const [role, portArg, url, token, mode] = process.argv.slice(2) as [string, string, string, string, string | undefined];
 const prepared = mode === 'prepared';
 const pool = new pg.Pool({ connectionString: url, max: 10 });
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
-
-const SQL = {
-  projectPage: toPg(PROJECTS_SQL.page),
-  projectById: toPg(PROJECTS_SQL.byId),
-  create: toPg(DEPLOYMENTS_SQL.create),
-  findForSecret: toPg(DEPLOYMENTS_SQL.findForSecret),
-  transition: toPg(DEPLOYMENTS_SQL.transition),
-  insertEvents: toPg(EVENTS_SQL.insert),
-};
 
 /**
  * By default each statement is sent as `pool.query(text, values)` does: unnamed, parsed and
@@ -33,7 +23,8 @@ const SQL = {
  * the comparison is then only of what each does in Node.
  */
 const names = new Map<string, string>();
-function run(text: string, values: unknown[]) {
+function run(sql: string, params: Record<string, unknown>) {
+  const { text, values } = toPg(sql, params);
   if (!prepared) return pool.query(text, values);
   let name = names.get(text);
   if (name === undefined) names.set(text, (name = `b_${names.size + 1}`));
@@ -86,43 +77,44 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
     const body = (await readJson(req)) as { id: number; status: any };
     const presented = bearer(req);
     if (!presented) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
-    const { rows } = await run(SQL.findForSecret, [body.id, digest(presented)]);
+    const { rows } = await run(STATEMENTS.findForSecret, { id: body.id, digest: digest(presented) });
     const current = rows[0];
     if (!current) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
     const outcome = webhookOutcome(current.status, body.status);
     if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
     if (outcome !== 'apply') return send(res, 200, deployment(current));
     const url = body.status === 'done' && current.project_url === null ? generateProjectUrl(current.project_name, 'bench.example') : null;
-    const moved = await run(
-      SQL.transition,
-      DEPLOYMENTS_SQL.transitionBindings(
-        { id: body.id, from: current.status, to: body.status, url },
-        { source: 'webhook', requestId: null },
-      ),
-    );
+    const moved = await run(STATEMENTS.transition, {
+      id: body.id,
+      from: current.status,
+      to: body.status,
+      url,
+      source: 'webhook',
+      requestId: null,
+    });
     return send(res, 200, deployment(moved.rows[0] ?? current));
   }
   if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
   if (req.method === 'GET' && path === '/projects') {
     const page = Number(query.get('page') ?? 1);
-    const { rows } = await run(SQL.projectPage, [8, (page - 1) * 8]);
+    const { rows } = await run(STATEMENTS.projectPage, { limit: 8, offset: (page - 1) * 8 });
     res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
     return send(res, 200, rows.filter((r) => r.id !== null).map(project));
   }
   if (req.method === 'GET' && (m = /^\/projects\/(\d+)$/.exec(path))) {
-    const { rows } = await run(SQL.projectById, [Number(m[1])]);
+    const { rows } = await run(STATEMENTS.projectById, { id: Number(m[1]) });
     return rows[0] ? send(res, 200, project(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
   }
   if (req.method === 'GET' && path === '/deployments') {
     const page = Number(query.get('page') ?? 1);
     const statuses = (query.get('status')?.split(',') ?? []) as DeploymentStatus[];
-    const { sql, bindings } = DEPLOYMENTS_SQL.page({ statuses }, 8, (page - 1) * 8);
-    const { rows } = await run(toPg(sql), bindings);
+    const { sql, params } = deploymentsPage(statuses, 8, (page - 1) * 8);
+    const { rows } = await run(sql, params);
     res.setHeader('x-total-count', String(rows[0]?.total ?? 0));
     return send(res, 200, rows.filter((r) => r.id !== null).map(deployment));
   }
   if (req.method === 'POST' && (m = /^\/projects\/(\d+)\/deployment$/.exec(path))) {
-    const { rows } = await run(SQL.create, [Number(m[1]), 'api', null]);
+    const { rows } = await run(STATEMENTS.createDeployment, { projectId: Number(m[1]), source: 'api', requestId: null });
     return rows[0] ? send(res, 201, deployment(rows[0])) : send(res, 404, { name: 'NotFoundError', message: 'no' });
   }
   send(res, 404, { name: 'NotFoundError', message: 'no route' });
@@ -133,7 +125,7 @@ async function aggregator_(req: http.IncomingMessage, res: http.ServerResponse, 
   if (req.method === 'POST' && path === '/events') {
     const body = await readJson(req);
     const events = Array.isArray(body) ? body : [body];
-    const { rows } = await run(SQL.insertEvents, [JSON.stringify(events)]);
+    const { rows } = await run(STATEMENTS.insertEvents, { events: JSON.stringify(events) });
     const stored = new Set(rows.map((r) => r.event_id));
     return send(res, 200, {
       stored: stored.size,

@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { migrations as projectMigrations } from '@hosting/project-service';
-import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, sha256, startEmbeddedDb } from '@hosting/shared';
-import { toPg } from './sql.js';
+import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, sha256, startEmbeddedDb, type Knex } from '@hosting/shared';
+import { STATEMENTS, deploymentsPage, projectPageSql, toPg } from './statements.js';
 import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, heavyUserDeployments } from './generate.js';
 
 /**
@@ -556,15 +556,14 @@ async function waitForOutbox(db: Db, timeoutMs: number): Promise<void> {
  * is what a request pays, execution plus whatever planning a prepared statement still does.
  */
 async function flagsCost(db: Db): Promise<NonNullable<Phases['flags']>> {
-  const { PROJECT_FLAGS_SQL, PROJECTS_SQL } = await import('@hosting/project-service');
-  const withFlags = PROJECTS_SQL.page;
-  const withoutFlags = withFlags.replace(`, ${PROJECT_FLAGS_SQL.columns}`, '').replace(` ${PROJECT_FLAGS_SQL.join}`, '');
-  if (withoutFlags === withFlags) throw new Error('flags: could not find the flag columns in PROJECTS_SQL.page');
+  const params = { limit: 0, offset: 0 };
+  const withFlags = toPg(projectPageSql(true), params).text;
+  const withoutFlags = toPg(projectPageSql(false), params).text;
   const samples = quick ? 40 : 400;
   const pages = Math.ceil(size.projects / 8);
   return db.transaction(async (trx) => {
-    await trx.raw(`prepare bench_with_flags as ${toPg(withFlags)}`);
-    await trx.raw(`prepare bench_without_flags as ${toPg(withoutFlags)}`);
+    await trx.raw(`prepare bench_with_flags as ${withFlags}`);
+    await trx.raw(`prepare bench_without_flags as ${withoutFlags}`);
     const time = async (name: string, offset: number) => {
       const { rows } = await trx.raw(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
       const plan = rows[0]['QUERY PLAN'][0];
@@ -899,24 +898,28 @@ const LARGE_TABLE_ROWS = 50_000;
 
 /** EXPLAIN of each hot query with realistic parameters; flags sequential scans of large tables. */
 async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggregatorDb: ReturnType<typeof createDb>) {
-  const { DEPLOYMENTS_SQL, PROJECTS_SQL } = await import('@hosting/project-service');
-  const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; bindings: unknown[] }> = [
-    { name: 'projects page', db: projectDb, sql: PROJECTS_SQL.page, bindings: [8, 800] },
-    { name: 'project by id', db: projectDb, sql: PROJECTS_SQL.byId, bindings: [42] },
-    { name: 'deployments page by status', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80) },
-    { name: 'deployments page, status done', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80) },
-    { name: 'deployments page, two statuses', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80) },
-    { name: 'deployment for a secret (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findForSecret, bindings: [42, sha256('secret-42')] },
+  const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; params: Record<string, unknown> }> = [
+    { name: 'projects page', db: projectDb, sql: STATEMENTS.projectPage, params: { limit: 8, offset: 800 } },
+    { name: 'project by id', db: projectDb, sql: STATEMENTS.projectById, params: { id: 42 } },
+    { name: 'deployments page by status', db: projectDb, ...deploymentsPage(['failed'], 8, 80) },
+    { name: 'deployments page, status done', db: projectDb, ...deploymentsPage(['done'], 8, 80) },
+    { name: 'deployments page, two statuses', db: projectDb, ...deploymentsPage(['building', 'deploying'], 8, 80) },
+    {
+      name: 'deployment for a secret (webhook)',
+      db: projectDb,
+      sql: STATEMENTS.findForSecret,
+      params: { id: 42, digest: sha256('secret-42') },
+    },
     {
       name: 'events by project (feed)',
       db: aggregatorDb,
-      sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`,
-      bindings: [42],
+      sql: `select * from events where project_id = :projectId order by occurred_at desc, id desc limit 50`,
+      params: { projectId: 42 },
     },
   ];
   const out: Array<{ name: string; seqScans: string[] }> = [];
   for (const q of queries) {
-    const { rows } = await q.db.raw(`explain (format json) ${q.sql}`, q.bindings as any[]);
+    const { rows } = await q.db.raw(`explain (format json) ${q.sql}`, q.params as Record<string, Knex.Value>);
     const plan = rows[0]['QUERY PLAN'][0].Plan;
     const seqScans: string[] = [];
     const walk = (node: any) => {
