@@ -208,7 +208,7 @@ function targets(token: string, aggregatorToken: string): Target[] {
         const events = Array.from({ length: 500 }, (_, i) => {
           const p = rand(size.projects);
           return {
-            eventId: i < 50 && lastBatch[i] ? lastBatch[i]! : randomUUID(),
+            eventId: i < 50 && lastBatch[i] ? lastBatch[i] : randomUUID(),
             name: 'deployment.status_changed',
             occurredAt: new Date().toISOString(),
             payload: {
@@ -267,8 +267,8 @@ async function load(baseUrl: string, target: Target, pid: number, pgPids: () => 
     url: baseUrl,
     connections,
     duration,
-    requests: [{ setupRequest: (req: any) => ({ ...req, ...target.request() }) }],
-  } as any);
+    requests: [{ setupRequest: (req) => ({ ...req, ...target.request() }) }],
+  });
   clearInterval(sampler);
   rss = Math.max(rss, rssMb(pid));
   const loader = process.cpuUsage(cpu0.loader);
@@ -565,9 +565,9 @@ async function flagsCost(db: Db): Promise<NonNullable<Phases['flags']>> {
     await trx.raw(`prepare bench_with_flags as ${withFlags}`);
     await trx.raw(`prepare bench_without_flags as ${withoutFlags}`);
     const time = async (name: string, offset: number) => {
-      const { rows } = await trx.raw(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
-      const plan = rows[0]['QUERY PLAN'][0];
-      return plan['Execution Time'] + plan['Planning Time'];
+      const { rows } = await trx.raw<{ rows: ExplainRow[] }>(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
+      const plan = rows[0]!['QUERY PLAN'][0]!;
+      return plan['Execution Time']! + plan['Planning Time']!;
     };
     // As on a service's connection after its first requests: the plan cache has settled.
     for (let i = 0; i < 10; i++) {
@@ -654,7 +654,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
     overallRate: delivery.rate,
     requests: [
       {
-        setupRequest: (req: any, context: any) => {
+        setupRequest: (req, context: { kind?: 'create' | 'webhook' }) => {
           const id = turn++ % 2 === 1 ? created.shift() : undefined;
           context.kind = id === undefined ? 'create' : 'webhook';
           if (id === undefined)
@@ -669,7 +669,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
             body: JSON.stringify({ id, status: 'building' }),
           };
         },
-        onResponse: (status: number, body: string, context: any) => {
+        onResponse: (status, body, context: { kind?: 'create' | 'webhook' }) => {
           if (context.kind !== 'create' || status !== 201) return;
           const d = JSON.parse(body) as { id: number; projectId: number };
           projectsOf.set(d.id, d.projectId);
@@ -677,7 +677,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
         },
       },
     ],
-  } as any);
+  });
   const actions = result.requests.total;
   await waitForOutbox(projectDb, quick ? 60_000 : 300_000);
   // The relay has marked everything delivered, so the aggregator has stored it.
@@ -841,7 +841,7 @@ const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.le
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 function ratios(row: { baseline: Sample[]; service: Sample[] }) {
-  const rs = row.service.map((s, i) => (row.baseline[i] ? s.rps / row.baseline[i]!.rps : NaN)).filter(Number.isFinite);
+  const rs = row.service.map((s, i) => (row.baseline[i] ? s.rps / row.baseline[i].rps : NaN)).filter(Number.isFinite);
   return { mean: avg(rs), min: Math.min(...rs), max: Math.max(...rs) };
 }
 
@@ -896,6 +896,15 @@ function renderTable(head: string[], body: string[][]): string {
  */
 const LARGE_TABLE_ROWS = 50_000;
 
+/** What `explain (format json)` returns: one row, one plan, and (with analyze) its times. */
+type ExplainRow = { 'QUERY PLAN': Array<{ Plan: PlanNode; 'Execution Time'?: number; 'Planning Time'?: number }> };
+interface PlanNode {
+  'Node Type': string;
+  'Plan Rows': number;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
 /** EXPLAIN of each hot query with realistic parameters; flags sequential scans of large tables. */
 async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggregatorDb: ReturnType<typeof createDb>) {
   const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; params: Record<string, unknown> }> = [
@@ -919,10 +928,10 @@ async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggrega
   ];
   const out: Array<{ name: string; seqScans: string[] }> = [];
   for (const q of queries) {
-    const { rows } = await q.db.raw(`explain (format json) ${q.sql}`, q.params as Record<string, Knex.Value>);
-    const plan = rows[0]['QUERY PLAN'][0].Plan;
+    const { rows } = await q.db.raw<{ rows: ExplainRow[] }>(`explain (format json) ${q.sql}`, q.params as Record<string, Knex.Value>);
+    const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
     const seqScans: string[] = [];
-    const walk = (node: any) => {
+    const walk = (node: PlanNode) => {
       if (node['Node Type'] === 'Seq Scan' && node['Plan Rows'] > LARGE_TABLE_ROWS)
         seqScans.push(`${node['Relation Name']} (${node['Plan Rows']} rows)`);
       for (const child of node.Plans ?? []) walk(child);
