@@ -85,6 +85,16 @@ const rotateSecret = statement<{ id: number; digest: Buffer; source: string; req
    select id, rotated_at from p`,
 );
 
+/** The activity feed asks on every request (a measured endpoint), so it is a prepared statement. */
+const exists = statement<{ id: number }, { found: boolean }>(
+  'projects_exists',
+  'select exists (select 1 from projects where id = :id) as found',
+);
+const existsOfOwner = statement<{ id: number; owner: number }, { found: boolean }>(
+  'projects_exists_of_owner',
+  'select exists (select 1 from projects where id = :id and user_id = :owner) as found',
+);
+
 export function createProjectsRepo(db: Knex) {
   /** Projects with more than `threshold` deployments in progress at once (served by the partial index on ongoing deployments). */
   const busyProjects = (threshold: number) =>
@@ -110,9 +120,8 @@ export function createProjectsRepo(db: Knex) {
 
     /** Whether the project exists (and, with an owner, is theirs): the activity feed and the live stream ask before serving it. */
     async exists(id: number, owner?: number): Promise<boolean> {
-      const query = db('projects').first('id').where({ id });
-      if (owner !== undefined) query.where({ user_id: owner });
-      return (await query) !== undefined;
+      const { rows } = owner === undefined ? await exists.run(db, { id }) : await existsOfOwner.run(db, { id, owner });
+      return rows[0]?.found === true;
     },
 
     /** Replaces the project's app secret digest and records it (see rotateSecret above); undefined for an unknown project. */
