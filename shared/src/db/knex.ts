@@ -78,12 +78,12 @@ const defined = new Map<string, string>();
 /**
  * Defines a statement run as a named prepared statement: PostgreSQL parses and analyses it once per
  * connection instead of on every call, and after a few executions may keep a generic plan (its plan
- * cache decides, as for any prepared statement). WRITEUP.md ("Prepared statements") has what it
- * saved per statement. The name travels in the query's `.options()`, which knex's pg client hands
+ * cache decides, as for any prepared statement). WRITEUP.md ("Performance at a million
+ * deployments") has what it saved per statement. The name travels in the query's `.options()`, which knex's pg client hands
  * to `pg` with the text and values (shared/src/db/knex.test.ts fails the day it stops doing so).
  *
  * On a database made with `preparedStatements: false`, and on any other knex (a transaction of
- * it), the statement is sent unnamed.
+ * it: knex has no public link from a transaction to its database), the statement is sent unnamed.
  */
 export function statement<P extends Record<string, StatementParam>, R>(name: string, sql: string): Statement<P, R> {
   const earlier = defined.get(name);
