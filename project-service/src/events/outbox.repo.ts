@@ -105,7 +105,7 @@ export function createOutboxRepo(db: Knex) {
           db('outbox')
             .select('id')
             .whereNotNull('delivered_at')
-            .where('delivered_at', '<', db.raw('now() - make_interval(secs => ?::float8 / 1000)', [retentionMs]))
+            .where('delivered_at', '<', db.raw('now() - make_interval(secs => :retentionMs::float8 / 1000)', { retentionMs }))
             .limit(limit),
         )
         .delete();

@@ -41,8 +41,8 @@ export function whereEventMatches<Q extends Knex.QueryBuilder>(query: Q, filter:
   if (filter.projectId !== undefined) query.where('project_id', filter.projectId);
   if (filter.deploymentId !== undefined) query.where('deployment_id', filter.deploymentId);
   if (filter.userId !== undefined) query.where('user_id', filter.userId);
-  if (filter.from !== undefined) query.whereRaw('occurred_at >= ?::timestamptz', [filter.from]);
-  if (filter.to !== undefined) query.whereRaw('occurred_at < ?::timestamptz', [filter.to]);
+  if (filter.from !== undefined) query.whereRaw('occurred_at >= :from::timestamptz', { from: filter.from });
+  if (filter.to !== undefined) query.whereRaw('occurred_at < :to::timestamptz', { to: filter.to });
   return query;
 }
 

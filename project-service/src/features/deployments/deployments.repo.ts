@@ -264,7 +264,7 @@ export function createDeploymentsRepo(db: Knex) {
     async deleteExpiredKey(scope: string, key: string, ttlSeconds: number): Promise<void> {
       await db('idempotency_keys')
         .where({ scope, key })
-        .where('created_at', '<=', db.raw('now() - make_interval(secs => ?::float8)', [ttlSeconds]))
+        .where('created_at', '<=', db.raw('now() - make_interval(secs => :ttlSeconds::float8)', { ttlSeconds }))
         .delete();
     },
 

@@ -139,7 +139,7 @@ export function createStreamRepo(db: Knex) {
           'id',
           db('deployment_changes')
             .select('id')
-            .where('changed_at', '<', db.raw('now() - make_interval(secs => ?::float8 / 1000)', [olderThanMs]))
+            .where('changed_at', '<', db.raw('now() - make_interval(secs => :olderThanMs::float8 / 1000)', { olderThanMs }))
             .orderBy('changed_at')
             .limit(chunk),
         )
