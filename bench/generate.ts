@@ -21,23 +21,23 @@ export const QUICK: DataSize = { users: 20, projects: 200, deployments: 20_000, 
  */
 export const HEAVY_USER = 1;
 export const heavyUserDeployments = (size: DataSize) => Math.floor(size.deployments / 10);
-/** The owner of project `p` (SQL over an integer expression `p`; parameters: [projects, users]). */
-const OWNER = (p: string) => `case when ${p} <= ?::int / 10 then 1 else 2 + (${p} % (?::int - 1)) end`;
+/** The owner of project `p` (SQL over an integer expression `p`; parameters :projects and :users). */
+const OWNER = (p: string) => `case when ${p} <= :projects::int / 10 then 1 else 2 + (${p} % (:users::int - 1)) end`;
 
 export async function generateProjectData(db: Knex, size: DataSize): Promise<void> {
   await db.raw(
     `
     insert into users (id, email, username, created_at)
     select i, 'user' || i || '@bench.example', 'user' || i, now() - interval '3 years'
-    from generate_series(1::bigint, ?::bigint) as i`,
-    [size.users],
+    from generate_series(1::bigint, :users::bigint) as i`,
+    { users: size.users },
   );
   await db.raw(
     `
     insert into projects (id, name, url, user_id, app_secret_sha256, created_at)
     select i, 'project-' || i, null, ${OWNER('i')}, sha256(('secret-' || i)::bytea), now() - interval '2 years'
-    from generate_series(1::bigint, ?::bigint) as i`,
-    [size.projects, size.users, size.projects],
+    from generate_series(1::bigint, :projects::bigint) as i`,
+    { projects: size.projects, users: size.users },
   );
   // Status mix: 80% done, 8% failed, 5% cancelled, and 7% in progress (pending/building/deploying),
   // the in-progress ones among the most recent, as on a real platform.
@@ -46,17 +46,17 @@ export async function generateProjectData(db: Knex, size: DataSize): Promise<voi
     insert into deployments (project_id, status, deployed_in, created_at, updated_at)
     select p, s, case when s = 'done' then 20 + (i % 300) end, t, t + interval '5 minutes'
     from (
-      select i, 1 + (i * 7919) % ?::int as p,
-             now() - make_interval(secs => (?::int - i) * (63072000.0 / ?::int)) as t,
+      select i, 1 + (i * 7919) % :projects::int as p,
+             now() - make_interval(secs => (:deployments::int - i) * (63072000.0 / :deployments::int)) as t,
              case
-               when i > ?::int * 0.93 then (array['pending', 'building', 'deploying'])[1 + i % 3]
+               when i > :deployments::int * 0.93 then (array['pending', 'building', 'deploying'])[1 + i % 3]
                when i % 100 < 80 then 'done'
                when i % 100 < 88 then 'failed'
                else 'cancelled'
              end as s
-      from generate_series(1::bigint, ?::bigint) as i
+      from generate_series(1::bigint, :deployments::bigint) as i
     ) g`,
-    [size.projects, size.deployments, size.deployments, size.deployments, size.deployments],
+    { projects: size.projects, deployments: size.deployments },
   );
   // The live stream's change log (deployment_changes) is for recent changes only: the generated
   // history is not something a reconnecting client would replay.
@@ -82,10 +82,10 @@ export async function generateAggregatorData(db: Knex, size: DataSize, projects:
     from (
       select i, p, ${OWNER('p')} as u, 1 + i / 3 as d,
              (array['deployment.created', 'deployment.status_changed', 'deployment.succeeded'])[1 + i % 3] as n,
-             now() - make_interval(secs => (?::int - i) * (63072000.0 / ?::int)) as t
-      from generate_series(1::bigint, ?::bigint) as i, lateral (select (1 + (i * 7919) % ?::int)::int as p) pp
+             now() - make_interval(secs => (:events::int - i) * (63072000.0 / :events::int)) as t
+      from generate_series(1::bigint, :events::bigint) as i, lateral (select (1 + (i * 7919) % :projects::int)::int as p) pp
     ) g`,
-    [projects, users, size.events, size.events, size.events, projects],
+    { projects, users, events: size.events },
   );
   await db.raw('vacuum analyze events');
 }

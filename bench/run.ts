@@ -8,8 +8,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { migrations as aggregatorMigrations } from '@hosting/aggregator-service';
 import { migrations as projectMigrations } from '@hosting/project-service';
-import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, sha256, startEmbeddedDb } from '@hosting/shared';
-import { toPg } from './sql.js';
+import { SERVICE_NODE_OPTIONS, createDb, freePort, runMigrations, sha256, startEmbeddedDb, type Knex } from '@hosting/shared';
+import { STATEMENTS, deploymentsPage, projectPageSql, toPg } from './statements.js';
 import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, heavyUserDeployments } from './generate.js';
 
 /**
@@ -210,7 +210,7 @@ function targets(token: string, aggregatorToken: string): Target[] {
         const events = Array.from({ length: 500 }, (_, i) => {
           const p = rand(size.projects);
           return {
-            eventId: i < 50 && lastBatch[i] ? lastBatch[i]! : randomUUID(),
+            eventId: i < 50 && lastBatch[i] ? lastBatch[i] : randomUUID(),
             name: 'deployment.status_changed',
             occurredAt: new Date().toISOString(),
             payload: {
@@ -269,8 +269,8 @@ async function load(baseUrl: string, target: Target, pid: number, pgPids: () => 
     url: baseUrl,
     connections,
     duration,
-    requests: [{ setupRequest: (req: any) => ({ ...req, ...target.request() }) }],
-  } as any);
+    requests: [{ setupRequest: (req) => ({ ...req, ...target.request() }) }],
+  });
   clearInterval(sampler);
   rss = Math.max(rss, rssMb(pid));
   const loader = process.cpuUsage(cpu0.loader);
@@ -560,19 +560,18 @@ async function waitForOutbox(db: Db, timeoutMs: number): Promise<void> {
  * is what a request pays, execution plus whatever planning a prepared statement still does.
  */
 async function flagsCost(db: Db): Promise<NonNullable<Phases['flags']>> {
-  const { PROJECT_FLAGS_SQL, PROJECTS_SQL } = await import('@hosting/project-service');
-  const withFlags = PROJECTS_SQL.page;
-  const withoutFlags = withFlags.replace(`, ${PROJECT_FLAGS_SQL.columns}`, '').replace(` ${PROJECT_FLAGS_SQL.join}`, '');
-  if (withoutFlags === withFlags) throw new Error('flags: could not find the flag columns in PROJECTS_SQL.page');
+  const params = { limit: 0, offset: 0 };
+  const withFlags = toPg(projectPageSql(true), params).text;
+  const withoutFlags = toPg(projectPageSql(false), params).text;
   const samples = quick ? 40 : 400;
   const pages = Math.ceil(size.projects / 8);
   return db.transaction(async (trx) => {
-    await trx.raw(`prepare bench_with_flags as ${toPg(withFlags)}`);
-    await trx.raw(`prepare bench_without_flags as ${toPg(withoutFlags)}`);
+    await trx.raw(`prepare bench_with_flags as ${withFlags}`);
+    await trx.raw(`prepare bench_without_flags as ${withoutFlags}`);
     const time = async (name: string, offset: number) => {
-      const { rows } = await trx.raw(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
-      const plan = rows[0]['QUERY PLAN'][0];
-      return plan['Execution Time'] + plan['Planning Time'];
+      const { rows } = await trx.raw<{ rows: ExplainRow[] }>(`explain (analyze, timing off, format json) execute ${name}(8, ${offset})`);
+      const plan = rows[0]!['QUERY PLAN'][0]!;
+      return plan['Execution Time']! + plan['Planning Time']!;
     };
     // As on a service's connection after its first requests: the plan cache has settled.
     for (let i = 0; i < 10; i++) {
@@ -659,7 +658,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
     overallRate: delivery.rate,
     requests: [
       {
-        setupRequest: (req: any, context: any) => {
+        setupRequest: (req, context: { kind?: 'create' | 'webhook' }) => {
           const id = turn++ % 2 === 1 ? created.shift() : undefined;
           context.kind = id === undefined ? 'create' : 'webhook';
           if (id === undefined)
@@ -674,7 +673,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
             body: JSON.stringify({ id, status: 'building' }),
           };
         },
-        onResponse: (status: number, body: string, context: any) => {
+        onResponse: (status, body, context: { kind?: 'create' | 'webhook' }) => {
           if (context.kind !== 'create' || status !== 201) return;
           const d = JSON.parse(body) as { id: number; projectId: number };
           projectsOf.set(d.id, d.projectId);
@@ -682,7 +681,7 @@ async function deliveryLag(baseUrl: string, token: string, projectDb: Db, aggreg
         },
       },
     ],
-  } as any);
+  });
   const actions = result.requests.total;
   await waitForOutbox(projectDb, quick ? 60_000 : 300_000);
   // The relay has marked everything delivered, so the aggregator has stored it.
@@ -846,7 +845,7 @@ const avg = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.le
 const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : '–');
 
 function ratios(row: { baseline: Sample[]; service: Sample[] }) {
-  const rs = row.service.map((s, i) => (row.baseline[i] ? s.rps / row.baseline[i]!.rps : NaN)).filter(Number.isFinite);
+  const rs = row.service.map((s, i) => (row.baseline[i] ? s.rps / row.baseline[i].rps : NaN)).filter(Number.isFinite);
   return { mean: avg(rs), min: Math.min(...rs), max: Math.max(...rs) };
 }
 
@@ -901,29 +900,42 @@ function renderTable(head: string[], body: string[][]): string {
  */
 const LARGE_TABLE_ROWS = 50_000;
 
+/** What `explain (format json)` returns: one row, one plan, and (with analyze) its times. */
+type ExplainRow = { 'QUERY PLAN': Array<{ Plan: PlanNode; 'Execution Time'?: number; 'Planning Time'?: number }> };
+interface PlanNode {
+  'Node Type': string;
+  'Plan Rows': number;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
 /** EXPLAIN of each hot query with realistic parameters; flags sequential scans of large tables. */
 async function explainHotQueries(projectDb: ReturnType<typeof createDb>, aggregatorDb: ReturnType<typeof createDb>) {
-  const { DEPLOYMENTS_SQL, PROJECTS_SQL } = await import('@hosting/project-service');
-  const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; bindings: unknown[] }> = [
-    { name: 'projects page', db: projectDb, sql: PROJECTS_SQL.page, bindings: [8, 800] },
-    { name: 'project by id', db: projectDb, sql: PROJECTS_SQL.byId, bindings: [42] },
-    { name: 'deployments page by status', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['failed'] }, 8, 80) },
-    { name: 'deployments page, status done', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['done'] }, 8, 80) },
-    { name: 'deployments page, two statuses', db: projectDb, ...DEPLOYMENTS_SQL.page({ statuses: ['building', 'deploying'] }, 8, 80) },
-    { name: 'deployment for a secret (webhook)', db: projectDb, sql: DEPLOYMENTS_SQL.findForSecret, bindings: [42, sha256('secret-42')] },
+  const queries: Array<{ name: string; db: ReturnType<typeof createDb>; sql: string; params: Record<string, unknown> }> = [
+    { name: 'projects page', db: projectDb, sql: STATEMENTS.projectPage, params: { limit: 8, offset: 800 } },
+    { name: 'project by id', db: projectDb, sql: STATEMENTS.projectById, params: { id: 42 } },
+    { name: 'deployments page by status', db: projectDb, ...deploymentsPage(['failed'], 8, 80) },
+    { name: 'deployments page, status done', db: projectDb, ...deploymentsPage(['done'], 8, 80) },
+    { name: 'deployments page, two statuses', db: projectDb, ...deploymentsPage(['building', 'deploying'], 8, 80) },
+    {
+      name: 'deployment for a secret (webhook)',
+      db: projectDb,
+      sql: STATEMENTS.findForSecret,
+      params: { id: 42, digest: sha256('secret-42') },
+    },
     {
       name: 'events by project (feed)',
       db: aggregatorDb,
-      sql: `select * from events where project_id = ? order by occurred_at desc, id desc limit 50`,
-      bindings: [42],
+      sql: `select * from events where project_id = :projectId order by occurred_at desc, id desc limit 50`,
+      params: { projectId: 42 },
     },
   ];
   const out: Array<{ name: string; seqScans: string[] }> = [];
   for (const q of queries) {
-    const { rows } = await q.db.raw(`explain (format json) ${q.sql}`, q.bindings as any[]);
-    const plan = rows[0]['QUERY PLAN'][0].Plan;
+    const { rows } = await q.db.raw<{ rows: ExplainRow[] }>(`explain (format json) ${q.sql}`, q.params as Record<string, Knex.Value>);
+    const plan = rows[0]!['QUERY PLAN'][0]!.Plan;
     const seqScans: string[] = [];
-    const walk = (node: any) => {
+    const walk = (node: PlanNode) => {
       if (node['Node Type'] === 'Seq Scan' && node['Plan Rows'] > LARGE_TABLE_ROWS)
         seqScans.push(`${node['Relation Name']} (${node['Plan Rows']} rows)`);
       for (const child of node.Plans ?? []) walk(child);

@@ -2,4 +2,3 @@
 export { migrations } from '../migrations/index.js';
 export { createApp, type AppDeps } from './app.js';
 export { loadConfig, aggregatorConfigSchema, type AggregatorServiceConfig } from './config.js';
-export { EVENTS_SQL } from './features/events/events.repo.js';

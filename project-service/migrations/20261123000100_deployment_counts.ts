@@ -29,27 +29,12 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`create index deployment_counts_project_status on deployment_counts (project_id, status) include (n)`);
   await knex.raw(`create index deployment_counts_status on deployment_counts (status) include (n)`);
 
-  // Transition tables exist only for the events that have them, so each event gets its own
-  // function: the same fold, over that event's changes per project and status.
-  const changes = {
-    insert: 'select project_id, status, count(*) as n from new_rows group by project_id, status',
-    update: `select project_id, status, sum(d) as n from (
-               select project_id, status, 1 as d from new_rows
-               union all
-               select project_id, status, -1 as d from old_rows) x
-             group by project_id, status having sum(d) <> 0`,
-    delete: 'select project_id, status, -count(*) as n from old_rows group by project_id, status',
-  } as const;
-  const transitionTables = {
-    insert: 'new table as new_rows',
-    update: 'old table as old_rows new table as new_rows',
-    delete: 'old table as old_rows',
-  } as const;
-  for (const event of ['insert', 'update', 'delete'] as const) {
-    await knex.raw(`
-      create function deployment_counts_on_${event}() returns trigger language plpgsql as $$
+  // One function per event, since a transition table exists only for the events that have one:
+  // each folds that event's changes, summed per project and status, into the counters.
+  await knex.raw(`
+    create function deployment_counts_on_insert() returns trigger language plpgsql as $$
       begin
-        with changes as (${changes[event]}),
+        with changes as (select project_id, status, count(*) as n from new_rows group by project_id, status),
         folded as (
           delete from deployment_counts where id in (
             select c.id from deployment_counts c join changes ch on ch.project_id = c.project_id and ch.status = c.status
@@ -60,10 +45,47 @@ export async function up(knex: Knex): Promise<void> {
         group by project_id, status having sum(n) <> 0;
         return null;
       end $$`);
-    await knex.raw(`
-      create trigger deployment_counts_on_${event} after ${event} on deployments
-        referencing ${transitionTables[event]} for each statement execute function deployment_counts_on_${event}()`);
-  }
+  await knex.raw(`
+    create trigger deployment_counts_on_insert after insert on deployments
+      referencing new table as new_rows for each statement execute function deployment_counts_on_insert()`);
+  await knex.raw(`
+    create function deployment_counts_on_update() returns trigger language plpgsql as $$
+      begin
+        with changes as (select project_id, status, sum(d) as n from (
+               select project_id, status, 1 as d from new_rows
+               union all
+               select project_id, status, -1 as d from old_rows) x
+             group by project_id, status having sum(d) <> 0),
+        folded as (
+          delete from deployment_counts where id in (
+            select c.id from deployment_counts c join changes ch on ch.project_id = c.project_id and ch.status = c.status
+            for update of c skip locked)
+          returning project_id, status, n)
+        insert into deployment_counts (project_id, status, n)
+        select project_id, status, sum(n) from (select * from changes union all select * from folded) x
+        group by project_id, status having sum(n) <> 0;
+        return null;
+      end $$`);
+  await knex.raw(`
+    create trigger deployment_counts_on_update after update on deployments
+      referencing old table as old_rows new table as new_rows for each statement execute function deployment_counts_on_update()`);
+  await knex.raw(`
+    create function deployment_counts_on_delete() returns trigger language plpgsql as $$
+      begin
+        with changes as (select project_id, status, -count(*) as n from old_rows group by project_id, status),
+        folded as (
+          delete from deployment_counts where id in (
+            select c.id from deployment_counts c join changes ch on ch.project_id = c.project_id and ch.status = c.status
+            for update of c skip locked)
+          returning project_id, status, n)
+        insert into deployment_counts (project_id, status, n)
+        select project_id, status, sum(n) from (select * from changes union all select * from folded) x
+        group by project_id, status having sum(n) <> 0;
+        return null;
+      end $$`);
+  await knex.raw(`
+    create trigger deployment_counts_on_delete after delete on deployments
+      referencing old table as old_rows for each statement execute function deployment_counts_on_delete()`);
   await knex.raw(`
     create function deployment_counts_truncate() returns trigger language plpgsql as $$
     begin
@@ -79,9 +101,13 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['insert', 'update', 'delete', 'truncate'])
-    await knex.raw(`drop trigger if exists deployment_counts_on_${t} on deployments`);
-  for (const f of ['insert', 'update', 'delete']) await knex.raw(`drop function if exists deployment_counts_on_${f}()`);
+  await knex.raw('drop trigger if exists deployment_counts_on_insert on deployments');
+  await knex.raw('drop trigger if exists deployment_counts_on_update on deployments');
+  await knex.raw('drop trigger if exists deployment_counts_on_delete on deployments');
+  await knex.raw('drop trigger if exists deployment_counts_on_truncate on deployments');
+  await knex.raw('drop function if exists deployment_counts_on_insert()');
+  await knex.raw('drop function if exists deployment_counts_on_update()');
+  await knex.raw('drop function if exists deployment_counts_on_delete()');
   await knex.raw('drop function if exists deployment_counts_truncate()');
   await knex.raw('drop table if exists deployment_counts');
 }

@@ -14,26 +14,35 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`create table project_counts (id bigint generated always as identity primary key, n bigint not null)`);
-  // One function per event: a transition table exists only for the events that have one.
-  for (const [event, rows, sign] of [
-    ['insert', 'new_rows', ''],
-    ['delete', 'old_rows', '-'],
-  ] as const) {
-    await knex.raw(`
-      create function project_counts_on_${event}() returns trigger language plpgsql as $$
+  // One function per event, since a transition table exists only for the events that have one.
+  await knex.raw(`
+    create function project_counts_on_insert() returns trigger language plpgsql as $$
       begin
         with folded as (
           delete from project_counts where id in (select id from project_counts for update skip locked)
           returning n)
         insert into project_counts (n)
-        select sum(n) from (select ${sign}count(*) as n from ${rows} union all select n from folded) x
+        select sum(n) from (select count(*) as n from new_rows union all select n from folded) x
         having sum(n) <> 0;
         return null;
       end $$`);
-    await knex.raw(`
-      create trigger project_counts_on_${event} after ${event} on projects
-        referencing ${event === 'insert' ? 'new' : 'old'} table as ${rows} for each statement execute function project_counts_on_${event}()`);
-  }
+  await knex.raw(`
+    create trigger project_counts_on_insert after insert on projects
+      referencing new table as new_rows for each statement execute function project_counts_on_insert()`);
+  await knex.raw(`
+    create function project_counts_on_delete() returns trigger language plpgsql as $$
+      begin
+        with folded as (
+          delete from project_counts where id in (select id from project_counts for update skip locked)
+          returning n)
+        insert into project_counts (n)
+        select sum(n) from (select -count(*) as n from old_rows union all select n from folded) x
+        having sum(n) <> 0;
+        return null;
+      end $$`);
+  await knex.raw(`
+    create trigger project_counts_on_delete after delete on projects
+      referencing old table as old_rows for each statement execute function project_counts_on_delete()`);
   await knex.raw(`
     create function project_counts_truncate() returns trigger language plpgsql as $$
     begin
@@ -47,7 +56,11 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const t of ['insert', 'delete', 'truncate']) await knex.raw(`drop trigger if exists project_counts_on_${t} on projects`);
-  for (const f of ['on_insert', 'on_delete', 'truncate']) await knex.raw(`drop function if exists project_counts_${f}()`);
+  await knex.raw('drop trigger if exists project_counts_on_insert on projects');
+  await knex.raw('drop trigger if exists project_counts_on_delete on projects');
+  await knex.raw('drop trigger if exists project_counts_on_truncate on projects');
+  await knex.raw('drop function if exists project_counts_on_insert()');
+  await knex.raw('drop function if exists project_counts_on_delete()');
+  await knex.raw('drop function if exists project_counts_truncate()');
   await knex.raw('drop table if exists project_counts');
 }

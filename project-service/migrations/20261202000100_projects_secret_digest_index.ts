@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 
 /**
  * The webhook finds the project by its app secret's digest before it looks at the deployment id
- * (DEPLOYMENTS_SQL.findForSecret), so that a wrong secret takes the same path whatever the id. This
+ * (`findForSecret` in deployments.repo.ts), so that a wrong secret takes the same path whatever the id. This
  * index makes that first step one index probe. Not unique: secrets are 24 random bytes, so two equal
  * digests do not happen, and the lookup stays correct if they did (the deployment must belong to
  * the project found). Not `concurrently`: migrations run in a transaction before the service starts.

@@ -7,7 +7,5 @@ export { defaultSeedFiles } from './features/seed/default-files.js';
 export { createOutboxRelay, type OutboxRelay } from './events/outbox-relay.js';
 export { createOutboxRepo } from './events/outbox.repo.js';
 export { createAggregatorClient } from './events/aggregator-client.js';
-export { PROJECT_FLAGS_SQL, PROJECTS_SQL } from './features/projects/projects.repo.js';
-export { DEPLOYMENTS_SQL } from './features/deployments/deployments.repo.js';
 export { webhookOutcome } from './features/deployments/deployment-status.js';
 export { generateProjectUrl } from './features/deployments/project-url.js';

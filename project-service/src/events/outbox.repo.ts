@@ -1,4 +1,4 @@
-import type { Knex } from '@hosting/shared';
+import { statement, type Knex } from '@hosting/shared';
 
 /** An outbox row as the relay sends it. */
 export interface OutboxEvent {
@@ -20,6 +20,20 @@ export interface OutboxStatus {
 }
 
 /**
+ * Claims up to `limit` due rows for `leaseMs`: the relay's poll, in every relay on every wake-up.
+ */
+const claim = statement<{ limit: number; leaseMs: number }, OutboxEvent>(
+  'outbox_claim',
+  `update outbox set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => :leaseMs::float8 / 1000)
+   where id in (
+     select id from outbox
+     where delivered_at is null and next_attempt_at <= now()
+     order by next_attempt_at, id
+     limit :limit for update skip locked)
+   returning id, event_id, name, payload, occurred_at, attempts`,
+);
+
+/**
  * The relay's SQL. Claiming is one autocommitted statement: the rows are picked with
  * `FOR UPDATE SKIP LOCKED` (so concurrent relays take disjoint rows) and leased by moving
  * `next_attempt_at` past the lease, so the claim is committed before any HTTP call and a relay
@@ -28,16 +42,7 @@ export interface OutboxStatus {
 export function createOutboxRepo(db: Knex) {
   return {
     async claim(limit: number, leaseMs: number): Promise<OutboxEvent[]> {
-      const { rows } = await db.raw<{ rows: OutboxEvent[] }>(
-        `update outbox set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ?::float8 / 1000)
-         where id in (
-           select id from outbox
-           where delivered_at is null and next_attempt_at <= now()
-           order by next_attempt_at, id
-           limit ? for update skip locked)
-         returning id, event_id, name, payload, occurred_at, attempts`,
-        [leaseMs, limit],
-      );
+      const { rows } = await claim.run(db, { limit, leaseMs });
       return rows.sort((a, b) => a.id - b.id);
     },
 
@@ -56,8 +61,8 @@ export function createOutboxRepo(db: Knex) {
         .update({
           last_error: error.slice(0, 1000),
           next_attempt_at: db.raw(
-            `now() + make_interval(secs => random() * least(?::float8, ?::float8 * power(2, least(attempts - 1, 30))) / 1000)`,
-            [backoff.capMs, backoff.baseMs],
+            `now() + make_interval(secs => random() * least(:capMs::float8, :baseMs::float8 * power(2, least(attempts - 1, 30))) / 1000)`,
+            backoff,
           ),
         });
     },
@@ -94,12 +99,16 @@ export function createOutboxRepo(db: Knex) {
 
     /** Deletes delivered rows older than `retentionMs`, at most `limit` at a time; returns how many. */
     async purgeDelivered(retentionMs: number, limit = 10_000): Promise<number> {
-      const { rowCount } = await db.raw<{ rowCount: number }>(
-        `delete from outbox where id in (
-           select id from outbox where delivered_at is not null and delivered_at < now() - make_interval(secs => ?::float8 / 1000) limit ?)`,
-        [retentionMs, limit],
-      );
-      return rowCount;
+      return db('outbox')
+        .whereIn(
+          'id',
+          db('outbox')
+            .select('id')
+            .whereNotNull('delivered_at')
+            .where('delivered_at', '<', db.raw('now() - make_interval(secs => :retentionMs::float8 / 1000)', { retentionMs }))
+            .limit(limit),
+        )
+        .delete();
     },
   };
 }

@@ -1,19 +1,21 @@
-import type { Knex, TokenIdentity } from '@hosting/shared';
+import { statement, type Knex, type TokenIdentity } from '@hosting/shared';
 
 /**
- * [subject, subject, email, email] → at most two users: the one linked to the subject first, then
+ * At most two users: the one linked to the subject first, then
  * the unlinked ones whose address matches case-insensitively. A user linked to a subject is reached
  * by that subject only: once an operator linked the account, another login of the same address
  * (another connection of the provider, another subject) does not get in. Served by the indexes of
  * migration 20261122000300 (a BitmapOr of both).
  */
-export const FIND_USER_SQL = `
-  select id, (auth_subject is not null and auth_subject = ?) as by_subject
-  from users
-  where auth_subject = ?
-     or (?::text is not null and auth_subject is null and lower(email) = lower(?::text))
-  order by by_subject desc
-  limit 2`;
+const findUser = statement<{ subject: string; email: string | null }, { id: number; by_subject: boolean }>(
+  'identity_find_user',
+  `select id, (auth_subject is not null and auth_subject = :subject) as by_subject
+   from users
+   where auth_subject = :subject
+      or (:email::text is not null and auth_subject is null and lower(email) = lower(:email::text))
+   order by by_subject desc
+   limit 2`,
+);
 
 /**
  * Which of our users a verified token is. Found mappings are kept for `cacheMs` (default 60 s, at
@@ -30,13 +32,7 @@ export function createIdentityRepo(db: Knex, options: { cacheMs?: number; maxCac
       const key = `${identity.subject}\n${identity.email ?? ''}`;
       const hit = cache.get(key);
       if (hit && hit.until > Date.now()) return hit.userId;
-      const email = identity.email ?? null;
-      const { rows } = await db.raw<{ rows: Array<{ id: number; by_subject: boolean }> }>(FIND_USER_SQL, [
-        identity.subject,
-        identity.subject,
-        email,
-        email,
-      ]);
+      const { rows } = await findUser.run(db, { subject: identity.subject, email: identity.email ?? null });
       // The subject wins; else exactly one address match (two rows: an address shared by accounts
       // that differ only in case, which maps to nobody).
       const userId = rows[0]?.by_subject ? rows[0].id : rows.length === 1 ? rows[0]!.id : undefined;

@@ -9,11 +9,12 @@ export type { Knex };
  * pg hands back int8 (bigint, count(*)) as strings. Every id and count we store fits in 2^53, so
  * they become numbers here, once, for every query of both services.
  */
+const INT8: number = pg.types.builtins.INT8;
+const NUMERIC: number = pg.types.builtins.NUMERIC;
 const types = {
-  getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === pg.types.builtins.INT8) return (value: string) => Number(value);
-    if (oid === pg.types.builtins.NUMERIC) return (value: string) => Number(value);
-    return pg.types.getTypeParser(oid, format);
+  getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+    if (oid === INT8 || oid === NUMERIC) return Number;
+    return pg.types.getTypeParser(oid, format) as (value: string) => unknown;
   },
 };
 
@@ -33,7 +34,7 @@ export interface DbOptions {
   logger?: Logger;
   /**
    * Whether the repositories' statements run as named prepared statements (the default, see
-   * prepareRawStatements). False sends every statement unnamed: a pooler in transaction mode
+   * `statement`). False sends every statement unnamed: a pooler in transaction mode
    * (PgBouncer before 1.21) hands each transaction a different server connection, where a name
    * prepared on another one does not exist.
    */
@@ -49,36 +50,53 @@ export const dbEnv = {
     .transform((v) => v === 'true'),
 };
 
-/** At most this many distinct statements are prepared per process; beyond, they run unnamed as before. */
-const MAX_PREPARED = 500;
+/**
+ * A parameter of a statement: what pg sends as one value (an array goes as one PostgreSQL array,
+ * for `= any(:ids::int[])`).
+ */
+export type StatementParam = string | number | boolean | Date | Buffer | null | readonly string[] | readonly number[];
 
 /**
- * Runs every raw statement with bindings (the repositories' SQL: `db.raw(sql, bindings)`) as a
- * named prepared statement: PostgreSQL parses and analyses it once per connection instead of on
- * every call, and after a few executions may keep a generic plan (its plan cache decides, as
- * for any prepared statement). Measured at a million deployments: the database's CPU for
- * `GET /projects/:id`'s statement went from about 257 to 57 µs, for the webhook's lookup from 200
- * to 53 µs. The name is derived from the text, so a text is one statement on every connection.
- * Statements without bindings (DDL, migrations, several statements in one string) stay on the
- * simple protocol, and query-builder statements stay unnamed (their texts vary with their input,
- * like `where id in (…)` lists).
+ * One SQL statement of a repository, with every parameter named once (`:projectId`, knex's named
+ * bindings), so that reordering the text cannot swap two values, and the name it is prepared under.
+ * Running it is the only thing a repository can do with it, and `run` decides whether the name is
+ * sent: a repository cannot name a statement on a connection that must not have one.
  */
-function prepareRawStatements(db: Knex): Knex {
-  const client = db.client as {
-    _query(connection: unknown, obj: { sql?: string; method?: string; bindings?: unknown[]; options?: object }): Promise<unknown>;
+export interface Statement<P extends Record<string, StatementParam>, R> {
+  /** The prepared statement's name on every connection (one text per name: see `statement`). */
+  readonly name: string;
+  readonly sql: string;
+  run(db: Knex, params: P): Promise<{ rows: R[]; rowCount: number }>;
+}
+
+/** Whether a database made by createDb sends its statements' names (DbOptions.preparedStatements). */
+const namesStatements = new WeakMap<Knex, boolean>();
+
+/** The text of each name defined in this process: pg refuses a second text under a name it prepared. */
+const defined = new Map<string, string>();
+
+/**
+ * Defines a statement run as a named prepared statement: PostgreSQL parses and analyses it once per
+ * connection instead of on every call, and after a few executions may keep a generic plan (its plan
+ * cache decides, as for any prepared statement). WRITEUP.md ("Performance at a million
+ * deployments") has what it saved per statement. The name travels in the query's `.options()`, which knex's pg client hands
+ * to `pg` with the text and values (shared/src/db/knex.test.ts fails the day it stops doing so).
+ *
+ * On a database made with `preparedStatements: false`, and on any other knex (a transaction of
+ * it: knex has no public link from a transaction to its database), the statement is sent unnamed.
+ */
+export function statement<P extends Record<string, StatementParam>, R>(name: string, sql: string): Statement<P, R> {
+  const earlier = defined.get(name);
+  if (earlier !== undefined && earlier !== sql) throw new Error(`Statement ${name} is already defined with another text`);
+  defined.set(name, sql);
+  return {
+    name,
+    sql,
+    async run(db, params) {
+      const query = db.raw<{ rows: R[]; rowCount: number }>(sql, params);
+      return namesStatements.get(db) === true ? query.options({ name }) : query;
+    },
   };
-  const query = client._query.bind(client);
-  const names = new Map<string, string>();
-  client._query = (connection, obj) => {
-    // Raw statements carry an options object (empty unless `.options()` was called on them).
-    if (obj.method === 'raw' && obj.sql && obj.bindings?.length && (obj.options === undefined || Object.keys(obj.options).length === 0)) {
-      let name = names.get(obj.sql);
-      if (name === undefined && names.size < MAX_PREPARED) names.set(obj.sql, (name = `hcp_${names.size + 1}`));
-      if (name !== undefined) obj.options = { name };
-    }
-    return query(connection, obj);
-  };
-  return db;
 }
 
 export function createDb(options: DbOptions): Knex {
@@ -100,22 +118,23 @@ export function createDb(options: DbOptions): Knex {
       debug: (message: unknown) => options.logger!.debug({ knex: String(message) }, 'knex debug'),
     },
   });
-  return options.preparedStatements === false ? db : prepareRawStatements(db);
+  namesStatements.set(db, options.preparedStatements !== false);
+  return db;
 }
 
 /** One migration: a module with a real `up` and `down`, listed in order in the service's migrations index. */
 export interface Migration {
   name: string;
-  up(knex: Knex): Promise<void>;
-  down(knex: Knex): Promise<void>;
+  up: (knex: Knex) => Promise<void>;
+  down: (knex: Knex) => Promise<void>;
 }
 
 /** Knex's migrator over a static, ordered list: no directory scanning, same code under jest and node. */
 function source(migrations: readonly Migration[]): Knex.MigrationSource<Migration> {
   return {
-    getMigrations: async () => [...migrations],
+    getMigrations: () => Promise.resolve([...migrations]),
     getMigrationName: (m) => m.name,
-    getMigration: async (m) => ({ up: m.up, down: m.down }),
+    getMigration: (m) => Promise.resolve({ up: m.up, down: m.down }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { EventEnvelope, Knex } from '@hosting/shared';
+import { statement, type EventEnvelope, type Knex } from '@hosting/shared';
 import type { EventRow } from '../../db/tables.js';
 import type { Cursor } from './cursor.js';
 import { serializedOf } from './serialized.js';
@@ -41,8 +41,8 @@ export function whereEventMatches<Q extends Knex.QueryBuilder>(query: Q, filter:
   if (filter.projectId !== undefined) query.where('project_id', filter.projectId);
   if (filter.deploymentId !== undefined) query.where('deployment_id', filter.deploymentId);
   if (filter.userId !== undefined) query.where('user_id', filter.userId);
-  if (filter.from !== undefined) query.whereRaw('occurred_at >= ?::timestamptz', [filter.from]);
-  if (filter.to !== undefined) query.whereRaw('occurred_at < ?::timestamptz', [filter.to]);
+  if (filter.from !== undefined) query.whereRaw('occurred_at >= :from::timestamptz', { from: filter.from });
+  if (filter.to !== undefined) query.whereRaw('occurred_at < :to::timestamptz', { to: filter.to });
   return query;
 }
 
@@ -56,18 +56,17 @@ const EXACT_OCCURRED_AT = `to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T
  * one, or a repeat in this batch) skips the row; `returning` names only the rows inserted.
  * The reference columns are copied from the payload (the batch parser checked they fit).
  */
-const INSERT = `
-  insert into events (event_id, name, payload, occurred_at, project_id, deployment_id, user_id)
+const insert = statement<{ events: string }, { event_id: string }>(
+  'events_insert',
+  `insert into events (event_id, name, payload, occurred_at, project_id, deployment_id, user_id)
   select e.event_id, e.name, e.payload, e.occurred_at,
          (e.payload ->> 'projectId')::integer, (e.payload ->> 'deploymentId')::integer, (e.payload ->> 'userId')::integer
-  from rows from (jsonb_to_recordset(?::jsonb) as ("eventId" uuid, name text, payload jsonb, "occurredAt" timestamptz))
+  from rows from (jsonb_to_recordset(:events::jsonb) as ("eventId" uuid, name text, payload jsonb, "occurredAt" timestamptz))
        with ordinality as e(event_id, name, payload, occurred_at, ord)
   order by e.ord
   on conflict (event_id) do nothing
-  returning event_id`;
-
-/** The statements, exported so that the benchmark's bare baseline server runs exactly these. */
-export const EVENTS_SQL = { insert: INSERT } as const;
+  returning event_id`,
+);
 
 export function createEventsRepo(db: Knex) {
   return {
@@ -75,7 +74,7 @@ export function createEventsRepo(db: Knex) {
     async insertNew(events: readonly EventEnvelope[]): Promise<Set<string>> {
       if (events.length === 0) return new Set();
       // The batch parser's text of each event, joined: the batch is not serialized a second time.
-      const { rows } = await db.raw<{ rows: Array<{ event_id: string }> }>(INSERT, [`[${events.map(serializedOf).join(',')}]`]);
+      const { rows } = await insert.run(db, { events: `[${events.map(serializedOf).join(',')}]` });
       return new Set(rows.map((r) => r.event_id));
     },
 
@@ -83,7 +82,7 @@ export function createEventsRepo(db: Knex) {
     async page(filter: EventFilter, limit: number, after?: Cursor): Promise<PositionedEvent[]> {
       const query = db('events').select<Array<EventRow & { exact_occurred_at: string }>>([...COLUMNS, db.raw(EXACT_OCCURRED_AT)]);
       whereEventMatches(query, filter);
-      if (after) query.whereRaw('(occurred_at, id) < (?::timestamptz, ?)', [after.occurredAt, after.id]);
+      if (after) query.whereRaw('(occurred_at, id) < (:occurredAt::timestamptz, :id)', { occurredAt: after.occurredAt, id: after.id });
       const rows = await query
         .orderBy([
           { column: 'occurred_at', order: 'desc' },

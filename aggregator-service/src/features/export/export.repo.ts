@@ -59,7 +59,14 @@ function discard(connection: pg.Client, reason: string): void {
   connection.end().catch(() => {});
 }
 
+/** What the export uses of knex's client: its pool, as knex's own runner takes and gives back connections. */
+interface ConnectionPool {
+  acquireConnection(): Promise<pg.Client>;
+  releaseConnection(connection: pg.Client): Promise<void>;
+}
+
 export function createExportRepo(db: Knex, options: { maxDurationMs?: number } = {}) {
+  const pool = db.client as ConnectionPool;
   const maxDurationMs = Math.max(1, Math.floor(options.maxDurationMs ?? EXPORT_MAX_DURATION_MS));
   return {
     /**
@@ -71,7 +78,7 @@ export function createExportRepo(db: Knex, options: { maxDurationMs?: number } =
       const { sql, bindings } = exportQuery(db, filter);
       let connection: pg.Client;
       try {
-        connection = (await db.client.acquireConnection()) as pg.Client;
+        connection = await pool.acquireConnection();
       } catch (err) {
         throw new ServiceUnavailableError('No database connection is free for the export; try again shortly', 5, err);
       }
@@ -95,7 +102,7 @@ export function createExportRepo(db: Knex, options: { maxDurationMs?: number } =
         }
         // A connection that cannot even close a portal or end a transaction is broken.
         if (!clean) discard(connection, 'export did not end cleanly');
-        await db.client.releaseConnection(connection);
+        await pool.releaseConnection(connection);
       }
     },
   };

@@ -53,7 +53,7 @@ async function readArray(file: string, problems: string[]): Promise<unknown[]> {
   }
   try {
     const data: unknown = JSON.parse(text);
-    if (Array.isArray(data)) return data;
+    if (Array.isArray(data)) return data as unknown[];
     problems.push(`${file}: must be a JSON array of records`);
   } catch (err) {
     problems.push(`${file}: is not valid JSON (${(err as Error).message})`);
@@ -323,9 +323,9 @@ export async function applySeed(db: Knex, data: SeedData, options: SeedOptions =
 /** Moves a table's id sequence past its highest id, never back (ids of deleted rows stay used). */
 async function moveSequencePast(trx: Knex.Transaction, table: 'users' | 'projects'): Promise<void> {
   await trx.raw(
-    `select setval(s.seq, greatest((select max(id) from ??), coalesce(pg_sequence_last_value(s.seq), 0), 1))
-     from (select pg_get_serial_sequence(?, 'id')::regclass as seq) s`,
-    [table, table],
+    `select setval(s.seq, greatest((select max(id) from :table:), coalesce(pg_sequence_last_value(s.seq), 0), 1))
+     from (select pg_get_serial_sequence(:table, 'id')::regclass as seq) s`,
+    { table },
   );
 }
 

@@ -1,4 +1,4 @@
-import type { Knex } from '@hosting/shared';
+import { statement, type Knex } from '@hosting/shared';
 
 /** A user's deployments created in `[from, before)`: how many, how many `done`, and the first one's time. */
 export interface DeploymentCounts {
@@ -17,9 +17,11 @@ export interface DeploymentCounts {
  * per-week query, no heap access, and only one row per project goes up to the user's totals
  * (about 15% faster at 100,000 deployments than joining every deployment row first).
  *
- * Parameters: [from (timestamptz, or null: from the beginning), before (timestamptz), user id].
+ * `from` null counts from the beginning.
  */
-export const STATS_SQL = `
+const deploymentCounts = statement<{ userId: number; from: string | null; before: string }, DeploymentCounts>(
+  'stats_deployment_counts',
+  `
   select c.deployments, c.successful, c.first_at
   from users u
   cross join lateral (
@@ -33,22 +35,23 @@ export const STATS_SQL = `
              min(d.created_at) as first_at
       from deployments d
       where d.project_id = p.id
-        and d.created_at >= coalesce(?::timestamptz, '-infinity')
-        and d.created_at < ?::timestamptz
+        and d.created_at >= coalesce(:from::timestamptz, '-infinity')
+        and d.created_at < :before::timestamptz
     ) x
     where p.user_id = u.id
   ) c
-  where u.id = ?`;
+  where u.id = :userId`,
+);
 
 export function createStatsRepo(db: Knex) {
   return {
     /** The counts of `userId`'s deployments created in `[from, before)` (`from` null: since the first); undefined for an unknown user. */
     async deploymentCounts(userId: number, range: { from: Date | null; before: Date }): Promise<DeploymentCounts | undefined> {
-      const { rows } = await db.raw<{ rows: DeploymentCounts[] }>(STATS_SQL, [
-        range.from?.toISOString() ?? null,
-        range.before.toISOString(),
+      const { rows } = await deploymentCounts.run(db, {
         userId,
-      ]);
+        from: range.from?.toISOString() ?? null,
+        before: range.before.toISOString(),
+      });
       return rows[0];
     },
   };

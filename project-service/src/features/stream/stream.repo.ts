@@ -1,4 +1,4 @@
-import type { DeploymentStatus, Knex } from '@hosting/shared';
+import { statement, type DeploymentStatus, type Knex } from '@hosting/shared';
 import { createProjectsRepo } from '../projects/projects.repo.js';
 import type { Snapshot } from './stream-cursor.js';
 
@@ -13,13 +13,10 @@ export interface ChangeRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'id, deployment_id, project_id, status, deployed_in, created_at, updated_at';
+const COLUMNS = ['id', 'deployment_id', 'project_id', 'status', 'deployed_in', 'created_at', 'updated_at'];
 
 /** A change as the live reader sees it: with the owner of its project, for the streams of one user's projects. */
 export type LiveChangeRow = ChangeRow & { user_id: number | null };
-
-/** `(project_id in the owner's projects)`, or everything when the owner parameter is null: [owner, owner]. */
-const OWNED_BY = '(?::int is null or project_id in (select id from projects where user_id = ?::int))';
 
 /** What a reconnecting client's replay needs to know before it starts. */
 export interface ReplayInfo {
@@ -31,98 +28,122 @@ export interface ReplayInfo {
   pending: number;
 }
 
+/**
+ * Where a hub starts: before the changes of the last `lookbackMs`, so that ids still missing then
+ * (transactions in flight) are waited for like any gap; with no recent change, after the last one.
+ */
+const startCursor = statement<{ lookbackMs: number }, { cursor: number }>(
+  'stream_start_cursor',
+  `select coalesce(
+     (select min(id) - 1 from deployment_changes where changed_at > now() - make_interval(secs => :lookbackMs::float8 / 1000)),
+     (select max(id) from deployment_changes),
+     0)::bigint as cursor`,
+);
+
+/**
+ * The live reader's poll, run by every hub on every wake-up: the changes after `after` in id order,
+ * with the statement's own snapshot bounds (the same snapshot the rows were read with: see
+ * stream-cursor.ts for what they prove). One row with null columns when there is no change. Each
+ * change carries its project's owner (a primary-key probe per row), for the all-projects streams of
+ * a user's token.
+ */
+const readAfter = statement<
+  { after: number; limit: number },
+  Omit<LiveChangeRow, 'id'> & { id: number | null; xmin: string; xmax: string }
+>(
+  'stream_read_after',
+  `select s.xmin::text as xmin, s.xmax::text as xmax, c.*
+   from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin, pg_snapshot_xmax(pg_current_snapshot()) as xmax) s
+   left join lateral (
+     select ch.id, ch.deployment_id, ch.project_id, ch.status, ch.deployed_in, ch.created_at, ch.updated_at, p.user_id
+     from deployment_changes ch left join projects p on p.id = ch.project_id
+     where ch.id > :after order by ch.id limit :limit) c on true
+   order by c.id`,
+);
+
+/** The change columns of a read row (an allow-list: the snapshot bounds stay out). */
+const liveChange = (r: LiveChangeRow): LiveChangeRow => ({
+  id: r.id,
+  deployment_id: r.deployment_id,
+  project_id: r.project_id,
+  status: r.status,
+  deployed_in: r.deployed_in,
+  created_at: r.created_at,
+  updated_at: r.updated_at,
+  user_id: r.user_id,
+});
+
+interface ReplayRange {
+  after: number;
+  upTo: number;
+  projectId: number | null;
+  /** Only the changes of that user's projects (null: everyone's). */
+  owner: number | null;
+  limit: number;
+}
+
 export function createStreamRepo(db: Knex) {
+  /** The changes in (after, upTo], of one project or all (of the owner's, with one). */
+  const replayed = ({ after, upTo, projectId, owner }: ReplayRange) => {
+    const query = db('deployment_changes').where('id', '>', after).andWhere('id', '<=', upTo);
+    if (projectId !== null) query.where('project_id', projectId);
+    if (owner !== null) query.whereIn('project_id', db('projects').select('id').where('user_id', owner));
+    return query;
+  };
+
+  const projects = createProjectsRepo(db);
   return {
     /** Whether the project exists (and, with an owner, is theirs). */
-    projectExists: createProjectsRepo(db).exists,
+    projectExists: (id: number, owner?: number) => projects.exists(id, owner),
 
-    /**
-     * Where a hub starts: before the changes of the last `lookbackMs`, so that ids still missing then
-     * (transactions in flight) are waited for like any gap; with no recent change, after the last one.
-     */
     async startCursor(lookbackMs: number): Promise<number> {
-      const { rows } = await db.raw<{ rows: Array<{ cursor: number }> }>(
-        `select coalesce(
-           (select min(id) - 1 from deployment_changes where changed_at > now() - make_interval(secs => ?::float8 / 1000)),
-           (select max(id) from deployment_changes),
-           0)::bigint as cursor`,
-        [lookbackMs],
-      );
+      const { rows } = await startCursor.run(db, { lookbackMs });
       return rows[0]?.cursor ?? 0;
     },
 
-    /**
-     * The changes after `after` in id order, with the statement's own snapshot bounds (the same
-     * snapshot the rows were read with: see stream-cursor.ts for what they prove). One row with
-     * null columns when there is no change. Each change carries its project's owner (a primary-key
-     * probe per row), for the all-projects streams of a user's token.
-     */
     async readAfter(after: number, limit: number): Promise<{ rows: LiveChangeRow[]; snapshot: Snapshot }> {
-      const { rows } = await db.raw<{ rows: Array<Omit<LiveChangeRow, 'id'> & { id: number | null; xmin: string; xmax: string }> }>(
-        `select s.xmin::text as xmin, s.xmax::text as xmax, c.*
-         from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin, pg_snapshot_xmax(pg_current_snapshot()) as xmax) s
-         left join lateral (
-           select ch.id, ch.deployment_id, ch.project_id, ch.status, ch.deployed_in, ch.created_at, ch.updated_at, p.user_id
-           from deployment_changes ch left join projects p on p.id = ch.project_id
-           where ch.id > ? order by ch.id limit ?) c on true
-         order by c.id`,
-        [after, limit],
-      );
+      const { rows } = await readAfter.run(db, { after, limit });
       const first = rows[0]!;
       return {
         snapshot: { xmin: BigInt(first.xmin), xmax: BigInt(first.xmax) },
-        rows: rows.filter((r) => r.id !== null).map(({ xmin: _n, xmax: _x, ...change }) => change as LiveChangeRow),
+        rows: rows.filter((r): r is typeof r & { id: number } => r.id !== null).map(liveChange),
       };
     },
 
-    /** `owner`: only the changes of that user's projects (null: everyone's). */
-    async replayInfo(args: {
-      after: number;
-      upTo: number;
-      projectId: number | null;
-      owner: number | null;
-      limit: number;
-    }): Promise<ReplayInfo> {
-      const { after, upTo, projectId, owner, limit } = args;
-      const { rows } = await db.raw<{ rows: ReplayInfo[] }>(
-        `select (select min(id) from deployment_changes) as oldest,
-                (select case when is_called then last_value else 0 end from deployment_changes_id_seq) as head,
-                (select count(*) from (
-                   select 1 from deployment_changes
-                   where id > ? and id <= ? and (?::int is null or project_id = ?::int) and ${OWNED_BY}
-                   limit ?) x)::int as pending`,
-        [after, upTo, projectId, projectId, owner, owner, limit + 1],
-      );
-      return rows[0]!;
+    /** The oldest change kept, the highest id handed out, and how many changes the range holds (counted up to `limit + 1`). */
+    async replayInfo(range: ReplayRange): Promise<ReplayInfo> {
+      const row = await db
+        .select({
+          oldest: db('deployment_changes').min('id'),
+          head: db('deployment_changes_id_seq').select(db.raw('case when is_called then last_value else 0 end')),
+          pending: db.count('*').from(
+            replayed(range)
+              .select(db.raw('1'))
+              .limit(range.limit + 1)
+              .as('x'),
+          ),
+        })
+        .first<ReplayInfo>();
+      return row;
     },
 
     /** The changes in (after, upTo], of one project or all (of the owner's, with one), in id order. */
-    async replayPage(args: {
-      after: number;
-      upTo: number;
-      projectId: number | null;
-      owner: number | null;
-      limit: number;
-    }): Promise<ChangeRow[]> {
-      const { after, upTo, projectId, owner, limit } = args;
-      const { rows } = await db.raw<{ rows: ChangeRow[] }>(
-        `select ${COLUMNS} from deployment_changes
-         where id > ? and id <= ? and (?::int is null or project_id = ?::int) and ${OWNED_BY}
-         order by id limit ?`,
-        [after, upTo, projectId, projectId, owner, owner, limit],
-      );
-      return rows;
+    async replayPage(range: ReplayRange): Promise<ChangeRow[]> {
+      return replayed(range).select(COLUMNS).orderBy('id').limit(range.limit);
     },
 
     /** Deletes up to `chunk` changes older than `olderThanMs`; returns how many. */
     async purge(olderThanMs: number, chunk: number): Promise<number> {
-      const result = await db.raw<{ rowCount: number }>(
-        `delete from deployment_changes where id in (
-           select id from deployment_changes where changed_at < now() - make_interval(secs => ?::float8 / 1000)
-           order by changed_at limit ?)`,
-        [olderThanMs, chunk],
-      );
-      return result.rowCount;
+      return db('deployment_changes')
+        .whereIn(
+          'id',
+          db('deployment_changes')
+            .select('id')
+            .where('changed_at', '<', db.raw('now() - make_interval(secs => :olderThanMs::float8 / 1000)', { olderThanMs }))
+            .orderBy('changed_at')
+            .limit(chunk),
+        )
+        .delete();
     },
   };
 }
