@@ -278,7 +278,7 @@ function watch(serverPid: number): ChildProcess {
   });
   watchdog.unref();
   (watchdog.stdin as unknown as { unref(): void }).unref();
-  watchdog.stdin!.on('error', () => undefined);
+  watchdog.stdin.on('error', () => undefined);
   return watchdog;
 }
 
@@ -303,7 +303,7 @@ async function spawnServer(
   // Watched from the first moment: an owner killed while the server starts leaves nothing either.
   const watchdog = watch(server.pid);
   let output = '';
-  server.stderr!.on('data', (chunk: Buffer) => {
+  server.stderr.on('data', (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     if (output.length < 4_000) output += text;
     logLines(text, onLog);

@@ -6,6 +6,7 @@ import { ValidationError, type FieldIssue } from '../errors.js';
  * (not in `jsonb`). A schema that lets any string through would hand either to a query, and the
  * database's refusal would be a 500 (the attack suite found `GET /events?name=%00`).
  */
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly the character this pattern exists to find
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const UNSTORABLE_MESSAGE = 'must not contain U+0000 or an unpaired surrogate';
 /** At most this many such issues are named. */
