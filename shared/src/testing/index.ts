@@ -6,3 +6,4 @@ export * from './attack.js';
 export * from './listen.js';
 export * from './logs.js';
 export * from './raw-http.js';
+export * from './config.js';
