@@ -13,12 +13,12 @@ import {
   type EmbeddedDb,
 } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
-import { createApp } from './app.js';
+import { createAggregatorService } from './compose.js';
 import { loadConfig } from './config.js';
 
 /**
- * The composition root of aggregator-service: the only module that reads the environment, listens
- * and handles signals. Without AGGREGATOR_DATABASE_URL it runs on the embedded PostgreSQL (started
+ * The entry point of aggregator-service: the only module that reads the environment, listens and
+ * handles signals; compose.ts builds the service itself. Without AGGREGATOR_DATABASE_URL it runs on the embedded PostgreSQL (started
  * here, or the one `npm start` already runs); without a token outside production it generates one.
  */
 async function main() {
@@ -49,7 +49,7 @@ async function main() {
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const lifecycle = createLifecycle();
-  const app = createApp({ db, logger, config, lifecycle });
+  const { app } = createAggregatorService(config, { db, logger, lifecycle });
   const running = await listen(app, {
     port: config.AGGREGATOR_SERVICE_PORT,
     host: config.AGGREGATOR_SERVICE_HOST,

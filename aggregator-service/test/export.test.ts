@@ -19,9 +19,10 @@ import {
   type RequestState,
 } from '@hosting/shared';
 import { listenLocally, type LocalServer } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
-import { registerExportRoutes, type ExportLimits } from '../src/features/export/export.routes.js';
-import { aggregatorContract, testService, uniqueId, type TestService } from './helpers.js';
+import { createExportRepo } from '../src/features/export/export.repo.js';
+import { registerExportRoutes } from '../src/features/export/export.routes.js';
+import { createExportService } from '../src/features/export/export.service.js';
+import { createApp, aggregatorContract, testService, uniqueId, type TestService } from './helpers.js';
 
 /**
  * GET /events/export over a real listening server: 200,000 events streamed as NDJSON and as CSV
@@ -367,13 +368,20 @@ describe('GET /events/export of 200,000 events', () => {
 
   describe('limits (an app with only the export, and tight limits)', () => {
     /** The export alone on a listening server with `limits`; its URL base and how to stop it. */
-    async function limitedServer(limits: ExportLimits, db: Knex = svc.db) {
+    async function limitedServer(limits: { maxConcurrent?: number; maxDurationMs?: number; idleTimeoutMs?: number }, db: Knex = svc.db) {
       const app = new Koa<RequestState>();
       app.silent = true; // the cut-off streams are the point of these tests; no console noise
       app.use(requestContext(createLogger({ level: 'silent' })));
       app.use(problemMiddleware());
       const router = new Router<RequestState>();
-      registerExportRoutes(router, { auth: requireBearer(svc.token), db, limits });
+      registerExportRoutes(router, {
+        auth: requireBearer(svc.token),
+        exports: createExportService({
+          exports: createExportRepo(db, { maxDurationMs: limits.maxDurationMs }),
+          maxConcurrent: limits.maxConcurrent,
+        }),
+        idleTimeoutMs: limits.idleTimeoutMs,
+      });
       app.use(router.routes());
       const server = await listenLocally(app.callback());
       return {

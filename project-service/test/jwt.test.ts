@@ -8,10 +8,19 @@ import {
   type TestDatabase,
   type TestIdentityProvider,
 } from '@hosting/shared/testing';
-import { createApp, type AppDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
-import { factories, fetchChecked, logCapture, projectContract, streamClients, type Sent } from './helpers.js';
+import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import {
+  createApp,
+  type AppDeps,
+  factories,
+  fetchChecked,
+  logCapture,
+  projectContract,
+  streamClients,
+  type Sent,
+  testStreamHub,
+} from './helpers.js';
 import { rawStream, type StreamClient } from './sse-client.js';
 
 /**
@@ -95,7 +104,7 @@ beforeAll(async () => {
   database = await createTestDatabase('project');
   db = database.db;
   make = factories(db);
-  hub = createDeploymentStreamHub({ db, logger: logs.logger, listenUrl: database.url, heartbeatMs: 10_000 });
+  hub = testStreamHub(database, logs.logger, { STREAM_HEARTBEAT_MS: 10_000 });
   await hub.start();
   running = await listen(app({}, hub), { port: 0, host: '127.0.0.1', logger: logs.logger });
   base = `http://127.0.0.1:${running.port}`;
@@ -503,7 +512,12 @@ describe("a user's token: live streams", () => {
     caps: { maxClients: number; maxPerUser: number },
     use: (at: string, small: DeploymentStreamHub) => Promise<void>,
   ) {
-    const small = createDeploymentStreamHub({ db, logger: logs.logger, heartbeatMs: 10_000, pollMs: 50, ...caps });
+    const small = testStreamHub(
+      database,
+      logs.logger,
+      { STREAM_HEARTBEAT_MS: 10_000, STREAM_MAX_CLIENTS: caps.maxClients, STREAM_MAX_PER_USER: caps.maxPerUser },
+      { pollMs: 50 },
+    );
     await small.start();
     await withApp(app({}, small), async (at) => {
       try {

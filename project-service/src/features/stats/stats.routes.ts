@@ -1,15 +1,14 @@
 import type { Middleware } from 'koa';
-import { parseWith, type Knex } from '@hosting/shared';
+import { parseWith } from '@hosting/shared';
 import { idParams } from '../../http/params.js';
 import { ownerOf } from '../../http/scope.js';
 import type { AppRouter } from '../../http/types.js';
-import { createStatsRepo } from './stats.repo.js';
 import { userStatsJson, userStatsQuery } from './stats.schema.js';
-import { createStatsService } from './stats.service.js';
+import type { StatsService } from './stats.service.js';
 
 /** `GET /users/:id/stats`: a user's deployments per ISO week (see stats.openapi.ts for the definition); a user's token, their own only. */
-export function registerStatsRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; clock: () => Date }): void {
-  const stats = createStatsService({ stats: createStatsRepo(deps.db), clock: deps.clock });
+export function registerStatsRoutes(router: AppRouter, deps: { auth: Middleware; stats: StatsService }): void {
+  const { stats } = deps;
 
   router.get('/users/:id/stats', deps.auth, async (ctx) => {
     const { id } = parseWith(idParams, ctx.params, 'path');
