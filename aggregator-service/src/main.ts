@@ -6,6 +6,7 @@ import {
   exitOnSignals,
   listen,
   loadDotenv,
+  parseEnv,
   resolveSecret,
   runMigrations,
   startEmbeddedDb,
@@ -14,7 +15,7 @@ import {
 } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createAggregatorService } from './compose.js';
-import { loadConfig } from './config.js';
+import { loadConfig, aggregatorConfigSchema } from './config.js';
 
 /**
  * The entry point of aggregator-service: the only module that reads the environment, listens and
@@ -25,7 +26,9 @@ async function main() {
   loadDotenv();
   stopWhenParentGone();
   const env = process.env;
-  const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
+  // Before the rest of the config can be parsed (the database URL may come from the embedded server, which logs).
+  const { LOG_LEVEL } = parseEnv(aggregatorConfigSchema.pick({ LOG_LEVEL: true }), env);
+  const logger = createLogger({ level: LOG_LEVEL, pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
   let embedded: EmbeddedDb | undefined;
   let databaseUrl = env.AGGREGATOR_DATABASE_URL;
   if (!databaseUrl) {

@@ -6,6 +6,7 @@ import {
   exitOnSignals,
   listen,
   loadDotenv,
+  parseEnv,
   resolveSecret,
   runMigrations,
   startEmbeddedDb,
@@ -14,7 +15,7 @@ import {
 } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
 import { createProjectService } from './compose.js';
-import { loadConfig } from './config.js';
+import { loadConfig, projectConfigSchema } from './config.js';
 import { jwtModeOn } from './http/auth.js';
 import { seedIfEmpty } from './features/seed/seed.js';
 
@@ -27,7 +28,9 @@ async function main() {
   loadDotenv();
   stopWhenParentGone();
   const env = process.env;
-  const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'project-service' });
+  // Before the rest of the config can be parsed (the database URL may come from the embedded server, which logs).
+  const { LOG_LEVEL } = parseEnv(projectConfigSchema.pick({ LOG_LEVEL: true }), env);
+  const logger = createLogger({ level: LOG_LEVEL, pretty: env.LOG_PRETTY === '1', name: 'project-service' });
   let embedded: EmbeddedDb | undefined;
   let databaseUrl = env.PROJECT_DATABASE_URL;
   if (!databaseUrl) {
