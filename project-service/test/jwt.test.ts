@@ -91,7 +91,7 @@ function app(config: Partial<AppDeps['config']> = {}, streamHub?: DeploymentStre
 
 /** Runs `built` as a listening app for the duration of `use`. */
 async function withApp<T>(built: ReturnType<typeof createApp>, use: (at: string) => Promise<T>): Promise<T> {
-  const server = await listen(built, { port: 0, host: '127.0.0.1', logger: logs.logger });
+  const server = await listen(built, { port: 0, host: '127.0.0.1', logger: logs.logger, drainDelayMs: 0 });
   try {
     return await use(`http://127.0.0.1:${server.port}`);
   } finally {
@@ -106,7 +106,7 @@ beforeAll(async () => {
   make = factories(db);
   hub = testStreamHub(database, logs.logger, { STREAM_HEARTBEAT_MS: 10_000 });
   await hub.start();
-  running = await listen(app({}, hub), { port: 0, host: '127.0.0.1', logger: logs.logger });
+  running = await listen(app({}, hub), { port: 0, host: '127.0.0.1', logger: logs.logger, drainDelayMs: 0 });
   base = `http://127.0.0.1:${running.port}`;
 
   alice = await user();

@@ -519,7 +519,7 @@ describe('streams and the request timeout', () => {
         config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', ...limits },
         streamHub: hub,
       }),
-      { port: 0, host: '127.0.0.1', logger },
+      { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 },
     );
   });
   afterAll(async () => {

@@ -87,7 +87,7 @@ beforeAll(async () => {
     config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
     streamHub: hub,
   });
-  running = await listen(app, { port: 0, host: '127.0.0.1', logger });
+  running = await listen(app, { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 });
   base = `http://127.0.0.1:${running.port}`;
 });
 
@@ -424,8 +424,13 @@ describe('errors and limits', () => {
     const small = testStreamHub(database, logger, { STREAM_MAX_CLIENTS: 2 }, { pollMs: 50 });
     await small.start();
     const config = { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' };
-    const server = await listen(createApp({ db: database.db, logger, config, streamHub: small }), { port: 0, host: '127.0.0.1', logger });
-    const bare = await listen(createApp({ db: database.db, logger, config }), { port: 0, host: '127.0.0.1', logger });
+    const server = await listen(createApp({ db: database.db, logger, config, streamHub: small }), {
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      drainDelayMs: 0,
+    });
+    const bare = await listen(createApp({ db: database.db, logger, config }), { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 });
     const saved = base;
     try {
       base = `http://127.0.0.1:${server.port}`;
@@ -507,7 +512,7 @@ describe('errors and limits', () => {
     await local.start();
     const server = await listen(
       createApp({ db: database.db, logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' }, streamHub: local }),
-      { port: 0, host: '127.0.0.1', logger },
+      { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 },
     );
     const raw = rawStream(`http://127.0.0.1:${server.port}/deployments/stream`, token);
     await raw.waitForText(/retry/);
