@@ -83,17 +83,17 @@ export interface StoreComparison {
 
 /** What the outbox promised against what the aggregator holds, and how long each event took. */
 export async function compareStores(projectDb: Knex, aggregatorDb: Knex): Promise<StoreComparison> {
-  const expected = (await projectDb('outbox').select('event_id', 'occurred_at')) as Array<{ event_id: string; occurred_at: Date }>;
-  const stored = (await aggregatorDb('events').select('event_id', 'created_at')) as Array<{ event_id: string; created_at: Date }>;
+  const expected = await projectDb('outbox').select<Array<{ event_id: string; occurred_at: Date }>>('event_id', 'occurred_at');
+  const stored = await aggregatorDb('events').select<Array<{ event_id: string; created_at: Date }>>('event_id', 'created_at');
   const storedAt = new Map(stored.map((e) => [e.event_id, e.created_at]));
   const expectedIds = new Set(expected.map((e) => e.event_id));
   const lags = expected
     .filter((e) => storedAt.has(e.event_id))
     .map((e) => storedAt.get(e.event_id)!.getTime() - e.occurred_at.getTime())
     .sort((a, b) => a - b);
-  const counts = (await aggregatorDb('events').select(
+  const counts = await aggregatorDb('events').select<Array<{ total: number; distinct: number }>>(
     aggregatorDb.raw('count(*) as total, count(distinct event_id) as distinct'),
-  )) as Array<{ total: number; distinct: number }>;
+  );
   const { total, distinct } = counts[0]!;
   return {
     expected: expectedIds.size,
@@ -269,7 +269,7 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
   } finally {
     await Promise.all(relays.map((r) => r.stop()));
     await proxy?.close();
-    await Promise.all([...servers, aggregatorServer].map((s) => (s?.listening ? closeServer(s) : undefined)));
+    await Promise.all([...servers, aggregatorServer].filter((s) => s?.listening).map((s) => closeServer(s!)));
     await projectDb.destroy();
     await aggregatorDb.destroy();
   }

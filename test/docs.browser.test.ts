@@ -37,7 +37,7 @@ interface Running {
 }
 
 /** The app on a free port of 127.0.0.1, as `main.ts` would run it. */
-async function serve(app: Koa<any, any>, database: TestDatabase): Promise<Running> {
+async function serve(app: Pick<Koa, 'listen'>, database: TestDatabase): Promise<Running> {
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
-import { createLogger, type EventEnvelope } from '@hosting/shared';
+import type { EventEnvelope } from '@hosting/shared';
 import { createTestDatabase, listenLocally, type TestDatabase } from '@hosting/shared/testing';
 import { createAggregatorClient, type AggregatorClient } from '../src/events/aggregator-client.js';
 import { createApp, factories, httpClient, logCapture, ownContract, startAggregator, type TestAggregator, testConfig } from './helpers.js';
