@@ -52,7 +52,7 @@ export interface StreamTuning {
   purgeEveryMs: number;
 }
 
-export const STREAM_TUNING: StreamTuning = {
+const STREAM_TUNING: StreamTuning = {
   replayMax: 10_000,
   pollMs: 1_000,
   gapTimeoutMs: 10_000,
