@@ -7,27 +7,6 @@ import { createStreamRepo } from './stream.repo.js';
 import { HEARTBEAT, retryFrame } from './stream.schema.js';
 import { createSubscriberRegistry, type Subscriber } from './subscribers.js';
 
-/**
- * The live deployment stream of one process (`GET /deployments/stream`,
- * `GET /projects/:id/deployments/stream`): the reading loop, on the shared LISTEN/wake/poll loop
- * (shared/src/db/listen.ts), over the subscriber registry (subscribers.ts) and the replay (replay.ts).
- *
- * Every change to a deployment, made by any process, is written to `deployment_changes` by a
- * trigger in the statement that made it, and announced with `NOTIFY deployment_changes`. The hub
- * LISTENs on one connection of its own, reads the new rows `where id > cursor` (so one read covers
- * any number of notifications, and a lost one is caught by the next or by the `pollMs` poll), moves
- * its cursor only as far as no id can still appear below it (stream-cursor.ts), and writes each
- * change as one SSE frame to the subscribers of its project and to those of all projects.
- *
- * A client that reconnects with `Last-Event-ID` is replayed from the table (`id > lastEventId`, up
- * to the hub's cursor at the moment it subscribed) while live frames wait in its backlog, then the
- * backlog: no gap and no duplicate. The table keeps `replayWindowMs` of changes; older ones are
- * purged here, by every hub (deletes are idempotent). Beyond what can be replayed the client gets
- * `event: reset` and reloads through the REST API.
- *
- * stop() ends every stream at once (SSE never ends by itself; the server's shutdown waits for open
- * responses): clients reconnect, with their Last-Event-ID, to a process that is still running.
- */
 /** The settings of config.ts the hub reads (documented there). */
 export type StreamConfig = Pick<
   ProjectServiceConfig,
@@ -73,10 +52,31 @@ const PURGE_CHUNKS = 10;
 /** How soon to read again while a missing id holds the stream back. */
 const GAP_RETRY_MS = 20;
 
+/**
+ * The live deployment stream of one process (`GET /deployments/stream`,
+ * `GET /projects/:id/deployments/stream`): the reading loop, on the shared LISTEN/wake/poll loop
+ * (shared/src/db/listen.ts), over the subscriber registry (subscribers.ts) and the replay (replay.ts).
+ *
+ * Every change to a deployment, made by any process, is written to `deployment_changes` by a
+ * trigger in the statement that made it, and announced with `NOTIFY deployment_changes`. The hub
+ * LISTENs on one connection of its own, reads the new rows `where id > cursor` (so one read covers
+ * any number of notifications, and a lost one is caught by the next or by the `pollMs` poll), moves
+ * its cursor only as far as no id can still appear below it (stream-cursor.ts), and writes each
+ * change as one SSE frame to the subscribers of its project and to those of all projects.
+ *
+ * A client that reconnects with `Last-Event-ID` is replayed from the table (`id > lastEventId`, up
+ * to the hub's cursor at the moment it subscribed) while live frames wait in its backlog, then the
+ * backlog: no gap and no duplicate. The table keeps STREAM_REPLAY_WINDOW_MS of changes; older ones are
+ * purged here, by every hub (deletes are idempotent). Beyond what can be replayed the client gets
+ * `event: reset` and reloads through the REST API.
+ *
+ * stop() ends every stream at once (SSE never ends by itself; the server's shutdown waits for open
+ * responses): clients reconnect, with their Last-Event-ID, to a process that is still running.
+ */
 export function createDeploymentStreamHub(options: StreamHubOptions) {
   const { logger, config } = options;
   const tuning = { ...STREAM_TUNING };
-  for (const key of Object.keys(STREAM_TUNING) as Array<keyof StreamTuning>) tuning[key] = options[key] ?? STREAM_TUNING[key];
+  for (const key of Object.keys(STREAM_TUNING) as Array<keyof StreamTuning>) tuning[key] = options[key] ?? tuning[key];
   const repo = createStreamRepo(options.db);
   const subscribers = createSubscriberRegistry(
     { maxClients: config.STREAM_MAX_CLIENTS, maxPerUser: config.STREAM_MAX_PER_USER, maxBufferedBytes: tuning.maxBufferedBytes },
