@@ -1,11 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp as createAggregatorApp, migrations as aggregatorMigrations } from '@hosting/aggregator-service';
+import {
+  createAggregatorService,
+  loadConfig as loadAggregatorConfig,
+  migrations as aggregatorMigrations,
+} from '@hosting/aggregator-service';
 import {
   createAggregatorClient,
-  createApp as createProjectApp,
   createOutboxRelay,
+  createProjectService,
+  loadConfig as loadProjectConfig,
   createOutboxRepo,
   migrations as projectMigrations,
   type OutboxRelay,
@@ -118,7 +123,11 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
 
     const projectToken = randomBytes(18).toString('base64url');
     const aggregatorToken = randomBytes(18).toString('base64url');
-    const aggregatorApp = createAggregatorApp({ db: aggregatorDb, logger: silent, config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken } });
+    const aggregatorConfig = loadAggregatorConfig({
+      AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
+      AGGREGATOR_DATABASE_URL: options.aggregatorDbUrl,
+    });
+    const aggregatorApp = createAggregatorService(aggregatorConfig, { db: aggregatorDb, logger: silent }).app;
     aggregatorServer = await listenOn(aggregatorApp);
     const aggregatorPort = (aggregatorServer.address() as AddressInfo).port;
 
@@ -133,25 +142,34 @@ export async function runChaosCheck(options: ChaosCheckOptions): Promise<ChaosRe
       },
     });
 
-    const projectApp = createProjectApp({
-      db: projectDb,
-      logger: silent,
-      config: { PROJECT_SERVICE_TOKEN: projectToken, PUBLIC_DOMAIN: 'chaos.test' },
+    // The relays under test deliver through the proxy, with short timings: the service's own stays unstarted.
+    const projectConfig = loadProjectConfig({
+      PROJECT_SERVICE_TOKEN: projectToken,
+      PROJECT_DATABASE_URL: options.projectDbUrl,
+      AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
+      AGGREGATOR_URL: proxy.url,
+      AGGREGATOR_TIMEOUT_MS: '2000',
+      PUBLIC_DOMAIN: 'chaos.test',
+      OUTBOX_BATCH_SIZE: String(options.batchSize ?? 100),
+      OUTBOX_LEASE_MS: '3000',
+      OUTBOX_POLL_MS: String(options.pollMs ?? 100),
+      OUTBOX_BACKOFF_BASE_MS: '20',
+      OUTBOX_BACKOFF_CAP_MS: '500',
     });
-    const projectServer = await listenOn(projectApp);
+    const projectServer = await listenOn(createProjectService(projectConfig, { db: projectDb, logger: silent }).app);
     servers.push(projectServer);
     const base = `http://127.0.0.1:${(projectServer.address() as AddressInfo).port}`;
 
     for (let i = 0; i < (options.relays ?? 1); i++) {
       const relay = createOutboxRelay({
         outbox: createOutboxRepo(projectDb),
-        client: createAggregatorClient({ baseUrl: proxy.url, token: aggregatorToken, timeoutMs: 2_000 }),
+        client: createAggregatorClient({
+          baseUrl: projectConfig.AGGREGATOR_URL,
+          token: projectConfig.AGGREGATOR_SERVICE_TOKEN,
+          timeoutMs: projectConfig.AGGREGATOR_TIMEOUT_MS,
+        }),
         logger: silent,
-        listenUrl: options.projectDbUrl,
-        batchSize: options.batchSize ?? 100,
-        leaseMs: 3_000,
-        pollMs: options.pollMs ?? 100,
-        backoff: { baseMs: 20, capMs: 500 },
+        config: projectConfig,
       });
       relay.start();
       relays.push(relay);

@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type Koa from 'koa';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { createApp as createAggregatorApp } from '@hosting/aggregator-service';
-import { createApp as createProjectApp } from '@hosting/project-service';
+import { createAggregatorService, loadConfig as loadAggregatorConfig } from '@hosting/aggregator-service';
+import { createProjectService, loadConfig as loadProjectConfig } from '@hosting/project-service';
 import { createLogger } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
 
@@ -37,7 +37,7 @@ interface Running {
 }
 
 /** The app on a free port of 127.0.0.1, as `main.ts` would run it. */
-async function serve(app: Koa<any, any>, database: TestDatabase): Promise<Running> {
+async function serve(app: Pick<Koa, 'listen'>, database: TestDatabase): Promise<Running> {
   const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -116,15 +116,22 @@ maybe('the /docs page in headless Chromium', () => {
     const logger = createLogger({ level: 'silent' });
     const [projectDb, aggregatorDb] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
     project = await serve(
-      createProjectApp({
-        db: projectDb.db,
-        logger,
-        config: { PROJECT_SERVICE_TOKEN: 'docs-test-token-0123456789', PUBLIC_DOMAIN: 'example.app' },
-      }),
+      createProjectService(
+        loadProjectConfig({
+          PROJECT_SERVICE_TOKEN: 'docs-test-token-0123456789',
+          PROJECT_DATABASE_URL: projectDb.url,
+          AGGREGATOR_SERVICE_TOKEN: 'docs-test-aggregator-0123456789',
+          PUBLIC_DOMAIN: 'example.app',
+        }),
+        { db: projectDb.db, logger },
+      ).app,
       projectDb,
     );
     aggregator = await serve(
-      createAggregatorApp({ db: aggregatorDb.db, logger, config: { AGGREGATOR_SERVICE_TOKEN: 'docs-test-token-9876543210' } }),
+      createAggregatorService(
+        loadAggregatorConfig({ AGGREGATOR_SERVICE_TOKEN: 'docs-test-token-9876543210', AGGREGATOR_DATABASE_URL: aggregatorDb.url }),
+        { db: aggregatorDb.db, logger },
+      ).app,
       aggregatorDb,
     );
     browser = await chromium.launch({

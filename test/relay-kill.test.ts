@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createApp as createAggregatorApp } from '@hosting/aggregator-service';
+import { createAggregatorService, loadConfig } from '@hosting/aggregator-service';
 import { createLogger, freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, startChaosProxy, type ChaosProxy, type TestDatabase } from '@hosting/shared/testing';
 import { compareStores } from '../scripts/chaos-check.js';
@@ -25,11 +25,10 @@ const projectToken = randomBytes(18).toString('base64url');
 
 beforeAll(async () => {
   [project, aggregator] = await Promise.all([createTestDatabase('project'), createTestDatabase('aggregator')]);
-  const app = createAggregatorApp({
-    db: aggregator.db,
-    logger: createLogger({ level: 'silent' }),
-    config: { AGGREGATOR_SERVICE_TOKEN: aggregatorToken },
-  });
+  const { app } = createAggregatorService(
+    loadConfig({ AGGREGATOR_SERVICE_TOKEN: aggregatorToken, AGGREGATOR_DATABASE_URL: aggregator.url }),
+    { db: aggregator.db, logger: createLogger({ level: 'silent' }) },
+  );
   const serve = app.callback(); // Koa answers its own errors: its promise only says when a request is done
   aggregatorServer = http.createServer((req, res) => void serve(req, res));
   await new Promise<void>((r) => aggregatorServer.listen(0, '127.0.0.1', r));

@@ -10,6 +10,7 @@ import {
   shutdownEnv,
   unverifiedCapProblem,
   type Env,
+  type Explicit,
 } from '@hosting/shared';
 
 /**
@@ -38,7 +39,7 @@ const schema = z.object({
   ...dbEnv,
 });
 
-export type AggregatorServiceConfig = z.infer<typeof schema>;
+export type AggregatorServiceConfig = Explicit<z.infer<typeof schema>>;
 
 export function loadConfig(env: Env): AggregatorServiceConfig {
   const config = parseEnv(schema, env);

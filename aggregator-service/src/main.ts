@@ -6,6 +6,7 @@ import {
   exitOnSignals,
   listen,
   loadDotenv,
+  parseEnv,
   resolveSecret,
   runMigrations,
   startEmbeddedDb,
@@ -13,19 +14,21 @@ import {
   type EmbeddedDb,
 } from '@hosting/shared';
 import { migrations } from '../migrations/index.js';
-import { createApp } from './app.js';
-import { loadConfig } from './config.js';
+import { createAggregatorService } from './compose.js';
+import { loadConfig, aggregatorConfigSchema } from './config.js';
 
 /**
- * The composition root of aggregator-service: the only module that reads the environment, listens
- * and handles signals. Without AGGREGATOR_DATABASE_URL it runs on the embedded PostgreSQL (started
+ * The entry point of aggregator-service: the only module that reads the environment, listens and
+ * handles signals; compose.ts builds the service itself. Without AGGREGATOR_DATABASE_URL it runs on the embedded PostgreSQL (started
  * here, or the one `npm start` already runs); without a token outside production it generates one.
  */
 async function main() {
   loadDotenv();
   stopWhenParentGone();
   const env = process.env;
-  const logger = createLogger({ level: env.LOG_LEVEL || 'info', pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
+  // Before the rest of the config can be parsed (the database URL may come from the embedded server, which logs).
+  const { LOG_LEVEL } = parseEnv(aggregatorConfigSchema.pick({ LOG_LEVEL: true }), env);
+  const logger = createLogger({ level: LOG_LEVEL, pretty: env.LOG_PRETTY === '1', name: 'aggregator-service' });
   let embedded: EmbeddedDb | undefined;
   let databaseUrl = env.AGGREGATOR_DATABASE_URL;
   if (!databaseUrl) {
@@ -49,7 +52,7 @@ async function main() {
   if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 
   const lifecycle = createLifecycle();
-  const app = createApp({ db, logger, config, lifecycle });
+  const { app } = createAggregatorService(config, { db, logger, lifecycle });
   const running = await listen(app, {
     port: config.AGGREGATOR_SERVICE_PORT,
     host: config.AGGREGATOR_SERVICE_HOST,

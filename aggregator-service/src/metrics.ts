@@ -3,7 +3,7 @@ import { createHttpMetrics, databaseAnswers, type HttpMetrics, type Knex } from 
 
 /** aggregator-service's Prometheus metrics (names are the contract of ops/prometheus/alerts.yml). */
 export interface AggregatorMetrics extends HttpMetrics {
-  ingested(stored: number, duplicates: number): void;
+  ingested: (stored: number, duplicates: number) => void;
 }
 
 export function createAggregatorMetrics(deps: { db: Knex }): AggregatorMetrics {

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from '@hosting/shared';
 import { createTestDatabase, listenLocally, runAttack, sendRaw, tableDigests, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { aggregatorContract, deploymentCreated } from './helpers.js';
+import { createApp, aggregatorContract, deploymentCreated } from './helpers.js';
 
 /**
  * The attack suite of aggregator-service (issue 6): every operation of its OpenAPI document,

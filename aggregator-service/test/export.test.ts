@@ -18,8 +18,9 @@ import {
   type RequestState,
 } from '@hosting/shared';
 import { listenLocally, logCapture, startPgRowTap, type LocalServer, type PgRowTap } from '@hosting/shared/testing';
-import { EXPORT_BATCH_ROWS } from '../src/features/export/export.repo.js';
-import { registerExportRoutes, type ExportLimits } from '../src/features/export/export.routes.js';
+import { EXPORT_BATCH_ROWS, createExportRepo } from '../src/features/export/export.repo.js';
+import { registerExportRoutes } from '../src/features/export/export.routes.js';
+import { createExportService } from '../src/features/export/export.service.js';
 import { aggregatorContract, testService, uniqueId, type TestService } from './helpers.js';
 
 /**
@@ -199,6 +200,13 @@ async function fetchingStopped(tap: PgRowTap): Promise<number> {
  * name by which PostgreSQL shows what that connection is doing. `sockets` are the server sides of
  * its connections, to see how much it has written.
  */
+/** The export's limits a test may tighten (the service's own are constants of the export feature). */
+interface ExportLimits {
+  maxConcurrent?: number;
+  maxDurationMs?: number;
+  idleTimeoutMs?: number;
+}
+
 async function exportServer(options: { limits?: ExportLimits; statementTimeoutMs?: number; pool?: number; logger?: Logger } = {}) {
   const applicationName = `jest-export-${uniqueId()}`;
   const tap = await startPgRowTap(svc.database.url);
@@ -213,7 +221,15 @@ async function exportServer(options: { limits?: ExportLimits; statementTimeoutMs
   app.use(requestContext(options.logger ?? createLogger({ level: 'silent' })));
   app.use(problemMiddleware());
   const router = new Router<RequestState>();
-  registerExportRoutes(router, { auth: requireBearer(svc.token), db, limits: options.limits });
+  const limits = options.limits ?? {};
+  registerExportRoutes(router, {
+    auth: requireBearer(svc.token),
+    exports: createExportService({
+      exports: createExportRepo(db, { maxDurationMs: limits.maxDurationMs }),
+      maxConcurrent: limits.maxConcurrent,
+    }),
+    idleTimeoutMs: limits.idleTimeoutMs,
+  });
   app.use(router.routes());
   const server = await listenLocally(app.callback());
   const sockets: Socket[] = [];

@@ -1,8 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
-import { createLogger, type EventEnvelope, type Knex, type LimitsConfig } from '@hosting/shared';
-import { createTestDatabase, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
+import { createLogger, parseEnv, type EventEnvelope, type Knex, type Lifecycle, type LimitsConfig, type Logger } from '@hosting/shared';
+import { createTestDatabase, envOf, loadContract, type Contract, type TestDatabase } from '@hosting/shared/testing';
+import { createAggregatorService } from '../src/compose.js';
+import { aggregatorConfigSchema, type AggregatorServiceConfig } from '../src/config.js';
 import { openapiDocument } from '../src/openapi/document.js';
 
 /**
@@ -96,6 +97,26 @@ export function deploymentCreated(
       ...payload,
     },
   };
+}
+
+/** Settings a test names, as values or as the environment's text; the others are the schema's defaults. */
+export type ConfigOverrides = { readonly [K in keyof AggregatorServiceConfig]?: AggregatorServiceConfig[K] | string };
+
+/** An aggregator-service config as loadConfig makes it, from the schema's defaults and `overrides` (no cross-setting checks). */
+export function testConfig(overrides: ConfigOverrides = {}): AggregatorServiceConfig {
+  return parseEnv(
+    aggregatorConfigSchema,
+    envOf({ NODE_ENV: 'test', AGGREGATOR_DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused', ...overrides }),
+  );
+}
+
+/** The app of an aggregator built by the composition root (compose.ts), as main.ts builds it, on `config`. */
+export function createApp(deps: { db: Knex; logger: Logger; config: ConfigOverrides; lifecycle?: Lifecycle }) {
+  return createAggregatorService(testConfig(deps.config), {
+    db: deps.db,
+    logger: deps.logger,
+    ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
+  }).app;
 }
 
 export interface TestService {

@@ -1,8 +1,7 @@
 import pg from 'pg';
 import { createLogger } from '@hosting/shared';
 import { listenLocally, rawExchange, type LocalServer } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
-import { aggregatorContract, deploymentCreated, httpClient, testService, type TestService } from './helpers.js';
+import { createApp, aggregatorContract, deploymentCreated, httpClient, testService, type TestService } from './helpers.js';
 
 /**
  * The limits of aggregator-service (issue 6): the batch body cap against a lying Content-Length

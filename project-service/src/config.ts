@@ -11,6 +11,7 @@ import {
   shutdownEnv,
   unverifiedCapProblem,
   type Env,
+  type Explicit,
 } from '@hosting/shared';
 
 /**
@@ -111,7 +112,10 @@ const schema = z.object({
   AUTH_JWT_EMAIL_VERIFIED_CLAIM: z.string().default('email_verified'),
 });
 
-export type ProjectServiceConfig = z.infer<typeof schema> & { PROJECT_DATABASE_LISTEN_URL: string };
+/** Every setting, an unset optional one as `undefined`; the LISTEN URL always decided (loadConfig). */
+export type ProjectServiceConfig = Omit<Explicit<z.infer<typeof schema>>, 'PROJECT_DATABASE_LISTEN_URL'> & {
+  readonly PROJECT_DATABASE_LISTEN_URL: string;
+};
 
 export function loadConfig(env: Env): ProjectServiceConfig {
   const config = parseEnv(schema, env);

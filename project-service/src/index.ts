@@ -1,6 +1,6 @@
 /** What the repo's scripts and tests use of project-service. */
 export { migrations } from '../migrations/index.js';
-export { createApp, type AppDeps } from './app.js';
+export { createProjectService, type ProjectService, type ProjectServiceRuntime } from './compose.js';
 export { loadConfig, projectConfigSchema, type ProjectServiceConfig } from './config.js';
 export { applySeed, describeSeedReport, readSeedFiles, isEmpty, seedIfEmpty, SeedError, type SeedReport } from './features/seed/seed.js';
 export { defaultSeedFiles } from './features/seed/default-files.js';

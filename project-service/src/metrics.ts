@@ -12,7 +12,7 @@ import { WEBHOOK_OUTCOMES, type WebhookCallOutcome } from './features/deployment
 export interface ProjectMetrics extends HttpMetrics {
   /** One webhook call, labelled with the X-Webhook-Outcome vocabulary (WEBHOOK_OUTCOMES). */
   webhookOutcome(outcome: WebhookCallOutcome): void;
-  relayAttempt(result: 'delivered' | 'failed', events: number): void;
+  relayAttempt: (result: 'delivered' | 'failed', events: number) => void;
 }
 
 export function createProjectMetrics(deps: {

@@ -2,9 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import supertest from 'supertest';
 import type { EventEnvelope } from '@hosting/shared';
 import { createTestDatabase, listenLocally, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import { createAggregatorClient, type AggregatorClient } from '../src/events/aggregator-client.js';
-import { factories, httpClient, logCapture, ownContract, startAggregator, type TestAggregator } from './helpers.js';
+import { createApp, factories, httpClient, logCapture, ownContract, startAggregator, type TestAggregator, testConfig } from './helpers.js';
 
 /**
  * GET /projects/:id/activity of project-service, served from a real aggregator-service app
@@ -35,7 +34,11 @@ function projectApp(aggregatorClient: AggregatorClient | undefined) {
 }
 
 const client = (baseUrl: string, options: { timeoutMs?: number; token?: string } = {}) =>
-  createAggregatorClient({ baseUrl, token: options.token ?? aggregatorToken, timeoutMs: options.timeoutMs });
+  createAggregatorClient({
+    baseUrl,
+    token: options.token ?? aggregatorToken,
+    timeoutMs: options.timeoutMs ?? testConfig().AGGREGATOR_TIMEOUT_MS,
+  });
 
 beforeAll(async () => {
   [projectDb, aggregator] = await Promise.all([

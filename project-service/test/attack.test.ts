@@ -1,11 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { createTestDatabase, listenLocally, runAttack, sendRaw, tableDigests, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import { createAggregatorClient } from '../src/events/aggregator-client.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, logCapture, projectContract, startAggregator, type TestAggregator } from './helpers.js';
+import {
+  createApp,
+  factories,
+  logCapture,
+  projectContract,
+  startAggregator,
+  type TestAggregator,
+  testConfig,
+  testStreamHub,
+} from './helpers.js';
 
 /**
  * The attack suite of project-service (issue 6): every operation of its OpenAPI document, driven
@@ -29,7 +37,7 @@ beforeAll(async () => {
     createTestDatabase('project'),
     startAggregator({ token: aggregatorToken, logger: logCapture().logger }),
   ]);
-  hub = createDeploymentStreamHub({ db: projectDb.db, logger: logs.logger, listenUrl: projectDb.url, maxClients: 1_000 });
+  hub = testStreamHub(projectDb, logs.logger, { STREAM_MAX_CLIENTS: 1_000 });
   await hub.start();
 });
 
@@ -49,7 +57,11 @@ it('no generated request gets a 5xx, an error body outside the contract, a 2xx w
   deployments.push(await make.deployment(projects[1]!.id, 'building'));
   const knownIds = [...new Set([owner.id, ...projects.map((p) => p.id), ...deployments.map((d) => d.id)])].map(String);
 
-  const aggregator = createAggregatorClient({ baseUrl: aggregatorService.url, token: aggregatorToken });
+  const aggregator = createAggregatorClient({
+    baseUrl: aggregatorService.url,
+    token: aggregatorToken,
+    timeoutMs: testConfig().AGGREGATOR_TIMEOUT_MS,
+  });
   const app = createApp({
     db: projectDb.db,
     logger: logs.logger,

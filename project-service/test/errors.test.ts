@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { jest } from '@jest/globals';
 import pg from 'pg';
 import { createTestDatabase, withAdmin, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
-import { factories, httpClient, logCapture, projectContract, testService, type Call, type TestService } from './helpers.js';
+import { createApp, factories, httpClient, logCapture, projectContract, testService, type Call, type TestService } from './helpers.js';
 
 let svc: TestService;
 beforeAll(async () => {

@@ -2,18 +2,31 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import supertest from 'supertest';
-import { createApp as createAggregatorApp, type AppDeps as AggregatorAppDeps } from '@hosting/aggregator-service';
-import { createLogger, sha256, type DeploymentStatus, type Knex, type LimitsConfig, type Logger } from '@hosting/shared';
+import { aggregatorConfigSchema, createAggregatorService, type AggregatorServiceConfig } from '@hosting/aggregator-service';
+import {
+  createLogger,
+  parseEnv,
+  sha256,
+  type DeploymentStatus,
+  type Knex,
+  type Lifecycle,
+  type LimitsConfig,
+  type Logger,
+} from '@hosting/shared';
 import {
   combineContracts,
   createTestDatabase,
+  envOf,
   listenLocally,
   loadContract,
   logCapture,
   type Contract,
   type TestDatabase,
 } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
+import { createProjectService } from '../src/compose.js';
+import { projectConfigSchema, type ProjectServiceConfig } from '../src/config.js';
+import type { AggregatorClient } from '../src/events/aggregator-client.js';
+import { createDeploymentStreamHub, type DeploymentStreamHub, type StreamTuning } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import type { DeploymentRow } from '../src/db/tables.js';
 import { openStream, type StreamClient } from './sse-client.js';
@@ -190,6 +203,76 @@ export function factories(db: Knex) {
   };
 }
 
+/** Settings a test names, as values or as the environment's text; the others are the schema's defaults. */
+export type ConfigOverrides = { readonly [K in keyof ProjectServiceConfig]?: ProjectServiceConfig[K] | string };
+
+/**
+ * A project-service config as loadConfig makes it, from the schema's defaults and `overrides`. The
+ * cross-setting checks of loadConfig are left out (a test may give a cap above the pool on purpose).
+ */
+export function testConfig(overrides: ConfigOverrides = {}): ProjectServiceConfig {
+  const parsed = parseEnv(
+    projectConfigSchema,
+    envOf({
+      NODE_ENV: 'test',
+      PROJECT_SERVICE_TOKEN: 'test-service-token-0123456789',
+      AGGREGATOR_SERVICE_TOKEN: 'test-aggregator-token-0123456789',
+      // Only the relay and the hub connect to it, and only once started (testStreamHub names a real one).
+      PROJECT_DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused',
+      PUBLIC_DOMAIN: 'example.app',
+      ...overrides,
+    }),
+  );
+  return { ...parsed, PROJECT_DATABASE_LISTEN_URL: parsed.PROJECT_DATABASE_LISTEN_URL ?? parsed.PROJECT_DATABASE_URL };
+}
+
+export interface AppDeps {
+  db: Knex;
+  logger: Logger;
+  config?: ConfigOverrides;
+  lifecycle?: Lifecycle;
+  clock?: () => Date;
+  /** The aggregator the activity feed reads; without it the feed answers 503 (no aggregator configured). */
+  aggregator?: AggregatorClient;
+  /** A started hub; without one the app's own hub is never started, and the streams answer 503. */
+  streamHub?: DeploymentStreamHub;
+}
+
+/** The app of a project service built by the composition root (compose.ts), as main.ts builds it, on `config`. */
+export function createApp(deps: AppDeps) {
+  return createProjectService(testConfig(deps.config), {
+    db: deps.db,
+    logger: deps.logger,
+    ...(deps.lifecycle ? { lifecycle: deps.lifecycle } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    aggregator: deps.aggregator ?? null,
+    ...(deps.streamHub ? { streamHub: deps.streamHub } : {}),
+  }).app;
+}
+
+/** A stream hub LISTENing on `database`, with the config's settings but for `config`, and `tuning` shortened. */
+export function testStreamHub(
+  database: { db: Knex; url: string },
+  logger: Logger,
+  config: ConfigOverrides = {},
+  tuning: Partial<StreamTuning> = {},
+): DeploymentStreamHub {
+  return createDeploymentStreamHub({
+    db: database.db,
+    logger,
+    config: testConfig({ PROJECT_DATABASE_URL: database.url, ...config }),
+    ...tuning,
+  });
+}
+
+/** An aggregator-service config from the schema's defaults and `overrides` (see testConfig). */
+export function aggregatorTestConfig(overrides: Readonly<Record<string, unknown>> = {}): AggregatorServiceConfig {
+  return parseEnv(
+    aggregatorConfigSchema,
+    envOf({ NODE_ENV: 'test', AGGREGATOR_DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused', ...overrides }),
+  );
+}
+
 export interface TestService {
   app: ReturnType<typeof createApp>;
   db: Knex;
@@ -240,14 +323,13 @@ export interface TestAggregator {
  * given, the logger silent unless given; `config` adds to the token.
  */
 export async function startAggregator(
-  options: { token?: string; logger?: Logger; config?: Omit<AggregatorAppDeps['config'], 'AGGREGATOR_SERVICE_TOKEN'> } = {},
+  options: { token?: string; logger?: Logger; config?: Readonly<Record<string, unknown>> } = {},
 ): Promise<TestAggregator> {
   const database = await createTestDatabase('aggregator');
   const token = options.token ?? randomBytes(24).toString('base64url');
-  const app = createAggregatorApp({
+  const { app } = createAggregatorService(aggregatorTestConfig({ AGGREGATOR_SERVICE_TOKEN: token, ...options.config }), {
     db: database.db,
     logger: options.logger ?? createLogger({ level: 'silent' }),
-    config: { AGGREGATOR_SERVICE_TOKEN: token, ...options.config },
   });
   const server = await listenLocally(app.callback());
   return {

@@ -8,10 +8,19 @@ import {
   type TestDatabase,
   type TestIdentityProvider,
 } from '@hosting/shared/testing';
-import { createApp, type AppDeps } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
-import { factories, fetchChecked, logCapture, projectContract, streamClients, type Sent } from './helpers.js';
+import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import {
+  createApp,
+  type AppDeps,
+  factories,
+  fetchChecked,
+  logCapture,
+  projectContract,
+  streamClients,
+  type Sent,
+  testStreamHub,
+} from './helpers.js';
 import { rawStream, type StreamClient } from './sse-client.js';
 
 /**
@@ -82,7 +91,7 @@ function app(config: Partial<AppDeps['config']> = {}, streamHub?: DeploymentStre
 
 /** Runs `built` as a listening app for the duration of `use`. */
 async function withApp<T>(built: ReturnType<typeof createApp>, use: (at: string) => Promise<T>): Promise<T> {
-  const server = await listen(built, { port: 0, host: '127.0.0.1', logger: logs.logger });
+  const server = await listen(built, { port: 0, host: '127.0.0.1', logger: logs.logger, drainDelayMs: 0 });
   try {
     return await use(`http://127.0.0.1:${server.port}`);
   } finally {
@@ -95,9 +104,9 @@ beforeAll(async () => {
   database = await createTestDatabase('project');
   db = database.db;
   make = factories(db);
-  hub = createDeploymentStreamHub({ db, logger: logs.logger, listenUrl: database.url, heartbeatMs: 10_000 });
+  hub = testStreamHub(database, logs.logger, { STREAM_HEARTBEAT_MS: 10_000 });
   await hub.start();
-  running = await listen(app({}, hub), { port: 0, host: '127.0.0.1', logger: logs.logger });
+  running = await listen(app({}, hub), { port: 0, host: '127.0.0.1', logger: logs.logger, drainDelayMs: 0 });
   base = `http://127.0.0.1:${running.port}`;
 
   alice = await user();
@@ -503,7 +512,12 @@ describe("a user's token: live streams", () => {
     caps: { maxClients: number; maxPerUser: number },
     use: (at: string, small: DeploymentStreamHub) => Promise<void>,
   ) {
-    const small = createDeploymentStreamHub({ db, logger: logs.logger, heartbeatMs: 10_000, pollMs: 50, ...caps });
+    const small = testStreamHub(
+      database,
+      logs.logger,
+      { STREAM_HEARTBEAT_MS: 10_000, STREAM_MAX_CLIENTS: caps.maxClients, STREAM_MAX_PER_USER: caps.maxPerUser },
+      { pollMs: 50 },
+    );
     await small.start();
     await withApp(app({}, small), async (at) => {
       try {

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
 import { createTestDatabase, listenLocally, rawExchange, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
 import {
+  createApp,
   factories,
   fetchChecked,
   httpClient,
@@ -15,6 +15,7 @@ import {
   testService,
   type Call,
   type TestService,
+  testStreamHub,
 } from './helpers.js';
 import { openStream } from './sse-client.js';
 
@@ -508,7 +509,7 @@ describe('streams and the request timeout', () => {
   beforeAll(async () => {
     database = await createTestDatabase('project');
     const { logger } = logCapture();
-    hub = createDeploymentStreamHub({ db: database.db, logger, listenUrl: database.url, heartbeatMs: 100, maxClients: 10 });
+    hub = testStreamHub(database, logger, { STREAM_HEARTBEAT_MS: 100, STREAM_MAX_CLIENTS: 10 });
     await hub.start();
     running = await listen(
       createApp({
@@ -517,7 +518,7 @@ describe('streams and the request timeout', () => {
         config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', ...limits },
         streamHub: hub,
       }),
-      { port: 0, host: '127.0.0.1', logger },
+      { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 },
     );
   });
   afterAll(async () => {

@@ -3,9 +3,8 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import supertest from 'supertest';
 import { createLifecycle, DOCS_ASSET_NAMES } from '@hosting/shared';
 import { appRouteOperations, documentOperations, loadContract, openApiDocumentProblems } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { httpClient, logCapture, projectContract, specDir, testService, type TestService } from './helpers.js';
+import { createApp, httpClient, logCapture, projectContract, specDir, testService, type TestService } from './helpers.js';
 
 /**
  * The OpenAPI document of project-service: served without a token, a valid OpenAPI 3.1 document,

@@ -1,8 +1,7 @@
 import supertest from 'supertest';
 import { createLifecycle, createLogger } from '@hosting/shared';
 import { countQueries, createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
-import { factories } from './helpers.js';
+import { createApp, factories } from './helpers.js';
 
 /** Health, readiness, metrics, CORS and the busy-projects listing: what an operator uses. */
 const token = 'admin-token-0123456789';

@@ -9,13 +9,9 @@ import {
   type AttackResponse,
   type TestDatabase,
 } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
-import { createAggregatorClient } from '../src/events/aggregator-client.js';
-import { createOutboxRelay } from '../src/events/outbox-relay.js';
-import { createOutboxRepo } from '../src/events/outbox.repo.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import { createProjectService, type ProjectService } from '../src/compose.js';
 import { openapiDocument } from '../src/openapi/document.js';
-import { factories, logCapture, projectContract, startAggregator, type TestAggregator } from './helpers.js';
+import { factories, logCapture, projectContract, startAggregator, testConfig, type TestAggregator } from './helpers.js';
 
 /**
  * Secrets (issue 6): the service tokens, the metrics tokens and every app secret (seeded, and one
@@ -50,15 +46,13 @@ function findLeaks(secrets: Record<string, string>, haystacks: Array<[string, st
 
 let projectDb: TestDatabase;
 let aggregator: TestAggregator;
-let hub: DeploymentStreamHub;
-let relay: ReturnType<typeof createOutboxRelay>;
+let service: ProjectService;
 const servers: Array<{ close(): Promise<void> }> = [];
 const projectLogs = logCapture();
 const aggregatorLogs = logCapture();
 
 afterAll(async () => {
-  await relay?.stop();
-  await hub?.stop();
+  await service?.stop();
   for (const server of servers) await server.close();
   await Promise.all([projectDb?.drop(), aggregator?.close()]);
 });
@@ -77,30 +71,22 @@ it('no secret, nor its digest, is in any response, log line, outbox payload or s
     string,
     any
   >;
-  const client = createAggregatorClient({ baseUrl: aggregator.url, token: aggregatorToken });
-  hub = createDeploymentStreamHub({ db: projectDb.db, logger: projectLogs.logger, listenUrl: projectDb.url });
-  await hub.start();
-  relay = createOutboxRelay({
-    outbox: createOutboxRepo(projectDb.db),
-    client,
-    logger: projectLogs.logger.child({ component: 'outbox-relay' }),
-    listenUrl: projectDb.url,
-    pollMs: 50,
-  });
-  relay.start();
-  const app = createApp({
-    db: projectDb.db,
-    logger: projectLogs.logger,
-    config: {
+  // The whole service as main.ts builds it (compose.ts): relay and stream hub started, the relay
+  // delivering to the aggregator above.
+  service = createProjectService(
+    testConfig({
       PROJECT_SERVICE_TOKEN: projectToken,
-      PUBLIC_DOMAIN: 'example.app',
+      PROJECT_DATABASE_URL: projectDb.url,
+      AGGREGATOR_URL: aggregator.url,
+      AGGREGATOR_SERVICE_TOKEN: aggregatorToken,
       METRICS_TOKEN: projectMetricsToken,
       RATE_LIMIT_AUTH_FAILURES: 1_000_000,
-    },
-    aggregator: client,
-    streamHub: hub,
-  });
-  const project = await listenLocally(app.callback());
+      OUTBOX_POLL_MS: 50,
+    }),
+    { db: projectDb.db, logger: projectLogs.logger },
+  );
+  await service.start();
+  const project = await listenLocally(service.app.callback());
   servers.push(project);
 
   const make = factories(projectDb.db);

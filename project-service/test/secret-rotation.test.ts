@@ -2,7 +2,7 @@ import { createLogger, eventEnvelopeSchema, sha256 } from '@hosting/shared';
 import { createAggregatorClient } from '../src/events/aggregator-client.js';
 import { createOutboxRelay } from '../src/events/outbox-relay.js';
 import { createOutboxRepo } from '../src/events/outbox.repo.js';
-import { startAggregator, testService, type TestAggregator, type TestService } from './helpers.js';
+import { startAggregator, testConfig, testService, type TestAggregator, type TestService } from './helpers.js';
 
 /**
  * `POST /projects/:id/secret`: a new app secret, shown once; the old one stops working at once;
@@ -175,11 +175,21 @@ describe('project.secret_rotated in the event store', () => {
     const res = await svc.call('post', `/projects/${project.id}/secret`);
     const [event] = await rotatedEvents(project.id);
 
+    const config = testConfig({
+      PROJECT_DATABASE_URL: svc.database.url,
+      AGGREGATOR_URL: aggregator.url,
+      AGGREGATOR_SERVICE_TOKEN: aggregator.token,
+      OUTBOX_POLL_MS: 20,
+    });
     const relay = createOutboxRelay({
       outbox: createOutboxRepo(svc.db),
-      client: createAggregatorClient({ baseUrl: aggregator.url, token: aggregator.token }),
+      client: createAggregatorClient({
+        baseUrl: config.AGGREGATOR_URL,
+        token: config.AGGREGATOR_SERVICE_TOKEN,
+        timeoutMs: config.AGGREGATOR_TIMEOUT_MS,
+      }),
       logger: createLogger({ level: 'silent' }),
-      pollMs: 20,
+      config,
     });
     relay.start();
     try {

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DeploymentStatus } from '@hosting/shared';
 import { combineContracts, countQueries, createTestDatabase, loadContract, type TestDatabase } from '@hosting/shared/testing';
 import * as statsIndexes from '../migrations/20261121000100_stats_indexes.js';
-import { createApp } from '../src/app.js';
-import { factories, httpClient, logCapture, ownContract, platformContract, type Call } from './helpers.js';
+import { createApp, factories, httpClient, logCapture, ownContract, platformContract, type Call } from './helpers.js';
 
 /**
  * GET /users/:id/stats on a real database with a fixed clock: Wednesday 2027-01-13 12:00 UTC, in

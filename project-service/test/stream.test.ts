@@ -5,10 +5,9 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { listen, type RunningServer } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { createApp } from '../src/app.js';
 import * as notifyMigration from '../migrations/20261121000200_deployment_notify.js';
-import { createDeploymentStreamHub, type DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
-import { factories, fetchChecked, logCapture, ownContract, projectContract, streamClients } from './helpers.js';
+import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
+import { createApp, factories, fetchChecked, logCapture, ownContract, projectContract, streamClients, testStreamHub } from './helpers.js';
 import { rawStream, type StreamClient } from './sse-client.js';
 
 /**
@@ -80,7 +79,7 @@ beforeAll(async () => {
   database = await createTestDatabase('project');
   make = factories(database.db);
   const { logger } = logCapture();
-  hub = createDeploymentStreamHub({ db: database.db, logger, listenUrl: database.url, heartbeatMs: HEARTBEAT_MS, maxClients: 50 });
+  hub = testStreamHub(database, logger, { STREAM_HEARTBEAT_MS: HEARTBEAT_MS, STREAM_MAX_CLIENTS: 50 });
   await hub.start();
   const app = createApp({
     db: database.db,
@@ -88,7 +87,7 @@ beforeAll(async () => {
     config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' },
     streamHub: hub,
   });
-  running = await listen(app, { port: 0, host: '127.0.0.1', logger });
+  running = await listen(app, { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 });
   base = `http://127.0.0.1:${running.port}`;
 });
 
@@ -422,11 +421,16 @@ describe('errors and limits', () => {
 
   it('503 with Retry-After beyond STREAM_MAX_CLIENTS, and without a hub', async () => {
     const { logger } = logCapture();
-    const small = createDeploymentStreamHub({ db: database.db, logger, maxClients: 2, pollMs: 50 });
+    const small = testStreamHub(database, logger, { STREAM_MAX_CLIENTS: 2 }, { pollMs: 50 });
     await small.start();
     const config = { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' };
-    const server = await listen(createApp({ db: database.db, logger, config, streamHub: small }), { port: 0, host: '127.0.0.1', logger });
-    const bare = await listen(createApp({ db: database.db, logger, config }), { port: 0, host: '127.0.0.1', logger });
+    const server = await listen(createApp({ db: database.db, logger, config, streamHub: small }), {
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      drainDelayMs: 0,
+    });
+    const bare = await listen(createApp({ db: database.db, logger, config }), { port: 0, host: '127.0.0.1', logger, drainDelayMs: 0 });
     const saved = base;
     try {
       base = `http://127.0.0.1:${server.port}`;
@@ -491,7 +495,7 @@ describe('errors and limits', () => {
       .where({ deployment_id: oldOne.id })
       .update({ changed_at: database.db.raw(`now() - interval '1 hour'`) });
     const { logger } = logCapture();
-    const purging = createDeploymentStreamHub({ db: database.db, logger, replayWindowMs: 30 * 60_000, purgeEveryMs: 20, pollMs: 20 });
+    const purging = testStreamHub(database, logger, { STREAM_REPLAY_WINDOW_MS: 30 * 60_000 }, { purgeEveryMs: 20, pollMs: 20 });
     await purging.start();
     try {
       for (let i = 0; i < 100 && (await database.db('deployment_changes').where({ deployment_id: oldOne.id })).length > 0; i++)
@@ -505,12 +509,12 @@ describe('errors and limits', () => {
 
   it('stop() ends every open stream at once', async () => {
     const { logger } = logCapture();
-    const local = createDeploymentStreamHub({ db: database.db, logger, listenUrl: database.url });
+    const local = testStreamHub(database, logger);
     await local.start();
     const server = await listen(
       createApp({ db: database.db, logger, config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' }, streamHub: local }),
       // A grace far beyond the test's timeout: a shutdown that waited for the stream could not finish in time.
-      { port: 0, host: '127.0.0.1', logger, graceMs: 10 * 60_000 },
+      { port: 0, host: '127.0.0.1', logger, graceMs: 10 * 60_000, drainDelayMs: 0 },
     );
     const raw = rawStream(`http://127.0.0.1:${server.port}/deployments/stream`, token);
     await raw.waitForText(/retry/);

@@ -18,8 +18,15 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A parsed config: every key present in the type, an unset optional one as `undefined`. A caller
+ * building one (a test) must name each setting or take it from the schema's defaults, so nothing
+ * downstream can fall back to a default of its own.
+ */
+export type Explicit<T> = { readonly [K in keyof Required<T>]: T[K] };
+
 /** Parses the environment with `schema`, failing once with every problem listed. Empty strings count as unset. */
-export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
+export function parseEnv<S extends z.ZodType>(schema: S, env: Env): Explicit<z.infer<S>> {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
@@ -32,7 +39,7 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Env): z.infer<S> {
       }),
     );
   }
-  return Object.freeze(result.data) as z.infer<S>;
+  return Object.freeze(result.data) as Explicit<z.infer<S>>;
 }
 
 export const port = (fallback: number) => z.coerce.number().int().min(0).max(65_535).default(fallback);

@@ -8,8 +8,8 @@ import got, { type Got } from 'got';
 export interface AggregatorClientOptions {
   baseUrl: string;
   token: string;
-  /** Every call: `AGGREGATOR_TIMEOUT_MS` (default 5 s), sized for the relay's 500-event batches. */
-  timeoutMs?: number;
+  /** Every call: AGGREGATOR_TIMEOUT_MS, sized for the relay's 500-event batches. */
+  timeoutMs: number;
   /**
    * Reads made while a person waits (the activity feed): at most 2 s by default, and never more
    * than `timeoutMs`. The feed is one indexed page; an aggregator that needs longer is in trouble,
@@ -49,7 +49,7 @@ export interface ActivityQuery {
 }
 
 export function createAggregatorClient(options: AggregatorClientOptions) {
-  const timeoutMs = options.timeoutMs ?? 5_000;
+  const { timeoutMs } = options;
   const readTimeoutMs = Math.min(options.readTimeoutMs ?? AGGREGATOR_READ_TIMEOUT_MS, timeoutMs);
   const http: Got = got.extend({
     prefixUrl: options.baseUrl,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import type { Logger } from '@hosting/shared';
+import { createWakeLoop, type Logger } from '@hosting/shared';
+import type { ProjectServiceConfig } from '../config.js';
 import { AggregatorError, type AggregatorClient, type WireEvent } from './aggregator-client.js';
 import type { OutboxEvent, OutboxRepo } from './outbox.repo.js';
 
@@ -10,28 +10,35 @@ import type { OutboxEvent, OutboxRepo } from './outbox.repo.js';
  *
  *   claim a batch (committed) → POST it → mark delivered | schedule a retry with backoff
  *
- * It wakes at once on NOTIFY from the outbox trigger (a dedicated LISTEN connection), and polls
- * every `pollMs` anyway, so a lost notification or a broken LISTEN connection only slows it.
+ * It wakes at once on NOTIFY from the outbox trigger, and polls every OUTBOX_POLL_MS anyway, so a lost
+ * notification or a broken LISTEN connection only slows it (shared/src/db/listen.ts).
  * Several processes can run it on one outbox: SKIP LOCKED gives them disjoint batches.
  */
+/** The settings of config.ts the relay reads (documented there). */
+export type RelayConfig = Pick<
+  ProjectServiceConfig,
+  | 'PROJECT_DATABASE_LISTEN_URL'
+  | 'OUTBOX_BATCH_SIZE'
+  | 'OUTBOX_POLL_MS'
+  | 'OUTBOX_LEASE_MS'
+  | 'OUTBOX_BACKOFF_BASE_MS'
+  | 'OUTBOX_BACKOFF_CAP_MS'
+  | 'AGGREGATOR_URL'
+>;
+
 export interface RelayOptions {
   outbox: OutboxRepo;
   client: AggregatorClient;
   logger: Logger;
-  /** The database to LISTEN on; without it the relay only polls. */
-  listenUrl?: string;
-  batchSize?: number;
-  leaseMs?: number;
-  pollMs?: number;
-  backoff?: { baseMs: number; capMs: number };
-  /** How long stop() lets an in-flight batch finish before it aborts and releases it. */
-  stopGraceMs?: number;
-  retentionMs?: number;
+  config: RelayConfig;
   /** Told of every batch delivery attempt (for metrics). */
   onAttempt?: (result: 'delivered' | 'failed', events: number) => void;
-  /** Where the events go (AGGREGATOR_URL), named when delivery keeps failing. */
-  target?: string;
 }
+
+/** How long stop() lets an in-flight batch finish before it aborts and releases it. */
+const STOP_GRACE_MS = 5_000;
+/** Delivered rows are kept this long (for the outbox status and an operator's questions), then purged. */
+const RETENTION_MS = 7 * 24 * 3600_000;
 
 /**
  * Failed attempts in a row after which the relay says, once, that events cannot be delivered
@@ -47,60 +54,14 @@ export interface RelayStats {
 }
 
 export function createOutboxRelay(options: RelayOptions) {
-  const { outbox, client, logger } = options;
-  const batchSize = options.batchSize ?? 500;
-  const leaseMs = options.leaseMs ?? 30_000;
-  const pollMs = options.pollMs ?? 1_000;
-  const backoff = options.backoff ?? { baseMs: 500, capMs: 60_000 };
-  const stopGraceMs = options.stopGraceMs ?? 5_000;
-  const retentionMs = options.retentionMs ?? 7 * 24 * 3600_000;
+  const { outbox, client, logger, config } = options;
+  const target = config.AGGREGATOR_URL;
+  const backoff = { baseMs: config.OUTBOX_BACKOFF_BASE_MS, capMs: config.OUTBOX_BACKOFF_CAP_MS };
   const stats: RelayStats = { batches: 0, delivered: 0, failedAttempts: 0 };
 
-  let running = false;
-  let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
-  let listener: pg.Client | undefined;
   let inFlight: { ids: number[]; abort: AbortController } | undefined;
   let lastPurge = 0;
-  /** Set by a notification that came while the loop was busy, so it does not then sleep. */
-  let notified = false;
   let failuresInARow = 0;
-
-  const signal = () => {
-    notified = true;
-    wake?.();
-  };
-
-  async function listen(): Promise<void> {
-    if (!options.listenUrl || listener) return;
-    const client = new pg.Client({ connectionString: options.listenUrl, application_name: 'outbox-relay-listen' });
-    client.on('notification', signal);
-    client.on('error', (err) => {
-      logger.warn({ err: err.message }, 'outbox LISTEN connection lost; polling until it is back');
-      if (listener === client) listener = undefined;
-      client.end().catch(() => undefined);
-    });
-    try {
-      await client.connect();
-      await client.query('listen outbox');
-      listener = client;
-    } catch (err) {
-      logger.warn({ err: (err as Error).message }, 'outbox LISTEN unavailable; polling');
-      await client.end().catch(() => undefined);
-    }
-  }
-
-  function idle(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      }
-      wake = done;
-    });
-  }
 
   const wire = (e: OutboxEvent): WireEvent => ({
     eventId: e.event_id,
@@ -116,8 +77,7 @@ export function createOutboxRelay(options: RelayOptions) {
       await outbox.markDelivered(batch.map((e) => e.id));
       stats.delivered += batch.length;
       options.onAttempt?.('delivered', batch.length);
-      if (failuresInARow >= UNDELIVERABLE_AFTER_FAILURES)
-        logger.info({ target: options.target }, 'events are delivered to the aggregator again');
+      if (failuresInARow >= UNDELIVERABLE_AFTER_FAILURES) logger.info({ target }, 'events are delivered to the aggregator again');
       failuresInARow = 0;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -139,8 +99,8 @@ export function createOutboxRelay(options: RelayOptions) {
       logger.warn({ events: batch.length, err: message, requestId }, 'outbox delivery failed; will retry');
       if (++failuresInARow === UNDELIVERABLE_AFTER_FAILURES && !abort.signal.aborted) {
         logger.warn(
-          { target: options.target, attempts: failuresInARow, err: message },
-          `events cannot be delivered to the aggregator${options.target ? ` at ${options.target}` : ''}: ${failuresInARow} attempts in a row failed; they wait in the outbox. Check AGGREGATOR_URL and AGGREGATOR_SERVICE_TOKEN`,
+          { target, attempts: failuresInARow, err: message },
+          `events cannot be delivered to the aggregator at ${target}: ${failuresInARow} attempts in a row failed; they wait in the outbox. Check AGGREGATOR_URL and AGGREGATOR_SERVICE_TOKEN`,
         );
       }
       if (!abort.signal.aborted)
@@ -154,7 +114,7 @@ export function createOutboxRelay(options: RelayOptions) {
 
   /** Claims and sends one batch; true when there was something to do. */
   async function tick(): Promise<boolean> {
-    const batch = await outbox.claim(batchSize, leaseMs);
+    const batch = await outbox.claim(config.OUTBOX_BATCH_SIZE, config.OUTBOX_LEASE_MS);
     if (batch.length === 0) return false;
     stats.batches++;
     const abort = new AbortController();
@@ -167,49 +127,41 @@ export function createOutboxRelay(options: RelayOptions) {
     return true;
   }
 
-  async function run(): Promise<void> {
-    while (running) {
-      try {
-        await listen();
-        notified = false;
-        const worked = await tick();
-        if (Date.now() - lastPurge > 60_000) {
-          lastPurge = Date.now();
-          await outbox.purgeDelivered(retentionMs);
-        }
-        if (!worked && running && !notified) await idle(pollMs);
-      } catch (err) {
-        // The database is away or a statement failed: nothing is lost (rows stay in the outbox).
-        logger.warn({ err: (err as Error).message }, 'outbox relay iteration failed; retrying');
-        if (running) await idle(Math.min(pollMs, 1_000));
+  const loop = createWakeLoop({
+    listenUrl: config.PROJECT_DATABASE_LISTEN_URL,
+    channel: 'outbox',
+    applicationName: 'outbox-relay-listen',
+    logger,
+    pollMs: config.OUTBOX_POLL_MS,
+    failureMessage: 'outbox relay iteration failed; retrying',
+    work: async () => {
+      const worked = await tick();
+      if (Date.now() - lastPurge > 60_000) {
+        lastPurge = Date.now();
+        await outbox.purgeDelivered(RETENTION_MS);
       }
-    }
-  }
+      return worked ? 'again' : 'idle';
+    },
+  });
 
   return {
     stats,
     start(): void {
-      if (running) return;
-      running = true;
-      loop = run();
+      loop.start();
     },
     /** Wakes the loop now (used by tests and after a local write). */
-    poke: signal,
+    poke: loop.wake,
     /**
-     * Stops after the batch in flight: it gets `stopGraceMs` to finish; past that its HTTP call is
+     * Stops after the batch in flight: it gets STOP_GRACE_MS to finish; past that its HTTP call is
      * aborted and its rows are released for the next relay at once, instead of after the lease.
      */
     async stop(): Promise<void> {
-      if (!running) return;
-      running = false;
-      signal();
-      const grace = setTimeout(() => inFlight?.abort.abort(), stopGraceMs);
+      if (!loop.running) return;
+      const grace = setTimeout(() => inFlight?.abort.abort(), STOP_GRACE_MS);
       const current = inFlight;
-      await loop;
+      await loop.stop();
       clearTimeout(grace);
       if (current?.abort.signal.aborted) await outbox.release(current.ids).catch(() => undefined);
-      await listener?.end().catch(() => undefined);
-      listener = undefined;
     },
   };
 }

@@ -1,22 +1,24 @@
 import type { Middleware } from 'koa';
-import { authenticate, createJwtVerifier, type Knex } from '@hosting/shared';
-import { createIdentityRepo } from './identity.repo.js';
+import { authenticate, createJwtVerifier } from '@hosting/shared';
+import type { ProjectServiceConfig } from '../config.js';
+import type { IdentityRepo } from './identity.repo.js';
 
 /** The settings authentication reads (config.ts documents each one). */
-export interface AuthConfig {
-  PROJECT_SERVICE_TOKEN: string;
-  AUTH_JWT_JWKS_URL?: string;
-  AUTH_JWT_ISSUER?: string;
-  AUTH_JWT_AUDIENCE?: string;
-  AUTH_JWT_ALGORITHMS?: readonly string[];
-  AUTH_JWT_ADMIN_CLAIM?: string;
-  AUTH_JWT_ADMIN_VALUE?: string;
-  AUTH_JWT_EMAIL_CLAIM?: string;
-  AUTH_JWT_EMAIL_VERIFIED_CLAIM?: string;
-}
+export type AuthConfig = Pick<
+  ProjectServiceConfig,
+  | 'PROJECT_SERVICE_TOKEN'
+  | 'AUTH_JWT_JWKS_URL'
+  | 'AUTH_JWT_ISSUER'
+  | 'AUTH_JWT_AUDIENCE'
+  | 'AUTH_JWT_ALGORITHMS'
+  | 'AUTH_JWT_ADMIN_CLAIM'
+  | 'AUTH_JWT_ADMIN_VALUE'
+  | 'AUTH_JWT_EMAIL_CLAIM'
+  | 'AUTH_JWT_EMAIL_VERIFIED_CLAIM'
+>;
 
 /** True when JWT mode is on: the key set, the issuer and the audience are all configured. */
-export function jwtModeOn(config: AuthConfig): boolean {
+export function jwtModeOn(config: Pick<AuthConfig, 'AUTH_JWT_JWKS_URL' | 'AUTH_JWT_ISSUER' | 'AUTH_JWT_AUDIENCE'>): boolean {
   return Boolean(config.AUTH_JWT_JWKS_URL && config.AUTH_JWT_ISSUER && config.AUTH_JWT_AUDIENCE);
 }
 
@@ -26,22 +28,21 @@ export function jwtModeOn(config: AuthConfig): boolean {
  * user the token maps to → that user's data only, see scope.ts). One verifier per app, so its key
  * set cache lives as long as the app.
  */
-export function projectAuth(db: Knex, config: AuthConfig): Middleware {
+export function projectAuth(identities: Pick<IdentityRepo, 'findUser'>, config: AuthConfig): Middleware {
   if (!jwtModeOn(config)) return authenticate({ serviceToken: config.PROJECT_SERVICE_TOKEN });
   const verifier = createJwtVerifier({
     jwksUrl: config.AUTH_JWT_JWKS_URL!,
     issuer: config.AUTH_JWT_ISSUER!,
     audience: config.AUTH_JWT_AUDIENCE!,
-    ...(config.AUTH_JWT_ALGORITHMS ? { algorithms: config.AUTH_JWT_ALGORITHMS } : {}),
+    algorithms: config.AUTH_JWT_ALGORITHMS,
   });
-  const identities = createIdentityRepo(db);
   return authenticate({
     serviceToken: config.PROJECT_SERVICE_TOKEN,
     jwt: {
       verifier,
-      adminClaim: { name: config.AUTH_JWT_ADMIN_CLAIM ?? 'permissions', value: config.AUTH_JWT_ADMIN_VALUE ?? 'admin' },
-      emailClaim: config.AUTH_JWT_EMAIL_CLAIM ?? 'email',
-      emailVerifiedClaim: config.AUTH_JWT_EMAIL_VERIFIED_CLAIM ?? 'email_verified',
+      adminClaim: { name: config.AUTH_JWT_ADMIN_CLAIM, value: config.AUTH_JWT_ADMIN_VALUE },
+      emailClaim: config.AUTH_JWT_EMAIL_CLAIM,
+      emailVerifiedClaim: config.AUTH_JWT_EMAIL_VERIFIED_CLAIM,
       findUser: identities.findUser,
     },
   });

@@ -1,13 +1,8 @@
 import type { Middleware } from 'koa';
 import { AppError, UnauthorizedError, type RequestState } from '@hosting/shared';
+import type { Owner } from '../domain.js';
 
-/**
- * Whose data a request may see and change: `undefined` for everyone's (the service token, an
- * admin token), a user id for a user's token. Repositories take it as an optional owner filter in
- * their SQL, so another user's row is simply not found: the same 404, byte for byte, as a missing
- * one (no 403 to tell a guesser that the id exists).
- */
-export type Owner = number | undefined;
+export type { Owner } from '../domain.js';
 
 export function ownerOf(state: RequestState): Owner {
   const principal = state.principal;

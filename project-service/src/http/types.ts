@@ -1,7 +1,7 @@
 import type {} from '@koa/bodyparser'; // its augmentation: ctx.request.body
 import type Router from '@koa/router';
 import type { RequestState } from '@hosting/shared';
-import type { Cause } from '../features/deployments/deployments.repo.js';
+import type { Cause } from '../domain.js';
 
 export type AppRouter = Router<RequestState>;
 export type AppContext = Parameters<Parameters<AppRouter['get']>[2]>[0];

@@ -22,7 +22,7 @@ export function createLifecycle(): Lifecycle {
 export interface HttpMetrics {
   registry: Registry;
   /** Records one finished request (fed by requestContext's onFinish). */
-  observe(summary: RequestSummary): void;
+  observe: (summary: RequestSummary) => void;
 }
 
 export function createHttpMetrics(service: string): HttpMetrics {
@@ -53,13 +53,19 @@ export function healthRoutes(deps: { db: Knex; lifecycle: Lifecycle; timeoutMs?:
   const timeoutMs = deps.timeoutMs ?? 1_000;
   const ready = readinessProbe(deps.db, { timeoutMs, reuseMs: deps.reuseMs ?? 1_000 });
   return async function health(ctx, next) {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      await next();
+      return;
+    }
     if (ctx.path === '/healthz') {
       ctx.state.route = '/healthz';
       ctx.body = { status: 'ok' };
       return;
     }
-    if (ctx.path !== '/readyz') return next();
+    if (ctx.path !== '/readyz') {
+      await next();
+      return;
+    }
     ctx.state.route = '/readyz';
     if (deps.lifecycle.shuttingDown) throw new ServiceUnavailableError('Shutting down', 5);
     if (!(await ready())) throw new ServiceUnavailableError(`The database did not answer within ${timeoutMs} ms`, 5);
@@ -129,7 +135,10 @@ export async function databaseAnswers(db: Knex, timeoutMs: number): Promise<bool
 export function metricsRoute(deps: { registry: Registry; tokens: Array<string | undefined> }): Middleware {
   const tokens = deps.tokens.filter((t): t is string => Boolean(t));
   return async function metrics(ctx, next) {
-    if (ctx.method !== 'GET' || ctx.path !== '/metrics') return next();
+    if (ctx.method !== 'GET' || ctx.path !== '/metrics') {
+      await next();
+      return;
+    }
     ctx.state.route = '/metrics';
     const presented = bearerToken(ctx.get('Authorization') || undefined);
     // Compare with every token, always, so timing does not tell which one nearly matched.

@@ -18,6 +18,8 @@ export interface RequestState {
    * duration is counted under, like a router's template.
    */
   route?: string;
+  /** The error a request ended with, as its log line names it (set by the error middleware and the request timeout). */
+  error?: { name: string; status: number };
 }
 
 /**
@@ -73,7 +75,7 @@ export function acceptRequestId(incoming: string | undefined): string {
  * and writes exactly one log line per request with method, route template, status and duration
  * (at debug for an answered /healthz or /readyz, at info for everything else).
  */
-export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware {
+export function requestContext(logger: Logger, onFinish?: (summary: RequestSummary) => void): Middleware<RequestState> {
   // The request line of a request without an error holds only the fields below, all primitives
   // under names no redaction path matches, so it goes out through a sibling without redaction:
   // the same line, written in ~3.5 µs instead of ~9 (the wildcard paths are checked per line).
@@ -97,7 +99,7 @@ export function requestContext(logger: Logger, onFinish?: (summary: RequestSumma
     } finally {
       const summary: RequestSummary = {
         method: ctx.method,
-        route: routeOf(ctx as unknown as RoutedContext),
+        route: routeOf(ctx),
         status: ctx.status,
         durationMs: Math.round((performance.now() - started) * 100) / 100,
       };

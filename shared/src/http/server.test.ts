@@ -11,7 +11,7 @@ beforeAll(async () => {
   app.use((ctx) => {
     ctx.body = { ok: true };
   });
-  running = await listen(app, { port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }) });
+  running = await listen(app, { port: 0, host: '127.0.0.1', logger: pino({ level: 'silent' }), drainDelayMs: 0 });
 });
 
 afterAll(() => running.shutdown('test over'));

@@ -77,8 +77,8 @@ export interface ListenOptions {
   host: string;
   logger: Logger;
   lifecycle?: Lifecycle;
-  /** See SHUTDOWN_DRAIN_DELAY_MS. Default 0. */
-  drainDelayMs?: number;
+  /** SHUTDOWN_DRAIN_DELAY_MS (tests: 0, no drain). */
+  drainDelayMs: number;
   /** How long in-flight requests may run once the server stops accepting; then their sockets are cut. Default 8 s. */
   graceMs?: number;
   /**
@@ -98,7 +98,7 @@ export interface ListenOptions {
  * closed, in-flight requests finish, and after `graceMs` anything left is cut. `cleanup` (relay,
  * pools) runs after the last request.
  */
-export async function listen(app: Koa<any, any>, options: ListenOptions): Promise<RunningServer> {
+export async function listen(app: Pick<Koa, 'listen'>, options: ListenOptions): Promise<RunningServer> {
   const server = app.listen(options.port, options.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -124,7 +124,7 @@ export async function listen(app: Koa<any, any>, options: ListenOptions): Promis
     stopping ??= (async () => {
       accepting = false;
       if (options.lifecycle) options.lifecycle.shuttingDown = true; // readiness answers 503 from now on
-      const drainDelayMs = options.drainDelayMs ?? 0;
+      const { drainDelayMs } = options;
       options.logger.info({ reason, drainDelayMs }, 'shutting down');
       if (drainDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, drainDelayMs));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

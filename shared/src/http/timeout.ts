@@ -52,7 +52,10 @@ export function requestTimeout(timeoutMs: number): Middleware<RequestState> {
       clearTimeout(timer);
     }
     // Already streaming (headers sent by the handler itself): not ours to interrupt.
-    if (ctx.headerSent || ctx.respond === false) return work;
+    if (ctx.headerSent || ctx.respond === false) {
+      await work;
+      return;
+    }
     const started = performance.now();
     const log = ctx.state.log;
     answerTimedOut(ctx, timeoutMs);

@@ -7,3 +7,4 @@ export * from './listen.js';
 export * from './logs.js';
 export * from './raw-http.js';
 export * from './pg-row-tap.js';
+export * from './config.js';

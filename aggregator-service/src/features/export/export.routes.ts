@@ -1,23 +1,13 @@
 import { Readable } from 'node:stream';
 import type { Middleware } from 'koa';
-import { parseWith, type Knex } from '@hosting/shared';
+import { parseWith } from '@hosting/shared';
 import type { AppRouter } from '../../http/types.js';
 import { CONTENT_TYPES, exportFilename } from './export.format.js';
-import { createExportRepo } from './export.repo.js';
 import { exportQuery } from './export.schema.js';
-import { createExportService } from './export.service.js';
+import type { ExportService } from './export.service.js';
 
 /** A client that takes nothing of the export for this long is cut off (its connection and snapshot freed). */
 export const EXPORT_IDLE_TIMEOUT_MS = 60_000;
-
-export interface ExportLimits {
-  /** Exports running at once (each holds a database connection). */
-  maxConcurrent?: number;
-  /** The longest one export may run: its transaction's statement timeout. */
-  maxDurationMs?: number;
-  /** The longest the socket may make no progress (a client that stopped reading). */
-  idleTimeoutMs?: number;
-}
 
 /**
  * `GET /events/export?format=ndjson|csv&…filters`: every matching event, oldest first, streamed.
@@ -25,15 +15,12 @@ export interface ExportLimits {
  * The body is a Readable over the export's text pieces; Koa pipes it into the socket with
  * `stream.pipeline`, so the socket's backpressure reaches the database cursor (a batch is fetched
  * only when the previous one has been written), and a client that goes away destroys the stream,
- * which closes the cursor and gives the connection back. `limits` are for tests; app.ts takes the defaults.
+ * which closes the cursor and gives the connection back. `idleTimeoutMs` (default
+ * EXPORT_IDLE_TIMEOUT_MS): how long the socket may make no progress (a client that stopped reading).
  */
-export function registerExportRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; limits?: ExportLimits }): void {
-  const limits = deps.limits ?? {};
-  const exports = createExportService({
-    exports: createExportRepo(deps.db, { maxDurationMs: limits.maxDurationMs }),
-    maxConcurrent: limits.maxConcurrent,
-  });
-  const idleTimeoutMs = limits.idleTimeoutMs ?? EXPORT_IDLE_TIMEOUT_MS;
+export function registerExportRoutes(router: AppRouter, deps: { auth: Middleware; exports: ExportService; idleTimeoutMs?: number }): void {
+  const { exports } = deps;
+  const idleTimeoutMs = deps.idleTimeoutMs ?? EXPORT_IDLE_TIMEOUT_MS;
 
   router.get('/events/export', deps.auth, async (ctx) => {
     const { format, ...filter } = parseWith(exportQuery, ctx.query, 'query');

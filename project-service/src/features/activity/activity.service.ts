@@ -1,6 +1,6 @@
 import { NotFoundError, ServiceUnavailableError, ValidationError } from '@hosting/shared';
 import { AggregatorError, type AggregatorClient } from '../../events/aggregator-client.js';
-import type { Owner } from '../../http/scope.js';
+import type { Owner } from '../../domain.js';
 import type { ProjectsRepo } from '../projects/projects.repo.js';
 import { activityJson, aggregatorActivityPage, queryIssuesOf, type ActivityPage, type ActivityQuery } from './activity.schema.js';
 
@@ -17,7 +17,7 @@ const NOT_CONFIGURED_RETRY_AFTER_S = 60;
  * answer of the wrong shape) is a 503 with Retry-After, logged once with its cause by the error
  * middleware: never a 500, never a hang longer than the client's read timeout.
  */
-export function createActivityService(deps: { projects: Pick<ProjectsRepo, 'exists'>; aggregator?: AggregatorClient }) {
+export function createActivityService(deps: { projects: Pick<ProjectsRepo, 'exists'>; aggregator: AggregatorClient | undefined }) {
   return {
     async feed(projectId: number, query: ActivityQuery, requestId: string, owner?: Owner): Promise<ActivityPage> {
       if (!(await deps.projects.exists(projectId, owner))) throw new NotFoundError(`Project ${projectId} not found`);

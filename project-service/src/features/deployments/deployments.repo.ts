@@ -1,12 +1,9 @@
 import { sqlState, statement, type DeploymentStatus, type Knex, type Statement, type StatementParam } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
+import type { Cause } from '../../domain.js';
 import type { IdempotentRequest } from './idempotency.js';
 
-/** Who caused a change, carried into every event it writes. */
-export interface Cause {
-  source: 'api' | 'webhook';
-  requestId: string | null;
-}
+export type { Cause } from '../../domain.js';
 
 /** A deployment with what the webhook and cancel need of its project. */
 export interface DeploymentWithProject extends DeploymentRow {

@@ -9,9 +9,9 @@ import {
 } from '@hosting/shared';
 import type { DeploymentRow } from '../../db/tables.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
-import type { Owner } from '../../http/scope.js';
+import type { Cause, Owner } from '../../domain.js';
 import { cancelOutcome, webhookOutcome, type WebhookOutcome } from './deployment-status.js';
-import type { Cause, DeploymentFilter, DeploymentsRepo, DeploymentWithProject, StoredKey } from './deployments.repo.js';
+import type { DeploymentFilter, DeploymentsRepo, DeploymentWithProject, StoredKey } from './deployments.repo.js';
 import { IDEMPOTENCY_TTL_SECONDS, IdempotencyKeyReusedError, type IdempotentRequest } from './idempotency.js';
 import { generateProjectUrl } from './project-url.js';
 

@@ -3,9 +3,7 @@ import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
 import { linkHeader, pageLinks } from '../../http/pagination.js';
 import { adminOnly, ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
-import { deploymentJson, noInputBody } from '../deployments/deployments.schema.js';
-import type { DeploymentsService } from '../deployments/deployments.service.js';
-import { idempotencyKeyHeader, requestFingerprint } from '../deployments/idempotency.js';
+import { noInputBody } from '../deployments/deployments.schema.js';
 import {
   busyProjectJson,
   busyProjectsQuery,
@@ -16,14 +14,15 @@ import {
 } from './projects.schema.js';
 import type { ProjectsService } from './projects.service.js';
 
-/** The operation a key's fingerprint names: both paths of the route are the same operation. */
-const CREATE_DEPLOYMENT = 'POST /projects/:id/deployment';
-
+/**
+ * `publicBaseUrl` (PUBLIC_BASE_URL): the base of the Link headers' URLs; unset, the request's host.
+ * `ongoingThreshold` (ONGOING_DEPLOYMENTS_THRESHOLD): busy-projects' default threshold.
+ */
 export function registerProjectRoutes(
   router: AppRouter,
-  deps: { auth: Middleware; projects: ProjectsService; deployments: DeploymentsService; publicBaseUrl?: string; ongoingThreshold: number },
+  deps: { auth: Middleware; projects: ProjectsService; publicBaseUrl: string | undefined; ongoingThreshold: number },
 ) {
-  const { auth, projects, deployments } = deps;
+  const { auth, projects } = deps;
 
   router.get('/projects', auth, async (ctx) => {
     const { page } = parseWith(listProjectsQuery, { page: ctx.query.page }, 'query');
@@ -47,43 +46,6 @@ export function registerProjectRoutes(
     const busy = await projects.busy(threshold ?? deps.ongoingThreshold);
     ctx.body = busy.map((p) => busyProjectJson(p));
   });
-
-  /**
-   * Without `Idempotency-Key`, one statement as ever. With one, the first answer is remembered
-   * for 24 hours for this caller (the principal's key) and replayed with `Idempotent-Replayed`.
-   */
-  const createDeployment: Parameters<AppRouter['post']>[2] = async (ctx) => {
-    const { id } = parseWith(projectIdParams, ctx.params, 'path');
-    const body = parseWith(noInputBody, ctx.request.body ?? {}, 'body');
-    const cause = causeOf(ctx, 'api');
-    const owner = ownerOf(ctx.state);
-    if (ctx.headers['idempotency-key'] === undefined) {
-      const deployment = await deployments.create(id, cause, owner);
-      ctx.status = 201;
-      ctx.set('Location', `/deployments/${deployment.id}`);
-      ctx.body = deploymentJson(deployment);
-      return;
-    }
-    const key = parseWith(idempotencyKeyHeader, { 'Idempotency-Key': ctx.headers['idempotency-key'] }, 'header')['Idempotency-Key']!;
-    const scope = ctx.state.principal?.key;
-    if (scope === undefined) throw new Error('createDeployment: no principal after authentication');
-    const { deployment, status, replayed } = await deployments.createIdempotent(
-      id,
-      cause,
-      {
-        scope,
-        key,
-        fingerprint: requestFingerprint(CREATE_DEPLOYMENT, id, body),
-      },
-      owner,
-    );
-    ctx.status = status;
-    if (replayed) ctx.set('Idempotent-Replayed', 'true');
-    ctx.set('Location', `/deployments/${deployment.id}`);
-    ctx.body = deploymentJson(deployment);
-  };
-  router.post('/projects/:id/deployment', auth, jsonBody('16kb'), createDeployment);
-  router.post('/projects/:id/deployments', auth, jsonBody('16kb'), createDeployment);
 
   /** Issues a new app secret, shown in this answer only; the old one stops working. Not for a user's token. */
   router.post('/projects/:id/secret', auth, adminOnly, jsonBody('16kb'), async (ctx) => {

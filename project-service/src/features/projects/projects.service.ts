@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { NotFoundError, sha256 } from '@hosting/shared';
-import type { Cause } from '../deployments/deployments.repo.js';
+import type { Cause, Owner } from '../../domain.js';
 import { PAGE_SIZE } from '../../http/pagination.js';
-import type { Owner } from '../../http/scope.js';
 import type { ProjectsRepo, ProjectView } from './projects.repo.js';
 
 /** A new app secret: 24 random bytes, base64url (32 characters), like every secret we issue. */

@@ -1,14 +1,13 @@
 import type { Middleware } from 'koa';
-import { parseWith, type Knex } from '@hosting/shared';
+import { parseWith } from '@hosting/shared';
 import { ownerOf } from '../../http/scope.js';
 import type { AppRouter } from '../../http/types.js';
-import { createStatsRepo } from './stats.repo.js';
 import { userIdParams, userStatsJson, userStatsQuery } from './stats.schema.js';
-import { createStatsService } from './stats.service.js';
+import type { StatsService } from './stats.service.js';
 
 /** `GET /users/:id/stats`: a user's deployments per ISO week (see stats.api.ts for the definition); a user's token, their own only. */
-export function registerStatsRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; clock: () => Date }): void {
-  const stats = createStatsService({ stats: createStatsRepo(deps.db), clock: deps.clock });
+export function registerStatsRoutes(router: AppRouter, deps: { auth: Middleware; stats: StatsService }): void {
+  const { stats } = deps;
 
   router.get('/users/:id/stats', deps.auth, async (ctx) => {
     const { id } = parseWith(userIdParams, ctx.params, 'path');

@@ -1,5 +1,5 @@
 import { NotFoundError, ValidationError } from '@hosting/shared';
-import type { Owner } from '../../http/scope.js';
+import type { Owner } from '../../domain.js';
 import type { StatsRepo } from './stats.repo.js';
 import { weekCount, weekEnd, weeklyAverage, weekStart, type WeekWindow } from './stats.weeks.js';
 

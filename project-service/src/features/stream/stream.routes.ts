@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { parseWith, ServiceUnavailableError, type Knex } from '@hosting/shared';
+import { parseWith } from '@hosting/shared';
 import { projectIdParams } from '../projects/projects.schema.js';
 import { ownerOf } from '../../http/scope.js';
 import type { AppContext, AppRouter } from '../../http/types.js';
@@ -8,18 +8,17 @@ import { streamHeaders, streamQuery } from './stream.schema.js';
 
 /**
  * `GET /deployments/stream` (every project) and `GET /projects/:id/deployments/stream` (one):
- * Server-Sent Events of deployment changes, fed by the process's hub (stream-hub.ts). Without a
- * hub (an app built without one, as most tests do) they answer 503: a stream that never delivers
- * would look healthy and be wrong. A user's token streams its own projects only (another user's
- * project is a 404, like an unknown one).
+ * Server-Sent Events of deployment changes, fed by the process's hub (stream-hub.ts). A hub not
+ * started (an app whose service was never started, as most tests build it) answers 503: a stream
+ * that never delivers would look healthy and be wrong. A user's token streams its own projects only
+ * (another user's project is a 404, like an unknown one).
  */
-export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware; db: Knex; hub?: DeploymentStreamHub }): void {
+export function registerStreamRoutes(router: AppRouter, deps: { auth: Middleware; hub: DeploymentStreamHub }): void {
   const { auth, hub } = deps;
 
   async function open(ctx: AppContext, projectId: number | undefined): Promise<void> {
     const headers = parseWith(streamHeaders, { 'last-event-id': ctx.get('Last-Event-ID') || undefined }, 'header');
     const query = parseWith(streamQuery, ctx.query, 'query');
-    if (!hub) throw new ServiceUnavailableError('The live deployment stream is not enabled in this process', 30);
     const owner = ownerOf(ctx.state);
     const stream = await hub.subscribe({
       projectId,
