@@ -20,7 +20,8 @@ const types = {
 
 export interface DbOptions {
   connectionString: string;
-  pool?: { min?: number; max?: number };
+  /** The most connections open at once (DB_POOL_MAX for a service); idle ones close, none is kept open. */
+  pool: { max: number };
   /** Server-side cap on every statement, in milliseconds. */
   statementTimeoutMs?: number;
   applicationName?: string;
@@ -109,7 +110,7 @@ export function createDb(options: DbOptions): Knex {
       statement_timeout: options.statementTimeoutMs,
       connectionTimeoutMillis: 5_000,
     } as Knex.PgConnectionConfig,
-    pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10, idleTimeoutMillis: 30_000 },
+    pool: { min: 0, max: options.pool.max, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: options.acquireTimeoutMs ?? 2_000,
     log: options.logger && {
       warn: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex warning'),
