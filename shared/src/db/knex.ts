@@ -44,6 +44,10 @@ export interface DbOptions {
 
 /** The database settings both services read (their config schemas spread this). */
 export const dbEnv = {
+  /** The most connections one process's pool opens. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Server-side cap on every statement (PostgreSQL's statement_timeout). */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   /** `false` behind PgBouncer in transaction pooling mode: statements are sent unnamed (DbOptions.preparedStatements). */
   DB_PREPARED_STATEMENTS: z
     .enum(['true', 'false'])
