@@ -1,14 +1,5 @@
 import type Koa from 'koa';
-import {
-  chain,
-  createHttpLimits,
-  createServiceApp,
-  requireBearer,
-  type Knex,
-  type Lifecycle,
-  type Logger,
-  type RequestState,
-} from '@hosting/shared';
+import { chain, createServiceApp, requireBearer, type Knex, type Lifecycle, type Logger, type RequestState } from '@hosting/shared';
 import type { AggregatorServiceConfig } from './config.js';
 import { registerActivityRoutes } from './features/activity/activity.routes.js';
 import { registerEventRoutes } from './features/events/events.routes.js';
@@ -41,19 +32,12 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Koa<RequestState> {
   const { config, services, metrics } = deps;
-  const limits = createHttpLimits(config, { db: deps.db, logger: deps.logger });
-  const auth = chain(requireBearer(config.AGGREGATOR_SERVICE_TOKEN), limits.perCredential);
   return createServiceApp({
-    logger: deps.logger,
-    db: deps.db,
-    lifecycle: deps.lifecycle,
-    metrics,
-    metricsTokens: [config.AGGREGATOR_SERVICE_TOKEN, config.METRICS_TOKEN],
+    ...deps,
+    serviceToken: config.AGGREGATOR_SERVICE_TOKEN,
     openapi: { document: openapiDocument, title: 'aggregator-service' },
-    corsOrigins: config.CORS_ORIGINS,
-    trustProxyHops: config.TRUST_PROXY,
-    limits,
-    routes: (router) => {
+    routes: (router, limits) => {
+      const auth = chain(requireBearer(config.AGGREGATOR_SERVICE_TOKEN), limits.perCredential);
       // The export's fixed path is registered before /events/:id, which would otherwise take it.
       registerExportRoutes(router, { auth, exports: services.exports });
       registerEventRoutes(router, { auth, events: services.events, onIngested: metrics.ingested });

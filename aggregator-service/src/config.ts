@@ -1,17 +1,5 @@
 import { z } from 'zod';
-import {
-  ConfigError,
-  dbEnv,
-  limitsEnv,
-  logLevel,
-  nodeEnv,
-  parseEnv,
-  port,
-  shutdownEnv,
-  unverifiedCapProblem,
-  type Env,
-  type Explicit,
-} from '@hosting/shared';
+import { ConfigError, parseEnv, port, secretSetting, serviceEnv, unverifiedCapProblem, type Env, type Explicit } from '@hosting/shared';
 
 /**
  * Every setting of aggregator-service, read from the environment in one place. The token and the
@@ -19,24 +7,12 @@ import {
  * development token) and handed in here already decided.
  */
 const schema = z.object({
-  NODE_ENV: nodeEnv,
   AGGREGATOR_SERVICE_PORT: port(3001),
   AGGREGATOR_SERVICE_HOST: z.string().default('0.0.0.0'),
-  AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  AGGREGATOR_SERVICE_TOKEN: secretSetting,
   AGGREGATOR_DATABASE_URL: z.string().url(),
-  LOG_LEVEL: logLevel,
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
-  /** Origins allowed by CORS, comma-separated; none by default (the aggregator is private). */
-  CORS_ORIGINS: z.string().default(''),
-  /** A second bearer token accepted by GET /metrics only (for Prometheus). */
-  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/limits/). */
-  ...limitsEnv,
-  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
-  ...shutdownEnv,
-  /** DB_PREPARED_STATEMENTS: false behind PgBouncer in transaction mode (shared/src/db/knex.ts). */
-  ...dbEnv,
+  /** NODE_ENV, LOG_LEVEL, CORS_ORIGINS (none by default: the aggregator is private), METRICS_TOKEN, limits, shutdown, pool (shared/src/service.ts). */
+  ...serviceEnv,
 });
 
 export type AggregatorServiceConfig = Explicit<z.infer<typeof schema>>;

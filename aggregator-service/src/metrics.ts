@@ -1,5 +1,5 @@
-import { Counter, Gauge } from 'prom-client';
-import { createHttpMetrics, databaseAnswers, type HttpMetrics, type Knex } from '@hosting/shared';
+import { Counter } from 'prom-client';
+import { createHttpMetrics, type HttpMetrics, type Knex } from '@hosting/shared';
 
 /** aggregator-service's Prometheus metrics (names are the contract of ops/prometheus/alerts.yml). */
 export interface AggregatorMetrics extends HttpMetrics {
@@ -7,7 +7,7 @@ export interface AggregatorMetrics extends HttpMetrics {
 }
 
 export function createAggregatorMetrics(deps: { db: Knex }): AggregatorMetrics {
-  const http = createHttpMetrics('aggregator-service');
+  const http = createHttpMetrics('aggregator-service', deps.db);
   const registers = [http.registry];
   const events = new Counter({
     name: 'aggregator_events_total',
@@ -17,14 +17,6 @@ export function createAggregatorMetrics(deps: { db: Knex }): AggregatorMetrics {
   });
   events.inc({ result: 'stored' }, 0);
   events.inc({ result: 'duplicate' }, 0);
-  new Gauge({
-    name: 'service_ready',
-    help: '1 when the service reaches its database within 1 s',
-    registers,
-    async collect() {
-      this.set((await databaseAnswers(deps.db, 1_000)) ? 1 : 0);
-    },
-  });
   return {
     ...http,
     ingested: (stored, duplicates) => {

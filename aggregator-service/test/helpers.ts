@@ -129,7 +129,7 @@ export interface TestService {
 }
 
 /** An aggregator app on its own freshly cloned database, with a random token; `limits` overrides the rate limits and request timeout. */
-export async function testService(options: { limits?: LimitsConfig } = {}): Promise<TestService> {
+export async function testService(options: { limits?: Partial<LimitsConfig> } = {}): Promise<TestService> {
   const database = await createTestDatabase('aggregator');
   const token = randomBytes(24).toString('base64url');
   const app = createApp({

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { chain, createHttpLimits, createServiceApp, type Knex, type Lifecycle, type Logger, type RequestState } from '@hosting/shared';
+import { chain, createServiceApp, type Knex, type Lifecycle, type Logger, type RequestState } from '@hosting/shared';
 import type Koa from 'koa';
 import type { ProjectServiceConfig } from './config.js';
 import { registerOutboxRoutes } from './events/outbox.routes.js';
@@ -47,20 +47,13 @@ export interface AppDeps {
  */
 export function createApp(deps: AppDeps): Koa<RequestState> {
   const { config, services } = deps;
-  const limits = createHttpLimits(config, { db: deps.db, logger: deps.logger });
-  const auth = chain(deps.authenticate, limits.perCredential);
   const publicBaseUrl = config.PUBLIC_BASE_URL;
   return createServiceApp({
-    logger: deps.logger,
-    db: deps.db,
-    lifecycle: deps.lifecycle,
-    metrics: deps.metrics,
-    metricsTokens: [config.PROJECT_SERVICE_TOKEN, config.METRICS_TOKEN],
+    ...deps,
+    serviceToken: config.PROJECT_SERVICE_TOKEN,
     openapi: { document: openapiDocument, title: 'project-service' },
-    corsOrigins: config.CORS_ORIGINS,
-    trustProxyHops: config.TRUST_PROXY,
-    limits,
-    routes: (router) => {
+    routes: (router, limits) => {
+      const auth = chain(deps.authenticate, limits.perCredential);
       // The stream's literal paths first: the router runs matching routes in registration order, and
       // `/deployments/:id` would otherwise take `/deployments/stream`.
       registerStreamRoutes(router, { auth, hub: services.stream });

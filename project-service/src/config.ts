@@ -2,13 +2,10 @@ import { z } from 'zod';
 import {
   ASYMMETRIC_JWT_ALGORITHMS,
   ConfigError,
-  dbEnv,
-  limitsEnv,
-  logLevel,
-  nodeEnv,
   parseEnv,
   port,
-  shutdownEnv,
+  secretSetting,
+  serviceEnv,
   unverifiedCapProblem,
   type Env,
   type Explicit,
@@ -20,10 +17,9 @@ import {
  * development token) and handed in here already decided.
  */
 const schema = z.object({
-  NODE_ENV: nodeEnv,
   PROJECT_SERVICE_PORT: port(3000),
   PROJECT_SERVICE_HOST: z.string().default('0.0.0.0'),
-  PROJECT_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  PROJECT_SERVICE_TOKEN: secretSetting,
   PROJECT_DATABASE_URL: z.string().url(),
   /**
    * Where the relay's and the stream hub's LISTEN connections go (LISTEN needs a session of its
@@ -48,11 +44,8 @@ const schema = z.object({
       return ['http:', 'https:'].includes(url.protocol) && !url.search && !url.hash && !url.username && !url.password && !/[\s<>"]/.test(v);
     }, 'must be an http(s) URL without query, fragment or credentials, like https://api.example.com')
     .optional(),
-  LOG_LEVEL: logLevel,
-  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
-  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   AGGREGATOR_URL: z.string().url().default('http://localhost:3001'),
-  AGGREGATOR_SERVICE_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+  AGGREGATOR_SERVICE_TOKEN: secretSetting,
   AGGREGATOR_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   OUTBOX_RELAY_ENABLED: z
     .enum(['true', 'false'])
@@ -63,10 +56,6 @@ const schema = z.object({
   /** How long a claimed batch is reserved for its relay; a relay that dies delays its rows this long. */
   OUTBOX_LEASE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
   OUTBOX_BACKOFF_BASE_MS: z.coerce.number().int().min(1).max(60_000).default(500),
-  /** Origins of the admin panel allowed by CORS, comma-separated (e.g. https://admin.example.com). */
-  CORS_ORIGINS: z.string().default(''),
-  /** A second bearer token accepted by GET /metrics only (for Prometheus). */
-  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** A project with more deployments in progress than this shows in GET /ops/busy-projects and the alert gauge. */
   ONGOING_DEPLOYMENTS_THRESHOLD: z.coerce.number().int().min(1).max(1_000).default(3),
   OUTBOX_BACKOFF_CAP_MS: z.coerce.number().int().min(1).max(3_600_000).default(60_000),
@@ -83,12 +72,8 @@ const schema = z.object({
     .min(1_000)
     .max(7 * 24 * 3_600_000)
     .default(600_000),
-  /** Rate limits, request timeout, trusted proxies: RATE_LIMIT_*, REQUEST_TIMEOUT_MS, TRUST_PROXY (shared/src/http/limits/). */
-  ...limitsEnv,
-  /** SHUTDOWN_DRAIN_DELAY_MS: how long SIGTERM keeps serving with readiness failing (shared/src/http/server.ts). */
-  ...shutdownEnv,
-  /** DB_PREPARED_STATEMENTS: false behind PgBouncer in transaction mode (shared/src/db/knex.ts). */
-  ...dbEnv,
+  /** NODE_ENV, LOG_LEVEL, CORS_ORIGINS (the admin panel's origins), METRICS_TOKEN, limits, shutdown, pool (shared/src/service.ts). */
+  ...serviceEnv,
   /** JWT mode (off unless all three are set): the OpenID Connect provider's key set, exact `iss`, and this API's `aud`. */
   AUTH_JWT_JWKS_URL: z.string().url().optional(),
   AUTH_JWT_ISSUER: z.string().optional(),

@@ -1,5 +1,5 @@
 import { Counter, Gauge } from 'prom-client';
-import { createHttpMetrics, databaseAnswers, type HttpMetrics, type Knex } from '@hosting/shared';
+import { createHttpMetrics, type HttpMetrics, type Knex } from '@hosting/shared';
 import type { OutboxRepo } from './events/outbox.repo.js';
 import type { ProjectsRepo } from './features/projects/projects.repo.js';
 import { WEBHOOK_OUTCOMES, type WebhookCallOutcome } from './features/deployments/deployment-status.js';
@@ -21,7 +21,7 @@ export function createProjectMetrics(deps: {
   projects: ProjectsRepo;
   ongoingThreshold: number;
 }): ProjectMetrics {
-  const http = createHttpMetrics('project-service');
+  const http = createHttpMetrics('project-service', deps.db);
   const registers = [http.registry];
   const webhook = new Counter({
     name: 'webhook_outcomes_total',
@@ -47,48 +47,34 @@ export function createProjectMetrics(deps: {
     events.inc({ result }, 0);
   }
 
-  // A failed read leaves the previous value; service_ready says the database is away.
-  new Gauge({
-    name: 'outbox_backlog_events',
-    help: 'Events in the outbox not yet delivered to the aggregator',
-    registers,
-    async collect() {
-      await deps.outbox.status().then(
-        (s) => this.set(s.undelivered),
-        () => undefined,
-      );
-    },
-  });
-  new Gauge({
-    name: 'outbox_oldest_undelivered_age_seconds',
-    help: 'Age of the oldest undelivered outbox event (0 when none)',
-    registers,
-    async collect() {
-      await deps.outbox.status().then(
-        (s) => this.set(s.oldestUndeliveredAgeSeconds),
-        () => undefined,
-      );
-    },
-  });
-  new Gauge({
-    name: 'projects_over_ongoing_threshold',
-    help: `Projects with more than ${deps.ongoingThreshold} deployments in progress at once (GET /ops/busy-projects lists them)`,
-    registers,
-    async collect() {
-      await deps.projects.countBusy(deps.ongoingThreshold).then(
-        (n) => this.set(n),
-        () => undefined,
-      );
-    },
-  });
-  new Gauge({
-    name: 'service_ready',
-    help: '1 when the service reaches its database within 1 s',
-    registers,
-    async collect() {
-      this.set((await databaseAnswers(deps.db, 1_000)) ? 1 : 0);
-    },
-  });
+  /** A gauge read from the database at each scrape. A failed read leaves the previous value; service_ready says the database is away. */
+  const scraped = (name: string, help: string, read: () => Promise<number>) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        await read().then(
+          (n) => this.set(n),
+          () => undefined,
+        );
+      },
+    });
+  scraped(
+    'outbox_backlog_events',
+    'Events in the outbox not yet delivered to the aggregator',
+    async () => (await deps.outbox.status()).undelivered,
+  );
+  scraped(
+    'outbox_oldest_undelivered_age_seconds',
+    'Age of the oldest undelivered outbox event (0 when none)',
+    async () => (await deps.outbox.status()).oldestUndeliveredAgeSeconds,
+  );
+  scraped(
+    'projects_over_ongoing_threshold',
+    `Projects with more than ${deps.ongoingThreshold} deployments in progress at once (GET /ops/busy-projects lists them)`,
+    () => deps.projects.countBusy(deps.ongoingThreshold),
+  );
 
   return {
     ...http,

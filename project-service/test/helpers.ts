@@ -285,7 +285,7 @@ export interface TestService {
 }
 
 /** A project-service app on its own freshly cloned database, with a random admin token. */
-export async function testService(options: { publicDomain?: string; limits?: LimitsConfig } = {}): Promise<TestService> {
+export async function testService(options: { publicDomain?: string; limits?: Partial<LimitsConfig> } = {}): Promise<TestService> {
   const database = await createTestDatabase('project');
   const token = randomBytes(24).toString('base64url');
   const { logger, lines } = logCapture();

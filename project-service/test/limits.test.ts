@@ -505,7 +505,7 @@ describe('streams and the request timeout', () => {
   let hub: DeploymentStreamHub;
   let running: RunningServer;
   const token = 'a-stream-timeout-test-token';
-  const limits: LimitsConfig = { REQUEST_TIMEOUT_MS: 200 };
+  const limits: Partial<LimitsConfig> = { REQUEST_TIMEOUT_MS: 200 };
   beforeAll(async () => {
     database = await createTestDatabase('project');
     const { logger } = logCapture();

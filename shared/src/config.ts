@@ -95,9 +95,9 @@ export function resolveSecret(name: string, env: Env): { value: string; generate
 /**
  * V8 flags a service process runs with (as NODE_OPTIONS) unless the operator sets NODE_OPTIONS:
  * a 96 MB old generation and 8 MB semi-spaces. Without them V8 sizes the heap from the machine's
- * memory (about 4 GB here) and lets it grow long before collecting: both services reached
- * 210–230 MB RSS under the benchmark's load, 120–125 MB with these flags, for a few percent of
- * throughput on the batch ingest (more frequent collections). `npm start`, the Docker image and
- * the benchmark all use this one value; docker.test.ts holds the Dockerfile to it.
+ * memory and lets it grow long before collecting; with them a service's memory stays bounded, for
+ * a little throughput on the batch ingest (more frequent collections; the figures: WRITEUP.md,
+ * Performance at a million deployments, Memory). `npm start`, the Docker image and the benchmark
+ * all use this one value; docker.test.ts holds the Dockerfile to it.
  */
 export const SERVICE_NODE_OPTIONS = '--max-semi-space-size=8 --max-old-space-size=96';

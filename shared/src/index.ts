@@ -22,3 +22,4 @@ export * from './http/limits/index.js';
 export * from './http/timeout.js';
 export * from './http/service-app.js';
 export * from './http/limits-openapi.js';
+export * from './service.js';

@@ -1,14 +1,8 @@
 import { statement, type Knex } from '@hosting/shared';
+import type { OutboxRow } from '../db/tables.js';
 
 /** An outbox row as the relay sends it. */
-export interface OutboxEvent {
-  id: number;
-  event_id: string;
-  name: string;
-  payload: Record<string, unknown>;
-  occurred_at: Date;
-  attempts: number;
-}
+export type OutboxEvent = Pick<OutboxRow, 'id' | 'event_id' | 'name' | 'payload' | 'occurred_at' | 'attempts'>;
 
 export interface OutboxStatus {
   undelivered: number;

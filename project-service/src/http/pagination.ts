@@ -1,5 +1,6 @@
+import type { Context } from 'koa';
 import { z } from 'zod';
-import { integerText } from '@hosting/shared';
+import { integerText, requestBaseUrl } from '@hosting/shared';
 
 /** The contract's page size for every paginated list. */
 export const PAGE_SIZE = 8;
@@ -52,4 +53,13 @@ export function linkHeader(baseUrl: string, path: string, query: URLSearchParams
   if (links.next !== undefined) parts.push(`<${url(links.next)}>; rel="next"`);
   parts.push(`<${url(links.last)}>; rel="last"`);
   return parts.join(', ');
+}
+
+/**
+ * The headers of one page of a paginated list: `Link` (absolute URLs on `publicBaseUrl`, unset: the
+ * request's host; the request's other query parameters kept) and `X-Total-Count`.
+ */
+export function setPageHeaders(ctx: Context, publicBaseUrl: string | undefined, page: number, total: number): void {
+  ctx.set('Link', linkHeader(requestBaseUrl(ctx, publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, total)));
+  ctx.set('X-Total-Count', String(total));
 }

@@ -20,7 +20,8 @@ const types = {
 
 export interface DbOptions {
   connectionString: string;
-  pool?: { min?: number; max?: number };
+  /** The most connections open at once (DB_POOL_MAX for a service); idle ones close, none is kept open. */
+  pool: { max: number };
   /** Server-side cap on every statement, in milliseconds. */
   statementTimeoutMs?: number;
   applicationName?: string;
@@ -43,6 +44,10 @@ export interface DbOptions {
 
 /** The database settings both services read (their config schemas spread this). */
 export const dbEnv = {
+  /** The most connections one process's pool opens. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+  /** Server-side cap on every statement (PostgreSQL's statement_timeout). */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3_000),
   /** `false` behind PgBouncer in transaction pooling mode: statements are sent unnamed (DbOptions.preparedStatements). */
   DB_PREPARED_STATEMENTS: z
     .enum(['true', 'false'])
@@ -109,7 +114,7 @@ export function createDb(options: DbOptions): Knex {
       statement_timeout: options.statementTimeoutMs,
       connectionTimeoutMillis: 5_000,
     } as Knex.PgConnectionConfig,
-    pool: { min: options.pool?.min ?? 0, max: options.pool?.max ?? 10, idleTimeoutMillis: 30_000 },
+    pool: { min: 0, max: options.pool.max, idleTimeoutMillis: 30_000 },
     acquireConnectionTimeout: options.acquireTimeoutMs ?? 2_000,
     log: options.logger && {
       warn: (message: unknown) => options.logger!.warn({ knex: String(message) }, 'knex warning'),

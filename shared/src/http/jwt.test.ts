@@ -22,7 +22,7 @@ const verifierFor = (o: { jwksUrl?: string; cooldownMs?: number; algorithms?: st
     jwksUrl: o.jwksUrl ?? idp.jwksUrl,
     issuer: idp.issuer,
     audience: idp.audience,
-    ...(o.algorithms ? { algorithms: o.algorithms } : {}),
+    algorithms: o.algorithms ?? ['RS256', 'ES256'],
     jwks: { timeoutMs: 1_000, ...(o.cooldownMs !== undefined ? { cooldownMs: o.cooldownMs } : {}) },
   });
 
@@ -148,6 +148,8 @@ describe('principalOfClaims', () => {
   const options: JwtAuthOptions = {
     verifier: undefined as never,
     adminClaim: { name: 'permissions', value: 'admin' },
+    emailClaim: 'email',
+    emailVerifiedClaim: 'email_verified',
     async findUser(identity) {
       seen.push(identity);
       return identity.subject === 'auth0|42' || identity.email === 'a@example.com' ? 7 : undefined;

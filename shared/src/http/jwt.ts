@@ -32,8 +32,8 @@ export interface JwtVerifierOptions {
   issuer: string;
   /** The `aud` this API is known by at the provider (Auth0: the API identifier). */
   audience: string;
-  /** The allow-list; default RS256 and ES256. Anything outside ASYMMETRIC_JWT_ALGORITHMS is refused. */
-  algorithms?: readonly string[];
+  /** The allow-list (AUTH_JWT_ALGORITHMS). Anything outside ASYMMETRIC_JWT_ALGORITHMS is refused. */
+  algorithms: readonly string[];
   /** Leeway for `exp`, `nbf` and `iat` against clock skew. Default 5 s. */
   clockToleranceSeconds?: number;
   /** How long one fetch of the key set may take (default 3 s), how long fetched keys are used before a refetch (default 10 min), and the least time between two refetches caused by an unknown `kid` (default 30 s). */
@@ -77,7 +77,7 @@ export function looksLikeJwt(token: string): boolean {
  * before any key is looked up.
  */
 export function createJwtVerifier(options: JwtVerifierOptions) {
-  const algorithms = [...(options.algorithms ?? ['RS256', 'ES256'])];
+  const algorithms = [...options.algorithms];
   const allowed = new Set<string>(ASYMMETRIC_JWT_ALGORITHMS);
   const refused = algorithms.filter((a) => !allowed.has(a));
   if (algorithms.length === 0 || refused.length > 0) {
@@ -147,9 +147,9 @@ export interface JwtAuthOptions {
   verifier: JwtVerifier;
   /** A token whose claim `name` holds `value` (see claimHolds) is an admin: it sees everything. */
   adminClaim: { name: string; value: string };
-  /** The claims carrying the email address and whether the provider verified it. Default `email`, `email_verified`. */
-  emailClaim?: string;
-  emailVerifiedClaim?: string;
+  /** The claims carrying the email address and whether the provider verified it (AUTH_JWT_EMAIL_CLAIM, AUTH_JWT_EMAIL_VERIFIED_CLAIM). */
+  emailClaim: string;
+  emailVerifiedClaim: string;
   /** Our user for a verified identity, or undefined when none matches. */
   findUser(identity: TokenIdentity): Promise<number | undefined>;
 }
@@ -163,8 +163,8 @@ export interface JwtAuthOptions {
 export async function principalOfClaims(claims: VerifiedClaims, options: JwtAuthOptions): Promise<Principal | undefined> {
   const key = `jwt:${claims.iss}|${claims.sub}`;
   if (claimHolds(claims, options.adminClaim.name, options.adminClaim.value)) return { kind: 'admin', key, subject: claims.sub };
-  const email = claims[options.emailClaim ?? 'email'];
-  const verified = claims[options.emailVerifiedClaim ?? 'email_verified'] === true;
+  const email = claims[options.emailClaim];
+  const verified = claims[options.emailVerifiedClaim] === true;
   const identity: TokenIdentity = {
     issuer: claims.iss,
     subject: claims.sub,

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Knex } from '../db/knex.js';
 import { ServiceUnavailableError, UnauthorizedError } from '../errors.js';
 import { bearerToken, secretsEqual } from './auth.js';
@@ -25,7 +25,12 @@ export interface HttpMetrics {
   observe: (summary: RequestSummary) => void;
 }
 
-export function createHttpMetrics(service: string): HttpMetrics {
+/**
+ * A service's registry with what every service reports: Node's default metrics, the request
+ * histogram, and `service_ready` (whether its database answers, read at each scrape). Names are
+ * the contract of ops/prometheus/alerts.yml.
+ */
+export function createHttpMetrics(service: string, db: Knex): HttpMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
@@ -35,6 +40,14 @@ export function createHttpMetrics(service: string): HttpMetrics {
     labelNames: ['method', 'route', 'status'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
+  });
+  new Gauge({
+    name: 'service_ready',
+    help: '1 when the service reaches its database within 1 s',
+    registers: [registry],
+    async collect() {
+      this.set((await databaseAnswers(db, 1_000)) ? 1 : 0);
+    },
   });
   return {
     registry,

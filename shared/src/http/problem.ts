@@ -106,6 +106,15 @@ interface Classified {
   unexpected: boolean;
 }
 
+/** The database could not serve the request in time: an outage, logged, and worth retrying in a second. */
+const databaseUnavailable = (message: string): Classified => ({
+  status: 503,
+  name: 'ServiceUnavailableError',
+  message,
+  headers: { 'Retry-After': '1' },
+  unexpected: true,
+});
+
 export function classifyError(err: unknown): Classified {
   if (err instanceof AppError) {
     return {
@@ -119,24 +128,12 @@ export function classifyError(err: unknown): Classified {
   }
   const e = (err ?? {}) as ErrorLike;
   if (typeof e.code === 'string' && TIMEOUT_SQLSTATES.has(e.code)) {
-    return {
-      status: 503,
-      name: 'ServiceUnavailableError',
-      message: 'The database took too long to answer; try again shortly',
-      headers: { 'Retry-After': '1' },
-      unexpected: true,
-    };
+    return databaseUnavailable('The database took too long to answer; try again shortly');
   }
   // knex waited `acquireConnectionTimeout` for a pool connection: every connection is busy, an
   // overload rather than a bug, and nothing was written.
   if ((err as { name?: unknown } | undefined)?.name === 'KnexTimeoutError') {
-    return {
-      status: 503,
-      name: 'ServiceUnavailableError',
-      message: 'Every database connection is busy; try again shortly',
-      headers: { 'Retry-After': '1' },
-      unexpected: true,
-    };
+    return databaseUnavailable('Every database connection is busy; try again shortly');
   }
   const raw = typeof e.status === 'number' ? e.status : typeof e.statusCode === 'number' ? e.statusCode : 500;
   const status = raw >= 400 && raw <= 599 ? raw : 500;

@@ -153,7 +153,6 @@ export async function listen(app: Pick<Koa, 'listen'>, options: ListenOptions): 
   };
 }
 
-/** Calls `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 when stopping failed). Only for main modules. */
 /**
  * Under `npm start` a service has an IPC channel to it, which closes however npm start ends
  * (kill -9 included): the service then stops as on SIGTERM, so nothing outlives its starter.
@@ -164,6 +163,7 @@ export function stopWhenParentGone(): void {
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }
 
+/** Calls `stop` once on the first SIGTERM or SIGINT, then exits 0 (or 1 when stopping failed). Only for entry points. */
 export function exitOnSignals(stop: (signal: string) => Promise<void>, logger: Logger): void {
   let once = false;
   const handler = (signal: NodeJS.Signals) => {

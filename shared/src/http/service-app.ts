@@ -7,11 +7,15 @@ import { corsFor } from './cors.js';
 import { docsRoutes } from './docs-ui.js';
 import { healthRoutes, metricsRoute, type HttpMetrics, type Lifecycle } from './ops.js';
 import { problemMiddleware } from './problem.js';
-import { trustProxy, type HttpLimits } from './limits/index.js';
+import { createHttpLimits, trustProxy, type HttpLimits, type LimitsConfig } from './limits/index.js';
+import type { ServiceConfig } from '../service.js';
 import { requestContext, type RequestState } from './request-context.js';
 import { requestTimeout } from './timeout.js';
 
 export type ServiceRouter = Router<RequestState>;
+
+/** The settings the shared stack reads from a service's config (shared/src/service.ts documents them). */
+export type ServiceAppConfig = LimitsConfig & Pick<ServiceConfig, 'CORS_ORIGINS' | 'METRICS_TOKEN'>;
 
 export interface ServiceAppOptions {
   logger: Logger;
@@ -20,17 +24,13 @@ export interface ServiceAppOptions {
   /** Set when shutting down: readiness then answers 503. */
   lifecycle: Lifecycle;
   metrics: HttpMetrics;
-  /** Bearer tokens GET /metrics accepts (the service's token, METRICS_TOKEN when set). */
-  metricsTokens: Array<string | undefined>;
+  config: ServiceAppConfig;
+  /** The service's own token: GET /metrics accepts it, and METRICS_TOKEN when set. */
+  serviceToken: string;
   /** The service's OpenAPI document, served with its Swagger UI. */
   openapi: { document: object; title: string };
-  /** CORS_ORIGINS: comma-separated, none by default. */
-  corsOrigins: string;
-  /** TRUST_PROXY: the proxies whose X-Forwarded-For is believed. */
-  trustProxyHops: number;
-  limits: HttpLimits;
-  /** Registers the service's API routes, each with its own authentication and rate limit. */
-  routes(router: ServiceRouter): void;
+  /** Registers the service's API routes, each with its own authentication and rate limit (from `limits`, the app's). */
+  routes(router: ServiceRouter, limits: HttpLimits): void;
 }
 
 /**
@@ -49,26 +49,27 @@ export interface ServiceAppOptions {
  *    built from it), then 405/501 for a known path with another method.
  */
 export function createServiceApp(options: ServiceAppOptions): Koa<RequestState> {
-  const { logger, limits } = options;
+  const { logger, config } = options;
+  const limits = createHttpLimits(config, { db: options.db, logger });
   const app = new Koa<RequestState>();
-  trustProxy(app, options.trustProxyHops);
+  trustProxy(app, config.TRUST_PROXY);
   app.silent = true; // errors are logged once, by the request context, with the request id
   // What still reaches Koa (a streamed body failing after its headers went out, a client gone
   // mid-stream) goes to the log, not to the console.
   app.on('error', (err: Error) => logger.warn({ err: err.message }, 'response stream ended early'));
   app.use(requestContext(logger, options.metrics.observe));
-  app.use(corsFor(options.corsOrigins));
+  app.use(corsFor(config.CORS_ORIGINS));
   app.use(problemMiddleware());
   app.use(healthRoutes({ db: options.db, lifecycle: options.lifecycle }));
   app.use(docsRoutes(options.openapi.document, { title: options.openapi.title }));
   app.use(limits.failedAuth);
   app.use(requestTimeout(limits.requestTimeoutMs));
-  app.use(metricsRoute({ registry: options.metrics.registry, tokens: options.metricsTokens }));
+  app.use(metricsRoute({ registry: options.metrics.registry, tokens: [options.serviceToken, config.METRICS_TOKEN] }));
 
   const router = new Router<RequestState>();
   // An unmatched path is left to its 404: the guard runs on the routes only.
   router.use(hostGuard());
-  options.routes(router);
+  options.routes(router, limits);
   app.use(privateAnswers());
   app.use(router.routes());
   app.use(router.allowedMethods());

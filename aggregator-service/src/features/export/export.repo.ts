@@ -1,13 +1,14 @@
 import type pg from 'pg';
 import QueryStream from 'pg-query-stream';
 import { ServiceUnavailableError, type Knex } from '@hosting/shared';
+import { acquireConnection, discard, releaseConnection } from '../../db/pool-connection.js';
 import type { EventRow } from '../../db/tables.js';
 import { EVENT_COLUMNS, whereEventMatches, type EventFilter } from '../events/events.repo.js';
 
 /**
  * The export's SQL: every matching event, oldest first by (occurred_at, id), read through a
  * server-side cursor (pg-query-stream: a named portal fetched `batchSize` rows at a time) on a
- * connection of its own taken from knex's pool. Rows are only fetched as fast as the consumer
+ * connection of its own taken from knex's pool (db/pool-connection.ts). Rows are only fetched as fast as the consumer
  * takes them, so memory stays flat whatever the table holds.
  *
  * The cursor runs in a read-only transaction of its own with `SET LOCAL statement_timeout` raised
@@ -53,20 +54,7 @@ function closed(stream: QueryStream, ms: number): Promise<boolean> {
   });
 }
 
-/** Marks a connection for knex's pool to discard instead of handing it out again, and closes it. */
-function discard(connection: pg.Client, reason: string): void {
-  (connection as pg.Client & { __knex__disposed?: unknown }).__knex__disposed = reason;
-  connection.end().catch(() => {});
-}
-
-/** What the export uses of knex's client: its pool, as knex's own runner takes and gives back connections. */
-interface ConnectionPool {
-  acquireConnection(): Promise<pg.Client>;
-  releaseConnection(connection: pg.Client): Promise<void>;
-}
-
 export function createExportRepo(db: Knex, options: { maxDurationMs?: number } = {}) {
-  const pool = db.client as ConnectionPool;
   const maxDurationMs = Math.max(1, Math.floor(options.maxDurationMs ?? EXPORT_MAX_DURATION_MS));
   return {
     /**
@@ -78,7 +66,7 @@ export function createExportRepo(db: Knex, options: { maxDurationMs?: number } =
       const { sql, bindings } = exportQuery(db, filter);
       let connection: pg.Client;
       try {
-        connection = await pool.acquireConnection();
+        connection = await acquireConnection(db);
       } catch (err) {
         throw new ServiceUnavailableError('No database connection is free for the export; try again shortly', 5, err);
       }
@@ -102,7 +90,7 @@ export function createExportRepo(db: Knex, options: { maxDurationMs?: number } =
         }
         // A connection that cannot even close a portal or end a transaction is broken.
         if (!clean) discard(connection, 'export did not end cleanly');
-        await pool.releaseConnection(connection);
+        await releaseConnection(db, connection);
       }
     },
   };

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
-import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
-import { linkHeader, pageLinks } from '../../http/pagination.js';
+import { jsonBody, parseWith } from '@hosting/shared';
+import { setPageHeaders } from '../../http/pagination.js';
 import { ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { deploymentIdParams, deploymentJson, listDeploymentsQuery, noInputBody } from './deployments.schema.js';
@@ -59,11 +59,7 @@ export function registerDeploymentRoutes(
     const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
     const owner = ownerOf(ctx.state);
     const result = await deployments.list({ projectId, statuses: status, ...(owner === undefined ? {} : { owner }) }, page);
-    ctx.set(
-      'Link',
-      linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)),
-    );
-    ctx.set('X-Total-Count', String(result.total));
+    setPageHeaders(ctx, deps.publicBaseUrl, page, result.total);
     ctx.body = result.deployments.map(deploymentJson);
   });
 

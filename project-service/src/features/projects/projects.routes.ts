@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
-import { jsonBody, parseWith, requestBaseUrl } from '@hosting/shared';
-import { linkHeader, pageLinks } from '../../http/pagination.js';
+import { jsonBody, parseWith } from '@hosting/shared';
+import { setPageHeaders } from '../../http/pagination.js';
 import { adminOnly, ownerOf } from '../../http/scope.js';
 import { causeOf, type AppRouter } from '../../http/types.js';
 import { noInputBody } from '../deployments/deployments.schema.js';
@@ -27,11 +27,7 @@ export function registerProjectRoutes(
   router.get('/projects', auth, async (ctx) => {
     const { page } = parseWith(listProjectsQuery, { page: ctx.query.page }, 'query');
     const result = await projects.list(page, ownerOf(ctx.state));
-    ctx.set(
-      'Link',
-      linkHeader(requestBaseUrl(ctx, deps.publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, result.total)),
-    );
-    ctx.set('X-Total-Count', String(result.total));
+    setPageHeaders(ctx, deps.publicBaseUrl, page, result.total);
     ctx.body = result.projects.map(projectJson);
   });
 

@@ -15,7 +15,7 @@ export interface DeploymentCounts {
  * its `created_at`. Served by `projects (user_id, id)` and, per project, one index-only range scan
  * of `deployments (project_id, created_at) include (status)` with its aggregate right above it: no
  * per-week query, no heap access, and only one row per project goes up to the user's totals
- * (about 15% faster at 100,000 deployments than joining every deployment row first).
+ * instead of every deployment row (WRITEUP.md, User statistics).
  *
  * `from` null counts from the beginning.
  */

@@ -1,24 +1,6 @@
 import { z } from 'zod';
 
-/** The settings of both services' limits (all optional: the defaults below apply). */
-export interface LimitsConfig {
-  /** Where the failed-authentication and per-credential counts live: shared by every replica, or per process. */
-  RATE_LIMIT_STORE?: 'postgres' | 'memory';
-  /** 401s one client address may earn per `RATE_LIMIT_AUTH_WINDOW_S` before it gets 429s. */
-  RATE_LIMIT_AUTH_FAILURES?: number;
-  RATE_LIMIT_AUTH_WINDOW_S?: number;
-  /** Requests one credential may make per `RATE_LIMIT_PER_CREDENTIAL_WINDOW_S`. */
-  RATE_LIMIT_PER_CREDENTIAL?: number;
-  RATE_LIMIT_PER_CREDENTIAL_WINDOW_S?: number;
-  /** A request not answered after this long is a 503 (streams are exempt once they started). */
-  REQUEST_TIMEOUT_MS?: number;
-  /** Proxies in front of the service whose X-Forwarded-For is believed; 0: none, the socket's address counts. */
-  TRUST_PROXY?: number;
-  /** Requests whose credential is not verified yet that may do database work at once, per client address and in all. */
-  UNVERIFIED_MAX_PER_ADDRESS?: number;
-  UNVERIFIED_MAX_TOTAL?: number;
-}
-
+/** The limits' defaults, which the schema below applies and the OpenAPI documents state. */
 export const LIMIT_DEFAULTS = {
   RATE_LIMIT_STORE: 'postgres',
   RATE_LIMIT_AUTH_FAILURES: 20,
@@ -29,7 +11,7 @@ export const LIMIT_DEFAULTS = {
   TRUST_PROXY: 0,
   UNVERIFIED_MAX_PER_ADDRESS: 2,
   UNVERIFIED_MAX_TOTAL: 4,
-} as const satisfies Required<LimitsConfig>;
+} as const;
 
 /** The environment variables of the limits, for both services' config schemas (spread into them). */
 export const limitsEnv = {
@@ -66,6 +48,9 @@ export const limitsEnv = {
   UNVERIFIED_MAX_PER_ADDRESS: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS),
   UNVERIFIED_MAX_TOTAL: z.coerce.number().int().min(1).max(1_000).default(LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL),
 };
+
+/** The limits' settings as a service's parsed config holds them (limitsEnv documents each one). */
+export type LimitsConfig = z.infer<z.ZodObject<typeof limitsEnv>>;
 
 /** The problem with a config whose cap on unverified work does not leave the pool room for verified work, if any. */
 export function unverifiedCapProblem(config: { UNVERIFIED_MAX_TOTAL: number; DB_POOL_MAX: number }): string | undefined {

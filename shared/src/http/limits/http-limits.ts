@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { RequestState } from '../request-context.js';
-import { LIMIT_DEFAULTS, type LimitsConfig } from './config.js';
+import type { LimitsConfig } from './config.js';
 import { failedAuthLimit } from './failed-auth.js';
 import { perCredentialLimit } from './per-credential.js';
 import type { Knex } from '../../db/knex.js';
@@ -32,32 +32,32 @@ export interface HttpLimits {
 }
 
 /**
- * The limits of one app, from its config (defaults for what it leaves out). The failed-authentication
+ * The limits of one app, from its config. The failed-authentication
  * and per-credential counts live where RATE_LIMIT_STORE says: in the app's database (`db`, shared by
  * every replica; failures of the store are logged to `logger`) or in this process's memory.
  */
 export function createHttpLimits(config: LimitsConfig, deps: { db: Knex; logger: Logger }): HttpLimits {
   const storeFor = (policy: RateLimitPolicy, keyPrefix: string): RateLimitStore =>
-    (config.RATE_LIMIT_STORE ?? LIMIT_DEFAULTS.RATE_LIMIT_STORE) === 'postgres'
+    config.RATE_LIMIT_STORE === 'postgres'
       ? postgresRateLimitStore(deps.db, policy, keyPrefix, deps.logger)
       : memoryRateLimitStore(policy, keyPrefix);
   const failedAuthPolicy = {
-    points: config.RATE_LIMIT_AUTH_FAILURES ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_FAILURES,
-    windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_AUTH_WINDOW_S,
+    points: config.RATE_LIMIT_AUTH_FAILURES,
+    windowSeconds: config.RATE_LIMIT_AUTH_WINDOW_S,
   };
   const perCredentialPolicy = {
-    points: config.RATE_LIMIT_PER_CREDENTIAL ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL,
-    windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S ?? LIMIT_DEFAULTS.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
+    points: config.RATE_LIMIT_PER_CREDENTIAL,
+    windowSeconds: config.RATE_LIMIT_PER_CREDENTIAL_WINDOW_S,
   };
   const perCredentialStore = storeFor(perCredentialPolicy, 'credential');
-  const requestTimeoutMs = config.REQUEST_TIMEOUT_MS ?? LIMIT_DEFAULTS.REQUEST_TIMEOUT_MS;
+  const requestTimeoutMs = config.REQUEST_TIMEOUT_MS;
   return {
     failedAuth: failedAuthLimit({ ...failedAuthPolicy, store: storeFor(failedAuthPolicy, 'auth-failures') }),
     perCredential: perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore }),
     perCredentialKeyedBy: (keyOf) => perCredentialLimit({ ...perCredentialPolicy, store: perCredentialStore, keyOf }),
     unverifiedWorkKeyedBy: unverifiedWorkLimit({
-      perAddress: config.UNVERIFIED_MAX_PER_ADDRESS ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_PER_ADDRESS,
-      total: config.UNVERIFIED_MAX_TOTAL ?? LIMIT_DEFAULTS.UNVERIFIED_MAX_TOTAL,
+      perAddress: config.UNVERIFIED_MAX_PER_ADDRESS,
+      total: config.UNVERIFIED_MAX_TOTAL,
       // A waiting request must be refused before the request timeout answers it (else its late work would still run).
       maxWaitMs: Math.min(1_000, Math.floor(requestTimeoutMs / 2)),
     }),

@@ -34,7 +34,7 @@ const bearer: Middleware<RequestState> = async (ctx, next) => {
 function app(options: { guard?: Middleware<RequestState>; limit?: Middleware<RequestState>; proxy?: number } = {}) {
   const koa = new Koa<RequestState>();
   koa.silent = true;
-  trustProxy(koa, options.proxy);
+  trustProxy(koa, options.proxy ?? 0);
   koa.use(requestContext(createLogger({ level: 'silent' })));
   koa.use(problemMiddleware());
   if (options.guard) koa.use(options.guard);
@@ -220,7 +220,7 @@ describe('perCredentialLimit', () => {
       const database = await createTestDatabase('project');
       try {
         const limits = createHttpLimits(
-          { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_STORE: store },
+          { ...z.object(limitsEnv).parse({}), RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_STORE: store },
           { db: database.db, logger: createLogger({ level: 'silent' }) },
         );
         const keyed = limits.perCredentialKeyedBy(() => 'service');

@@ -81,7 +81,12 @@ describe('postgresRateLimitStore', () => {
   });
 
   it('counts in memory (and says so once) while PostgreSQL does not answer, instead of failing the request', async () => {
-    const unreachable = createDb({ connectionString: 'postgres://nobody@127.0.0.1:1/none', acquireTimeoutMs: 500, logger: silent });
+    const unreachable = createDb({
+      connectionString: 'postgres://nobody@127.0.0.1:1/none',
+      pool: { max: 1 },
+      acquireTimeoutMs: 500,
+      logger: silent,
+    });
     const logs = logCapture();
     try {
       const store = postgresRateLimitStore(unreachable, { points: 2, windowSeconds: 60 }, 'down', logs.logger);
