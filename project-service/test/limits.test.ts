@@ -252,9 +252,13 @@ describe('rate limits', () => {
   });
 
   it('counts concurrent wrong app secrets as they fail: of 100 at once from one address, exactly RATE_LIMIT_AUTH_FAILURES are 401s, the rest 429', async () => {
+    // The cap on unverified work would refuse most of them first. And the 100 lookups queue for the
+    // pool's connections for as long as this machine takes: no acquire or request timeout may answer
+    // one of them before its failure is counted.
     const svc = await testService({
-      limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000 },
-    }); // the cap on unverified work would refuse most of them first
+      limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000, REQUEST_TIMEOUT_MS: 600_000 },
+      database: { acquireTimeoutMs: 600_000 },
+    });
     try {
       const project = await svc.make.project();
       const deployment = await svc.make.deployment(project.id, 'building');
