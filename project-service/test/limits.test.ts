@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
+import { createDb, listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
 import { createTestDatabase, listenLocally, rawExchange, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -531,13 +531,16 @@ describe('request timeout', () => {
   });
 
   it('a write stuck on a lock is cancelled by the statement timeout: 503 naming the database, nothing written', async () => {
-    const bounded = await createTestDatabase('project', { statementTimeoutMs: 200 });
+    // Only the app's statements have the timeout: the test's own setup and checks would otherwise
+    // be cancelled as well whenever a busy machine makes one of them take that long.
+    const bounded = await createTestDatabase('project');
+    const timed = createDb({ connectionString: bounded.url, statementTimeoutMs: 200, applicationName: 'jest' });
     const locked = new pg.Client({ connectionString: bounded.url });
     await locked.connect();
     try {
       const project = await factories(bounded.db).project();
       const app = createApp({
-        db: bounded.db,
+        db: timed,
         logger: logCapture().logger,
         // No request timeout within the test: with one, which of the two timers answers first would
         // depend on how fast this machine hands the cancelled statement's error back.
@@ -558,6 +561,7 @@ describe('request timeout', () => {
       expect(await rowCounts(bounded.db)).toEqual(before);
     } finally {
       await locked.end();
+      await timed.destroy();
       await bounded.drop();
     }
   });
