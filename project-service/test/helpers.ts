@@ -285,8 +285,10 @@ export interface TestService {
 }
 
 /** A project-service app on its own freshly cloned database, with a random admin token. */
-export async function testService(options: { publicDomain?: string; limits?: Partial<LimitsConfig> } = {}): Promise<TestService> {
-  const database = await createTestDatabase('project');
+export async function testService(
+  options: { publicDomain?: string; limits?: Partial<LimitsConfig>; database?: Parameters<typeof createTestDatabase>[1] } = {},
+): Promise<TestService> {
+  const database = await createTestDatabase('project', options.database);
   const token = randomBytes(24).toString('base64url');
   const { logger, lines } = logCapture();
   const app = createApp({

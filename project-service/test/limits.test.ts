@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
+import { createDb, listen, type Knex, type LimitsConfig, type RunningServer } from '@hosting/shared';
 import { createTestDatabase, listenLocally, rawExchange, type LocalServer, type TestDatabase } from '@hosting/shared/testing';
 import { loadConfig } from '../src/config.js';
 import type { DeploymentStreamHub } from '../src/features/stream/stream-hub.js';
@@ -28,6 +28,16 @@ import { openStream } from './sse-client.js';
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const contract = projectContract();
+
+/**
+ * A 429's Retry-After points at the end of a window of `windowSeconds` that began no earlier than
+ * `since` (a Date.now()): whole seconds, at most the window, at least what is left of it now.
+ */
+function expectRetryAtWindowEnd(retryAfter: string | undefined, windowSeconds: number, since: number): void {
+  expect(retryAfter).toMatch(/^[0-9]+$/);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(windowSeconds);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(windowSeconds - (Date.now() - since) / 1000);
+}
 
 /** Rows of every table: what a refused request must leave as it was. */
 async function rowCounts(db: Knex): Promise<Record<string, number>> {
@@ -182,10 +192,13 @@ describe('body caps', () => {
 
 describe('rate limits', () => {
   it('after RATE_LIMIT_AUTH_FAILURES 401s from an address (admin token or app secret), answers its further failures 429, while its good credentials still pass', async () => {
-    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+    // An hour's window: however slow the machine, every request below falls in the window of the
+    // first failure (the window's end has a test of its own).
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 3_600 } });
     try {
       const project = await svc.make.project();
       const deployment = await svc.make.deployment(project.id, 'building');
+      const began = Date.now();
       expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
       expect((await svc.call('get', '/projects', { token: null })).status).toBe(401);
       expect(
@@ -198,12 +211,12 @@ describe('rate limits', () => {
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429, requestId: refused.headers['x-request-id'] });
       expect(refused.headers).toMatchObject({
-        'retry-after': '1',
         'ratelimit-limit': '3',
         'ratelimit-remaining': '0',
-        'ratelimit-reset': '1',
-        'ratelimit-policy': '3;w=1',
+        'ratelimit-reset': refused.headers['retry-after'],
+        'ratelimit-policy': '3;w=3600',
       });
+      expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
       expect((await svc.call('post', `/projects/${project.id}/deployment`, { token: null })).status).toBe(429);
       expect(
         (await svc.call('post', '/deployment/webhook', { token: 'a-guessed-app-secret', body: { id: deployment.id, status: 'done' } }))
@@ -221,7 +234,17 @@ describe('rate limits', () => {
         (await svc.call('post', '/deployment/webhook', { token: project.secret, body: { id: deployment.id, status: 'done' } })).status,
       ).toBe(200);
       expect((await svc.call('get', '/healthz')).status).toBe(200);
+    } finally {
+      await svc.close();
+    }
+  });
 
+  it("forgets an address's failures once its RATE_LIMIT_AUTH_WINDOW_S window has passed: the failure after the budget is a 401 again", async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 3, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+    try {
+      for (let i = 0; i < 3; i++) expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
+      // The window began with the first failure, so after this wait it has ended on any machine;
+      // within it, the fourth failure is a 429 (the test above).
       await sleep(1_100);
       expect((await svc.call('get', '/projects', { token: 'a-guessed-token-1234' })).status).toBe(401);
     } finally {
@@ -230,9 +253,13 @@ describe('rate limits', () => {
   });
 
   it('counts concurrent wrong app secrets as they fail: of 100 at once from one address, exactly RATE_LIMIT_AUTH_FAILURES are 401s, the rest 429', async () => {
+    // The cap on unverified work would refuse most of them first. And the 100 lookups queue for the
+    // pool's connections for as long as this machine takes: no acquire or request timeout may answer
+    // one of them before its failure is counted.
     const svc = await testService({
-      limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000 },
-    }); // the cap on unverified work would refuse most of them first
+      limits: { RATE_LIMIT_AUTH_FAILURES: 10, UNVERIFIED_MAX_PER_ADDRESS: 1_000, UNVERIFIED_MAX_TOTAL: 1_000, REQUEST_TIMEOUT_MS: 600_000 },
+      database: { acquireTimeoutMs: 600_000 },
+    });
     try {
       const project = await svc.make.project();
       const deployment = await svc.make.deployment(project.id, 'building');
@@ -254,10 +281,12 @@ describe('rate limits', () => {
   });
 
   it('answers 429 beyond RATE_LIMIT_PER_CREDENTIAL requests of one credential per window, each app secret counted on its own, writing nothing', async () => {
-    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 3, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    // An hour's window, so that no request below can fall in a window of its own on a slow machine.
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 3, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 3_600 } });
     try {
       const [a, b] = [await svc.make.project(), await svc.make.project()];
       const [da, db] = [await svc.make.deployment(a.id, 'pending'), await svc.make.deployment(b.id, 'pending')];
+      const began = Date.now();
       for (let i = 0; i < 3; i++) expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
       for (let i = 0; i < 3; i++)
         expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'pending' } })).status).toBe(
@@ -267,13 +296,14 @@ describe('rate limits', () => {
 
       const refused = await svc.call('post', `/projects/${a.id}/deployment`);
       expect(refused.status).toBe(429);
-      expect(refused.body.message).toMatch(/3 requests per 1 s/);
+      expect(refused.body.message).toMatch(/3 requests per 3600 s/);
       expect(refused.headers).toMatchObject({
-        'retry-after': '1',
         'ratelimit-limit': '3',
         'ratelimit-remaining': '0',
-        'ratelimit-policy': '3;w=1',
+        'ratelimit-reset': refused.headers['retry-after'],
+        'ratelimit-policy': '3;w=3600',
       });
+      expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
       const hook = await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } });
       expect(hook.status).toBe(429);
       expect(await rowCounts(svc.db)).toEqual(before);
@@ -282,7 +312,23 @@ describe('rate limits', () => {
       expect((await svc.call('post', '/deployment/webhook', { token: b.secret, body: { id: db.id, status: 'building' } })).status).toBe(
         200,
       );
+    } finally {
+      await svc.close();
+    }
+  });
 
+  it('gives a credential a new budget once its RATE_LIMIT_PER_CREDENTIAL_WINDOW_S window has passed: the request after the budget is served', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 3, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    try {
+      const a = await svc.make.project();
+      const da = await svc.make.deployment(a.id, 'pending');
+      for (let i = 0; i < 3; i++) expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
+      for (let i = 0; i < 3; i++)
+        expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'pending' } })).status).toBe(
+          200,
+        );
+      // Each window began with its credential's first request, so after this wait both have ended on
+      // any machine; within them, the fourth request is a 429 (the test above).
       await sleep(1_100);
       expect((await svc.call('post', '/deployment/webhook', { token: a.secret, body: { id: da.id, status: 'done' } })).status).toBe(200);
       expect((await svc.call('get', `/projects/${a.id}`)).status).toBe(200);
@@ -294,7 +340,17 @@ describe('rate limits', () => {
   it('with the defaults, lets a burst of one credential through (the limits are for abuse, not for busy clients)', async () => {
     const svc = await testService();
     try {
-      const statuses = await Promise.all(Array.from({ length: 300 }, () => svc.call('get', '/projects').then((r) => r.status)));
+      // 300 requests, as many at once as the test database's pool has connections (10): all of them
+      // count against the credential in one window, and none waits for a connection, so neither the
+      // pool's acquire timeout nor the request timeout (a slow machine's, not the limits' business)
+      // can answer one of them.
+      const statuses: number[] = [];
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          for (let i = 0; i < 30; i++) statuses.push((await svc.call('get', '/projects')).status);
+        }),
+      );
+      expect(statuses).toHaveLength(300);
       expect(new Set(statuses)).toEqual(new Set([200]));
     } finally {
       await svc.close();
@@ -332,9 +388,20 @@ describe('an anonymous flood beside good callers from the same address', () => {
     }).then((r) => r.status);
   const admin = (path: string) => fetchChecked(server.url, contract, 'get', path, { token: svc.token }).then((r) => r.status);
   const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((t, s) => ({ ...t, [s]: (t[s] ?? 0) + 1 }), {});
+  /** Sessions of the test's database waiting for a lock: the flood's lookups stuck behind the one held. */
+  const waitingForLock = async () =>
+    (
+      await locker.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
+      )
+    ).rows[0]!.n;
 
   beforeAll(async () => {
-    svc = await testService(); // the default pool (10) and caps (2 per address, 4 in all)
+    // The default pool (10) and caps (2 per address, 4 in all). No request timeout within the tests:
+    // the lock below is held for as long as the probes take, which a busy machine stretches past any
+    // bound, and the request timeout's 503 (tested on its own below) would then answer the stuck
+    // lookups; here only the lock decides when they end.
+    svc = await testService({ limits: { REQUEST_TIMEOUT_MS: 600_000 } });
     server = await listenLocally(svc.app.callback());
     target = (await svc.make.deployment((await svc.make.project()).id, 'building')).id;
     ci = [];
@@ -362,14 +429,9 @@ describe('an anonymous flood beside good callers from the same address', () => {
     const adminAnswers: number[] = [];
     try {
       flood = Array.from({ length: 100 }, (_, i) => wrongWebhook(i));
-      // Wait until the flood's lookups are stuck behind the lock, holding their connections.
-      for (let i = 0; i < 500; i++) {
-        const { rows } = await locker.query(
-          `select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`,
-        );
-        if (rows[0].n > 0) break;
-        await sleep(10);
-      }
+      // Wait until the flood's lookups are stuck behind the lock, holding their connections, however
+      // long they take to get there.
+      while ((await waitingForLock()) === 0) await sleep(10);
       probes = await Promise.all(Array.from({ length: 300 }, () => status('/readyz')));
       for (let i = 0; i < 5; i++) adminAnswers.push(await admin('/outbox/status'));
       ciJobs = ci.map(ciReport); // their lookups wait for the lock too, on connections of their own
@@ -469,16 +531,21 @@ describe('request timeout', () => {
     expect((await call('get', `/deployments/${deployment.id}`)).status).toBe(200);
   });
 
-  it('a write stuck on a lock is cancelled by the statement timeout first (it stays under the request timeout): 503, nothing written', async () => {
-    const bounded = await createTestDatabase('project', { statementTimeoutMs: 200 });
+  it('a write stuck on a lock is cancelled by the statement timeout: 503 naming the database, nothing written', async () => {
+    // Only the app's statements have the timeout: the test's own setup and checks would otherwise
+    // be cancelled as well whenever a busy machine makes one of them take that long.
+    const bounded = await createTestDatabase('project');
+    const timed = createDb({ connectionString: bounded.url, statementTimeoutMs: 200, applicationName: 'jest', pool: { max: 10 } });
     const locked = new pg.Client({ connectionString: bounded.url });
     await locked.connect();
     try {
       const project = await factories(bounded.db).project();
       const app = createApp({
-        db: bounded.db,
+        db: timed,
         logger: logCapture().logger,
-        config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 1_000 },
+        // No request timeout within the test: with one, which of the two timers answers first would
+        // depend on how fast this machine hands the cancelled statement's error back.
+        config: { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app', REQUEST_TIMEOUT_MS: 600_000 },
       });
       const before = await rowCounts(bounded.db);
       await locked.query('begin');
@@ -495,6 +562,7 @@ describe('request timeout', () => {
       expect(await rowCounts(bounded.db)).toEqual(before);
     } finally {
       await locked.end();
+      await timed.destroy();
       await bounded.drop();
     }
   });
