@@ -5,28 +5,46 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, sha256 } from '@hosting/shared';
 import { createTestDatabase, type TestDatabase } from '@hosting/shared/testing';
-import { connectionRefused, holdLock, waitUntilUp, type HeldLock } from './processes.js';
+import { connectionRefused, holdLock, processTree, survivors, waitUntilUp, type HeldLock } from './processes.js';
 
 /**
  * Graceful shutdown of each service's own process (what a container runs): with a slow request
  * in flight, SIGTERM makes the server refuse new connections at once, lets the request finish,
- * lets the relay finish its batch, closes the pool and exits 0 within 10 s.
+ * lets the relay finish its batch, closes the pool and exits 0 before the grace period would cut
+ * the request.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const token = 'shutdown-test-token-0123456789';
 
-function start(main: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [path.join(root, main)], {
+/** A service's process and the JSON log lines it has written so far. */
+interface Started {
+  child: ChildProcess;
+  logs: () => Array<{ level: number; msg: string }>;
+}
+
+function start(main: string, env: Record<string, string>): Started {
+  const child = spawn(process.execPath, [path.join(root, main)], {
     env: {
       PATH: process.env.PATH,
       NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: 'info',
+      // Neither the statement timeout nor the request timeout may answer the request held by the
+      // lock, however long a busy machine takes to release it: only the shutdown decides its end.
       DB_STATEMENT_TIMEOUT_MS: '20000',
+      REQUEST_TIMEOUT_MS: '60000',
       PUBLIC_BASE_URL: 'http://127.0.0.1',
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const logs = () =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { level: number; msg: string });
+  return { child, logs };
 }
 
 /** One request on a connection of its own, so no pooled socket is shared with other calls. */
@@ -41,14 +59,19 @@ function request(port: number, method: string, path: string, headers: Record<str
   });
 }
 
-async function proveGracefulStop(child: ChildProcess, port: number, slow: () => Promise<{ status: number }>, lock: HeldLock, app: string) {
-  const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
-    child.once('exit', (code) => resolve({ code, at: Date.now() })),
-  );
+/**
+ * SIGTERM with `slow` held by `lock`: new connections are refused, the request is answered once the
+ * lock goes, and the process exits 0 on its own. That it did so in time is proven by what happened
+ * rather than by a stopwatch: it logged 'stopped' (the pool closed after the last request), left no
+ * process behind, and logged no warning, so the grace period never had to cut a request.
+ */
+async function proveGracefulStop(service: Started, port: number, slow: () => Promise<{ status: number }>, lock: HeldLock, app: string) {
+  const { child, logs } = service;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const inFlight = slow();
   await lock.waitForBlocked(app);
 
-  const signalledAt = Date.now();
+  const processes = processTree(child.pid!);
   child.kill('SIGTERM');
   // New connections are refused at once (the listening socket is closed).
   let refused = false;
@@ -64,9 +87,10 @@ async function proveGracefulStop(child: ChildProcess, port: number, slow: () => 
   const res = await inFlight;
   expect(res.status).toBeLessThan(300);
 
-  const { code, at } = await exited;
-  expect(code).toBe(0);
-  expect(at - signalledAt).toBeLessThan(10_000);
+  expect(await exited).toBe(0);
+  expect(await survivors(processes, 0)).toEqual([]);
+  expect(logs().map((l) => l.msg)).toContain('stopped');
+  expect(logs().filter((l) => l.level >= 40)).toEqual([]); // warnings and errors, the grace period's among them
 }
 
 let project: TestDatabase;
@@ -98,7 +122,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
     .returning('id');
 
   const port = await freePort();
-  const child = start('project-service/dist/src/main.js', {
+  const service = start('project-service/dist/src/main.js', {
     PROJECT_DATABASE_URL: project.url,
     PROJECT_SERVICE_PORT: String(port),
     PROJECT_SERVICE_HOST: '127.0.0.1',
@@ -116,7 +140,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
     await new Promise((r) => setTimeout(r, 300)); // the relay has claimed and sent the event
     const lock = await holdLock(project.url, 'projects');
     await proveGracefulStop(
-      child,
+      service,
       port,
       () => request(port, 'GET', '/projects', { authorization: `Bearer ${token}` }),
       lock,
@@ -127,7 +151,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
     const [row] = await project.db('outbox').select('delivered_at');
     expect(row!.delivered_at).not.toBeNull();
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (service.child.exitCode === null) service.child.kill('SIGKILL');
     slowAggregator.closeAllConnections();
     await new Promise((r) => slowAggregator.close(r));
   }
@@ -135,7 +159,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
 
 it('aggregator-service: SIGTERM with a slow request in flight', async () => {
   const port = await freePort();
-  const child = start('aggregator-service/dist/src/main.js', {
+  const service = start('aggregator-service/dist/src/main.js', {
     AGGREGATOR_DATABASE_URL: aggregator.url,
     AGGREGATOR_SERVICE_PORT: String(port),
     AGGREGATOR_SERVICE_HOST: '127.0.0.1',
@@ -151,7 +175,7 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
       payload: { projectId: 1, projectName: 'p', userId: 1, deploymentId: 1, source: 'api', requestId: null, status: 'pending' },
     };
     await proveGracefulStop(
-      child,
+      service,
       port,
       () =>
         request(port, 'POST', '/events', { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, JSON.stringify(event)),
@@ -160,6 +184,6 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
     );
     expect((await aggregator.db('events').count<{ count: number }[]>('* as count'))[0]!.count).toBe(1);
   } finally {
-    if (child.exitCode === null) child.kill('SIGKILL');
+    if (service.child.exitCode === null) service.child.kill('SIGKILL');
   }
 }, 40_000);

@@ -11,7 +11,7 @@ import { processTree, survivors, waitUntilUp } from './processes.js';
  * The live deployment stream across real processes (what containers run): two project-service
  * processes on one database, a client on A, changes made through B, the events arrive at A (the
  * hubs are fed by LISTEN/NOTIFY, not by the process that made the change); A's Last-Event-ID
- * resumes on B; SIGTERM on a process with open streams ends them and exits 0 well within 10 s.
+ * resumes on B; SIGTERM on a process with open streams ends them and exits 0.
  */
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const token = 'stream-e2e-test-token-0123456789';
@@ -33,6 +33,9 @@ function start(port: number, databaseUrl: string): { child: ChildProcess; logs: 
       AGGREGATOR_SERVICE_TOKEN: token,
       OUTBOX_RELAY_ENABLED: 'false',
       STREAM_HEARTBEAT_MS: '200',
+      // No safety-net poll within the test: the first read is at start, so every later delivery
+      // is a NOTIFY's doing (a lost LISTEN connection would log a warning, which fails the test).
+      STREAM_POLL_MS: '3600000',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -106,7 +109,8 @@ it('two processes on one database: a change through B reaches a stream on A; res
   expect(events[2]!.data).toEqual(done.body);
   expect((await allOnA.waitFor(3)).map((e) => e.id)).toEqual(events.map((e) => e.id));
 
-  // Latency from B's answer to the event at A, change after change.
+  // Change after change made through B, each arrives at A with its id: with the poll an hour away,
+  // only A's NOTIFY can deliver it. (The latency is printed on request; speed belongs in the bench.)
   const latencies: number[] = [];
   for (let i = 0; i < 20; i++) {
     const before = onA.events.length;
@@ -115,9 +119,10 @@ it('two processes on one database: a change through B reaches a stream on A; res
     expect(event!.data.id).toBe(res.body.id);
     latencies.push(event!.at - res.at);
   }
-  const summary = { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: Math.max(...latencies) };
-  if (process.env.STREAM_LATENCY_REPORT) process.stdout.write(`stream latency B→A (ms): ${JSON.stringify(summary)}\n`);
-  expect(summary.p95).toBeLessThan(900); // NOTIFY, not the 1 s safety-net poll (p50 ≈ 1.5 ms here)
+  if (process.env.STREAM_LATENCY_REPORT) {
+    const summary = { p50: quantile(latencies, 0.5), p95: quantile(latencies, 0.95), max: Math.max(...latencies) };
+    process.stdout.write(`stream latency B→A (ms): ${JSON.stringify(summary)}\n`);
+  }
   const lastSeen = onA.events.at(-1)!.id;
 
   // SIGTERM on A while three streams are open (two EventSources, one raw): the server ends them at

@@ -11,6 +11,16 @@ import { createApp, aggregatorContract, deploymentCreated, httpClient, testServi
  * (The 1 MB / 500 events / 32 kB caps themselves: events.test.ts.)
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A 429's Retry-After points at the end of a window of `windowSeconds` that began no earlier than
+ * `since` (a Date.now()): whole seconds, at most the window, at least what is left of it now.
+ */
+function expectRetryAtWindowEnd(retryAfter: string | undefined, windowSeconds: number, since: number): void {
+  expect(retryAfter).toMatch(/^[0-9]+$/);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(windowSeconds);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(windowSeconds - (Date.now() - since) / 1000);
+}
 const count = async (svc: { db: TestService['db'] }) => Number((await svc.db('events').count({ n: '*' }))[0]!.n);
 
 describe('POST /events body cap over raw HTTP', () => {
@@ -56,26 +66,41 @@ describe('POST /events body cap over raw HTTP', () => {
 });
 
 describe('rate limits', () => {
-  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address, answers its further failures 429 until the window ends, while the right token still passes', async () => {
-    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 2, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+  it('after RATE_LIMIT_AUTH_FAILURES 401s from an address, answers its further failures 429, while the right token still passes', async () => {
+    // An hour's window: however slow the machine, every request below falls in the window of the
+    // first failure (the window's end has a test of its own).
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 2, RATE_LIMIT_AUTH_WINDOW_S: 3_600 } });
     try {
+      const began = Date.now();
       expect((await svc.call('get', '/events', { token: 'a-guessed-token-123456' })).status).toBe(401);
       expect((await svc.call('post', '/events', { token: 'another-guess-12345678', body: [deploymentCreated()] })).status).toBe(401);
       const refused = await svc.call('post', '/events', { token: 'a-third-guess-12345678', body: [deploymentCreated()] });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ name: 'TooManyRequestsError', status: 429 });
       expect(refused.headers).toMatchObject({
-        'retry-after': '1',
         'ratelimit-limit': '2',
         'ratelimit-remaining': '0',
-        'ratelimit-reset': '1',
-        'ratelimit-policy': '2;w=1',
+        'ratelimit-reset': refused.headers['retry-after'],
+        'ratelimit-policy': '2;w=3600',
       });
+      expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
       expect((await svc.call('get', '/events', { token: null })).status).toBe(429);
       expect(await count(svc)).toBe(0);
       // The relay's right token is not refused for others' failures behind the same address.
       expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
       expect(await count(svc)).toBe(1);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it("forgets an address's failures once its RATE_LIMIT_AUTH_WINDOW_S window has passed: the failure after the budget is a 401 again", async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_AUTH_FAILURES: 2, RATE_LIMIT_AUTH_WINDOW_S: 1 } });
+    try {
+      expect((await svc.call('get', '/events', { token: 'a-guessed-token-123456' })).status).toBe(401);
+      expect((await svc.call('get', '/events', { token: 'another-guess-12345678' })).status).toBe(401);
+      // The window began with the first failure, so after this wait it has ended on any machine;
+      // within it, the third failure is a 429 (the test above).
       await sleep(1_100);
       expect((await svc.call('get', '/events', { token: 'a-guessed-token-123456' })).status).toBe(401);
     } finally {
@@ -84,17 +109,38 @@ describe('rate limits', () => {
   });
 
   it('answers 429 beyond RATE_LIMIT_PER_CREDENTIAL requests per window, storing nothing', async () => {
-    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    // An hour's window, so that no request below can fall in a window of its own on a slow machine.
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 3_600 } });
     try {
+      const began = Date.now();
       expect((await svc.call('get', '/events')).status).toBe(200);
       expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
       const refused = await svc.call('post', '/events', { body: [deploymentCreated()] });
       expect(refused.status).toBe(429);
-      expect(refused.body.message).toMatch(/2 requests per 1 s/);
-      expect(refused.headers).toMatchObject({ 'ratelimit-limit': '2', 'ratelimit-policy': '2;w=1' });
+      expect(refused.body.message).toMatch(/2 requests per 3600 s/);
+      expect(refused.headers).toMatchObject({
+        'ratelimit-limit': '2',
+        'ratelimit-remaining': '0',
+        'ratelimit-reset': refused.headers['retry-after'],
+        'ratelimit-policy': '2;w=3600',
+      });
+      expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
       expect(await count(svc)).toBe(1);
-      await sleep(1_100);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('gives a credential a new budget once its RATE_LIMIT_PER_CREDENTIAL_WINDOW_S window has passed: the request after the budget is served', async () => {
+    const svc = await testService({ limits: { RATE_LIMIT_PER_CREDENTIAL: 2, RATE_LIMIT_PER_CREDENTIAL_WINDOW_S: 1 } });
+    try {
       expect((await svc.call('get', '/events')).status).toBe(200);
+      expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
+      // The window began with the first request, so after this wait it has ended on any machine;
+      // within it, the third request is a 429 (the test above).
+      await sleep(1_100);
+      expect((await svc.call('post', '/events', { body: [deploymentCreated()] })).status).toBe(200);
+      expect(await count(svc)).toBe(2);
     } finally {
       await svc.close();
     }

@@ -65,6 +65,8 @@ const schema = z.object({
   STREAM_MAX_CLIENTS: z.coerce.number().int().min(1).max(100_000).default(1_000),
   /** Live deployment stream (JWT mode): open streams one user's token may hold in one process; beyond, 429 with Retry-After. */
   STREAM_MAX_PER_USER: z.coerce.number().int().min(1).max(100_000).default(10),
+  /** Live deployment stream: the hub reads new changes this often even without a NOTIFY (the safety net for a lost one). */
+  STREAM_POLL_MS: z.coerce.number().int().min(10).max(3_600_000).default(1_000),
   /** Live deployment stream: how far back a reconnecting client (Last-Event-ID) is replayed; older changes are purged. */
   STREAM_REPLAY_WINDOW_MS: z.coerce
     .number()

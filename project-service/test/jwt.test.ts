@@ -512,12 +512,12 @@ describe("a user's token: live streams", () => {
     caps: { maxClients: number; maxPerUser: number },
     use: (at: string, small: DeploymentStreamHub) => Promise<void>,
   ) {
-    const small = testStreamHub(
-      database,
-      logs.logger,
-      { STREAM_HEARTBEAT_MS: 10_000, STREAM_MAX_CLIENTS: caps.maxClients, STREAM_MAX_PER_USER: caps.maxPerUser },
-      { pollMs: 50 },
-    );
+    const small = testStreamHub(database, logs.logger, {
+      STREAM_HEARTBEAT_MS: 10_000,
+      STREAM_MAX_CLIENTS: caps.maxClients,
+      STREAM_MAX_PER_USER: caps.maxPerUser,
+      STREAM_POLL_MS: 50,
+    });
     await small.start();
     await withApp(app({}, small), async (at) => {
       try {

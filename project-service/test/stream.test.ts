@@ -421,7 +421,7 @@ describe('errors and limits', () => {
 
   it('503 with Retry-After beyond STREAM_MAX_CLIENTS, and without a hub', async () => {
     const { logger } = logCapture();
-    const small = testStreamHub(database, logger, { STREAM_MAX_CLIENTS: 2 }, { pollMs: 50 });
+    const small = testStreamHub(database, logger, { STREAM_MAX_CLIENTS: 2, STREAM_POLL_MS: 50 });
     await small.start();
     const config = { PROJECT_SERVICE_TOKEN: token, PUBLIC_DOMAIN: 'example.app' };
     const server = await listen(createApp({ db: database.db, logger, config, streamHub: small }), {
@@ -495,7 +495,7 @@ describe('errors and limits', () => {
       .where({ deployment_id: oldOne.id })
       .update({ changed_at: database.db.raw(`now() - interval '1 hour'`) });
     const { logger } = logCapture();
-    const purging = testStreamHub(database, logger, { STREAM_REPLAY_WINDOW_MS: 30 * 60_000 }, { purgeEveryMs: 20, pollMs: 20 });
+    const purging = testStreamHub(database, logger, { STREAM_REPLAY_WINDOW_MS: 30 * 60_000, STREAM_POLL_MS: 20 }, { purgeEveryMs: 20 });
     await purging.start();
     try {
       for (let i = 0; i < 100 && (await database.db('deployment_changes').where({ deployment_id: oldOne.id })).length > 0; i++)

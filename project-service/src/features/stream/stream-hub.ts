@@ -10,15 +10,18 @@ import { createSubscriberRegistry, type Subscriber } from './subscribers.js';
 /** The settings of config.ts the hub reads (documented there). */
 export type StreamConfig = Pick<
   ProjectServiceConfig,
-  'PROJECT_DATABASE_LISTEN_URL' | 'STREAM_HEARTBEAT_MS' | 'STREAM_MAX_CLIENTS' | 'STREAM_MAX_PER_USER' | 'STREAM_REPLAY_WINDOW_MS'
+  | 'PROJECT_DATABASE_LISTEN_URL'
+  | 'STREAM_HEARTBEAT_MS'
+  | 'STREAM_MAX_CLIENTS'
+  | 'STREAM_MAX_PER_USER'
+  | 'STREAM_POLL_MS'
+  | 'STREAM_REPLAY_WINDOW_MS'
 >;
 
 /** Tuning that is not configuration: fixed in production, shortened by tests. */
 export interface StreamTuning {
   /** A replay sends at most this many changes; more: `event: reset`. */
   replayMax: number;
-  /** Reads this often even without a notification (safety net). */
-  pollMs: number;
   /** A missing id holds the stream back at most this long (see stream-cursor.ts). */
   gapTimeoutMs: number;
   /** The `retry:` (ms) an EventSource waits before it reconnects. */
@@ -33,7 +36,6 @@ export interface StreamTuning {
 
 const STREAM_TUNING: StreamTuning = {
   replayMax: 10_000,
-  pollMs: 1_000,
   gapTimeoutMs: 10_000,
   retryMs: 2_000,
   maxBufferedBytes: 1024 * 1024,
@@ -60,7 +62,7 @@ const GAP_RETRY_MS = 20;
  * Every change to a deployment, made by any process, is written to `deployment_changes` by a
  * trigger in the statement that made it, and announced with `NOTIFY deployment_changes`. The hub
  * LISTENs on one connection of its own, reads the new rows `where id > cursor` (so one read covers
- * any number of notifications, and a lost one is caught by the next or by the `pollMs` poll), moves
+ * any number of notifications, and a lost one is caught by the next or by the STREAM_POLL_MS poll), moves
  * its cursor only as far as no id can still appear below it (stream-cursor.ts), and writes each
  * change as one SSE frame to the subscribers of its project and to those of all projects.
  *
@@ -126,7 +128,7 @@ export function createDeploymentStreamHub(options: StreamHubOptions) {
     channel: 'deployment_changes',
     applicationName: 'deployment-stream-listen',
     logger,
-    pollMs: tuning.pollMs,
+    pollMs: config.STREAM_POLL_MS,
     // The database is away: nothing is lost, the changes wait in the table.
     failureMessage: 'deployment stream read failed; retrying',
     work: async () => {

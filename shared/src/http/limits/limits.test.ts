@@ -54,9 +54,22 @@ function app(options: { guard?: Middleware<RequestState>; limit?: Middleware<Req
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * A 429's Retry-After points at the end of a window of `windowSeconds` that began no earlier than
+ * `since` (a Date.now()): whole seconds, at most the window, at least what is left of it now.
+ */
+function expectRetryAtWindowEnd(retryAfter: string | undefined, windowSeconds: number, since: number): void {
+  expect(retryAfter).toMatch(/^[0-9]+$/);
+  expect(Number(retryAfter)).toBeLessThanOrEqual(windowSeconds);
+  expect(Number(retryAfter)).toBeGreaterThanOrEqual(windowSeconds - (Date.now() - since) / 1000);
+}
+
 describe('failedAuthLimit', () => {
-  it('counts 401s per address and answers the failures beyond the budget 429 (headers included) until the window ends, while a good token still passes', async () => {
-    const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 1 }) });
+  it('counts 401s per address and answers the failures beyond the budget 429 (headers included), while a good token still passes', async () => {
+    // An hour's window: however slow the machine, every request below falls in the window of the
+    // first failure (the window's end has a test of its own).
+    const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 3_600 }) });
+    const began = Date.now();
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
     const refused = await http.get('/').set('Authorization', 'Bearer guess');
     expect(refused.status).toBe(429);
@@ -67,14 +80,21 @@ describe('failedAuthLimit', () => {
       title: 'Too Many Requests',
     });
     expect(refused.body.message).toMatch(/failed authentication/);
-    expect(refused.headers['retry-after']).toBe('1');
+    expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
     expect(refused.headers['ratelimit-limit']).toBe('3');
     expect(refused.headers['ratelimit-remaining']).toBe('0');
-    expect(refused.headers['ratelimit-reset']).toBe('1');
-    expect(refused.headers['ratelimit-policy']).toBe('3;w=1');
+    expect(refused.headers['ratelimit-reset']).toBe(refused.headers['retry-after']);
+    expect(refused.headers['ratelimit-policy']).toBe('3;w=3600');
     // A credential that verifies is never refused for the failures of others behind the same address.
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
     expect((await http.get('/')).status).toBe(429); // no credential at all is a failure too
+  });
+
+  it("forgets an address's failures once the window has passed: the failure after the budget is a 401 again", async () => {
+    const http = app({ guard: failedAuthLimit({ points: 3, windowSeconds: 1 }) });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
+    // The window began with the first failure, so after this wait it has ended on any machine;
+    // within it, the fourth failure is a 429 (the test above).
     await sleep(1_100);
     expect((await http.get('/').set('Authorization', 'Bearer guess')).status).toBe(401);
   });
@@ -176,21 +196,30 @@ describe('failedAuthLimit', () => {
 
 describe('perCredentialLimit', () => {
   it('admits `points` requests of one credential per window, then 429 with the policy in the headers', async () => {
-    const http = app({ limit: perCredentialLimit({ points: 3, windowSeconds: 1 }) });
+    // An hour's window, so that no request below can fall in a window of its own on a slow machine.
+    const http = app({ limit: perCredentialLimit({ points: 3, windowSeconds: 3_600 }) });
+    const began = Date.now();
     for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
     const refused = await http.get('/').set('Authorization', `Bearer ${GOOD}`);
     expect(refused.status).toBe(429);
     expect(refused.body).toMatchObject({ status: 429, name: 'TooManyRequestsError' });
-    expect(refused.body.message).toMatch(/3 requests per 1 s/);
+    expect(refused.body.message).toMatch(/3 requests per 3600 s/);
     expect(refused.headers).toMatchObject({
-      'retry-after': '1',
       'ratelimit-limit': '3',
       'ratelimit-remaining': '0',
-      'ratelimit-reset': '1',
-      'ratelimit-policy': '3;w=1',
+      'ratelimit-reset': refused.headers['retry-after'],
+      'ratelimit-policy': '3;w=3600',
     });
+    expectRetryAtWindowEnd(refused.headers['retry-after'], 3_600, began);
     // Other credentials have their own budget.
     expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`).set('X-Key', 'other')).status).toBe(200);
+  });
+
+  it('gives a credential a new budget once its window has passed: the request after the budget is served', async () => {
+    const http = app({ limit: perCredentialLimit({ points: 3, windowSeconds: 1 }) });
+    for (let i = 0; i < 3; i++) expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
+    // The window began with the first request, so after this wait it has ended on any machine;
+    // within it, the fourth request is a 429 (the test above).
     await sleep(1_100);
     expect((await http.get('/').set('Authorization', `Bearer ${GOOD}`)).status).toBe(200);
   });
