@@ -222,6 +222,7 @@ async function run(options: RollingCheckOptions, log: (line: string) => void, pr
       const turn = [options.projectReplicas[i], options.aggregatorReplicas[i]].filter((r): r is RestartableReplica => r !== undefined);
       log(`round ${round}: restarting ${turn.map((r) => r.name).join(' and ')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
       const codes = await Promise.all(turn.map((r) => r.restart()));
+      log(`round ${round}: ${turn.map((r) => r.name).join(' and ')} back (${((Date.now() - started) / 1000).toFixed(2)} s)`);
       done += codes.length;
       exitedNonZero += codes.filter((code) => code !== 0).length;
     }
@@ -235,7 +236,13 @@ async function run(options: RollingCheckOptions, log: (line: string) => void, pr
   const outbox = createOutboxRepo(projectDb);
   const deadline = Date.now() + 60_000;
   while ((await outbox.status()).undelivered > 0 && Date.now() < deadline) await sleep(200);
-  const changes = (await projectDb('deployment_changes').where('id', '>', baseline).orderBy('id').pluck('id')).map(Number);
+  const changeRows = await projectDb('deployment_changes')
+    .where('id', '>', baseline)
+    .orderBy('id')
+    .select<Array<{ id: string | number; changed_at: Date }>>('id', 'changed_at');
+  const changes = changeRows.map((r) => Number(r.id));
+  const changeAt = new Map(changeRows.map((r) => [Number(r.id), r.changed_at.getTime()]));
+  const ms = (t: number | undefined) => (t === undefined ? '-' : `${((t - started) / 1000).toFixed(2)} s`);
   const last = changes.at(-1) ?? baseline;
   while (streams.some((s) => s.lastId < last) && Date.now() < deadline) await sleep(100);
   await Promise.all(streams.map((s) => s.close()));
@@ -271,7 +278,17 @@ async function run(options: RollingCheckOptions, log: (line: string) => void, pr
   const streamFigures = { clients: streams.length, reconnects: 0, changes: changes.length, missed: 0, duplicated: 0, resets: 0 };
   for (const s of streams) {
     streamFigures.reconnects += s.reconnects;
-    streamFigures.missed += changes.filter((id) => !s.received.has(id)).length;
+    const missed = changes.filter((id) => !s.received.has(id));
+    streamFigures.missed += missed.length;
+    for (const id of missed) {
+      const during = s.connections.find((c) => c.at <= (changeAt.get(id) ?? 0) && (c.endedAt ?? Infinity) >= (changeAt.get(id) ?? 0));
+      failures.push(
+        `stream client missed change ${id} (changed ${ms(changeAt.get(id))}; ${id - 1} came ${ms(s.receivedAt.get(id - 1))}, ` +
+          `${id + 1} came ${ms(s.receivedAt.get(id + 1))}; resets ${s.resets}): ` +
+          `connections ${s.connections.map((c) => `[${ms(c.at)} from ${c.from} … ${ms(c.endedAt)} last ${c.lastSeen}]`).join(' ')}` +
+          (during ? '' : ' (none open when it was written)'),
+      );
+    }
     streamFigures.duplicated += s.duplicated;
     streamFigures.resets += s.resets;
   }
@@ -294,6 +311,9 @@ async function run(options: RollingCheckOptions, log: (line: string) => void, pr
  */
 function streamClient(options: RollingCheckOptions, fail: (what: string) => void, counted: () => void) {
   const received = new Set<number>();
+  /** When each id came, and each (re)connect with its Last-Event-ID: what a missed id is explained by. */
+  const receivedAt = new Map<number, number>();
+  const connections: Array<{ at: number; from: number; endedAt?: number; lastSeen?: number }> = [];
   let lastId = 0;
   let reconnects = 0;
   let duplicated = 0;
@@ -327,6 +347,8 @@ function streamClient(options: RollingCheckOptions, fail: (what: string) => void
           continue;
         }
         connectedOnce();
+        const connection: (typeof connections)[number] = { at: Date.now(), from: lastId };
+        connections.push(connection);
         const decoder = new TextDecoder();
         let buffer = '';
         for await (const chunk of res.body) {
@@ -344,11 +366,14 @@ function streamClient(options: RollingCheckOptions, fail: (what: string) => void
             if (fields.get('event') === 'deployment' && id !== undefined) {
               if (received.has(id)) duplicated++;
               received.add(id);
+              receivedAt.set(id, Date.now());
             }
             if (fields.get('event') === 'reset') resets++;
             if (id !== undefined) lastId = id;
           }
         }
+        connection.endedAt = Date.now();
+        connection.lastSeen = lastId;
       } catch (err) {
         if (closed) break;
         const cause = (err as { cause?: { code?: string } }).cause;
@@ -360,6 +385,8 @@ function streamClient(options: RollingCheckOptions, fail: (what: string) => void
   return {
     connected,
     received,
+    receivedAt,
+    connections,
     get lastId() {
       return lastId;
     },

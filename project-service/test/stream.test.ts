@@ -324,6 +324,32 @@ describe('order and gaps: ids are taken before commit, commits come in any order
     expect(Number(events[1]!.id)).toBe(Number(events[0]!.id) + 1);
   });
 
+  it('holds a change back while an earlier id is in flight in a transaction whose xid is newer than the one that committed', async () => {
+    // The order the rolling check's concurrent webhooks hit: V gets its xid first, W gets a newer
+    // one and takes change id n, V takes n + 1 and commits. W's xid is then not below the reading
+    // snapshot's pg_snapshot_xmax (the last *completed* xid + 1), so that bound cannot prove n dead.
+    const p = await project();
+    const [d1, d2] = [await deploy(p.id), await deploy(p.id)];
+    await hubCaughtUp();
+    const client = stream(`/projects/${p.id}/deployments/stream`);
+    await client.opened;
+    const [v, w] = [await openTransaction(), await openTransaction()];
+    try {
+      await v.query('select pg_current_xact_id()');
+      await w.query('select pg_current_xact_id()');
+      await w.query(`update deployments set status = 'building', updated_at = now() where id = $1`, [d1.id]); // id n
+      await v.query(`update deployments set status = 'building', updated_at = now() where id = $1`, [d2.id]); // id n + 1
+      await v.query('commit');
+      await sleep(300);
+      expect(client.events).toEqual([]); // n + 1 must not go out while n can still commit
+      await w.query('commit');
+    } finally {
+      await Promise.all([v.end(), w.end()]);
+    }
+    const events = await client.waitFor(2);
+    expect(events.map((e) => e.data.id)).toEqual([d1.id, d2.id]);
+  });
+
   it('skips an id whose transaction rolled back, as soon as no transaction that could hold it is left', async () => {
     const p = await project();
     const [d1, d2] = [await deploy(p.id), await deploy(p.id)];

@@ -8,9 +8,10 @@
  * in flight (its transaction will commit or roll back) or dead (rolled back, or taken by a failed
  * statement), and the reader cannot see which. PostgreSQL's snapshot tells when the question is
  * settled: every transaction that could still write id 10 was running when the reader saw 11 (10
- * was taken before 11, by a transaction that already had its xid), so its xid is below that
- * snapshot's `xmax`. Once a later snapshot's `xmin` (the oldest transaction still running) reaches
- * that `xmax`, all of those transactions have ended, and an id still missing is dead.
+ * was taken before 11, by a transaction that already had its xid), so its xid is below the first
+ * xid not yet assigned then (`xmax` here; stream.repo.ts reads it). Once a later snapshot's `xmin`
+ * (the oldest transaction still running) reaches that `xmax`, all of those transactions have
+ * ended, and an id still missing is dead.
  *
  * So the cursor stops at the first missing id and holds back what follows (order is kept), until
  * the id appears or is proven dead; a write transaction takes milliseconds, so that is the usual
@@ -21,7 +22,10 @@
 export interface Snapshot {
   /** `pg_snapshot_xmin`: every transaction below it has ended. */
   xmin: bigint;
-  /** `pg_snapshot_xmax`: every transaction running (or ended) at the snapshot is below it. */
+  /**
+   * The first xid not yet assigned when the rows were read: every transaction running (or ended)
+   * at the snapshot is below it. Not `pg_snapshot_xmax`, which is only past the last completed one.
+   */
   xmax: bigint;
 }
 

@@ -46,14 +46,20 @@ const startCursor = statement<{ lookbackMs: number }, { cursor: number }>(
  * stream-cursor.ts for what they prove). One row with null columns when there is no change. Each
  * change carries its project's owner (a primary-key probe per row), for the all-projects streams of
  * a user's token.
+ *
+ * The upper bound is the first xid not yet assigned, read after the snapshot was taken, not
+ * pg_snapshot_xmax: that is one past the last *completed* xid, and a transaction that got its xid
+ * after the one that committed last (and took a lower change id) is still running above it.
+ * `age(xid)` is the distance from that next xid (without assigning one to this reader), so the next
+ * xid is xmin + age(xmin), xmin taken to its 32 bits for age().
  */
 const readAfter = statement<
   { after: number; limit: number },
   Omit<LiveChangeRow, 'id'> & { id: number | null; xmin: string; xmax: string }
 >(
   'stream_read_after',
-  `select s.xmin::text as xmin, s.xmax::text as xmax, c.*
-   from (select pg_snapshot_xmin(pg_current_snapshot()) as xmin, pg_snapshot_xmax(pg_current_snapshot()) as xmax) s
+  `select s.xmin::text as xmin, (s.xmin + age((s.xmin % 4294967296)::text::xid))::text as xmax, c.*
+   from (select pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin) s
    left join lateral (
      select ch.id, ch.deployment_id, ch.project_id, ch.status, ch.deployed_in, ch.created_at, ch.updated_at, p.user_id
      from deployment_changes ch left join projects p on p.id = ch.project_id
