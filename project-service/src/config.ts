@@ -104,8 +104,18 @@ export type ProjectServiceConfig = Omit<Explicit<z.infer<typeof schema>>, 'PROJE
   readonly PROJECT_DATABASE_LISTEN_URL: string;
 };
 
-export function loadConfig(env: Env): ProjectServiceConfig {
+/**
+ * The settings as the schema reads them, with the LISTEN URL decided (the database's own unless one
+ * is given), before loadConfig's checks across settings (tests build a config here when they give a
+ * combination loadConfig refuses on purpose).
+ */
+export function parseConfig(env: Env): ProjectServiceConfig {
   const config = parseEnv(schema, env);
+  return { ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL };
+}
+
+export function loadConfig(env: Env): ProjectServiceConfig {
+  const config = parseConfig(env);
   // JWT mode is all three settings or none: one or two set is a half-configured mode, refused.
   const jwt = {
     AUTH_JWT_JWKS_URL: config.AUTH_JWT_JWKS_URL,
@@ -130,7 +140,7 @@ export function loadConfig(env: Env): ProjectServiceConfig {
       'PUBLIC_BASE_URL: required when NODE_ENV=production (the base of the absolute URLs in Link headers), e.g. https://api.example.com',
     );
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.freeze({ ...config, PROJECT_DATABASE_LISTEN_URL: config.PROJECT_DATABASE_LISTEN_URL ?? config.PROJECT_DATABASE_URL });
+  return Object.freeze(config);
 }
 
 /** The schema itself: its defaults are the ones README and .env.example must state (test/docs-defaults.test.ts). */

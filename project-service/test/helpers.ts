@@ -24,7 +24,7 @@ import {
   type TestDatabase,
 } from '@hosting/shared/testing';
 import { createProjectService } from '../src/compose.js';
-import { projectConfigSchema, type ProjectServiceConfig } from '../src/config.js';
+import { parseConfig, type ProjectServiceConfig } from '../src/config.js';
 import type { AggregatorClient } from '../src/events/aggregator-client.js';
 import { createDeploymentStreamHub, type DeploymentStreamHub, type StreamTuning } from '../src/features/stream/stream-hub.js';
 import { openapiDocument } from '../src/openapi/document.js';
@@ -211,8 +211,7 @@ export type ConfigOverrides = { readonly [K in keyof ProjectServiceConfig]?: Pro
  * cross-setting checks of loadConfig are left out (a test may give a cap above the pool on purpose).
  */
 export function testConfig(overrides: ConfigOverrides = {}): ProjectServiceConfig {
-  const parsed = parseEnv(
-    projectConfigSchema,
+  return parseConfig(
     envOf({
       NODE_ENV: 'test',
       PROJECT_SERVICE_TOKEN: 'test-service-token-0123456789',
@@ -223,7 +222,6 @@ export function testConfig(overrides: ConfigOverrides = {}): ProjectServiceConfi
       ...overrides,
     }),
   );
-  return { ...parsed, PROJECT_DATABASE_LISTEN_URL: parsed.PROJECT_DATABASE_LISTEN_URL ?? parsed.PROJECT_DATABASE_URL };
 }
 
 export interface AppDeps {
