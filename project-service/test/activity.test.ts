@@ -125,7 +125,7 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
     expect(res.body).toEqual({ data: [], nextCursor: null });
   });
 
-  it('pages with a Link to this service (never the aggregator), keeping the query, every event once', async () => {
+  it('pages with a Link to this service (never the aggregator), keeping its own parameters only, every event once', async () => {
     const project = await make.project();
     const events = [...life(project, 1), ...life(project, 2)];
     await storeEvents(events);
@@ -141,9 +141,7 @@ describe('GET /projects/:id/activity, from a real aggregator', () => {
       if (page.body.nextCursor) {
         expect(page.body.data).toHaveLength(2);
         expect(link).toMatch(
-          new RegExp(
-            `^<http://127\\.0\\.0\\.1:\\d+/projects/${project.id}/activity\\?limit=2&colour=blue&cursor=[A-Za-z0-9_-]+>; rel="next"$`,
-          ),
+          new RegExp(`^<http://127\\.0\\.0\\.1:\\d+/projects/${project.id}/activity\\?limit=2&cursor=[A-Za-z0-9_-]+>; rel="next"$`),
         );
         expect(link).not.toContain(new URL(aggregator.url).host);
         url = link!.slice(link!.indexOf('/projects/'), link!.indexOf('>'));

@@ -23,12 +23,17 @@ describe('pageLinks', () => {
 
 describe('linkHeader', () => {
   it('writes absolute URLs, keeps filters, and names prev also as previous', () => {
-    const header = linkHeader('http://api.test', '/deployments', new URLSearchParams('status=done&page=2'), {
-      first: 1,
-      prev: 1,
-      next: 3,
-      last: 3,
-    });
+    const header = linkHeader(
+      'http://api.test',
+      '/deployments',
+      { status: ['done'] },
+      {
+        first: 1,
+        prev: 1,
+        next: 3,
+        last: 3,
+      },
+    );
     expect(header).toBe(
       '<http://api.test/deployments?status=done&page=1>; rel="first", ' +
         '<http://api.test/deployments?status=done&page=1>; rel="prev previous", ' +

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { integerText, requestBaseUrl } from '@hosting/shared';
+import { integerText, linkQuery, requestBaseUrl, type LinkParams } from '@hosting/shared';
 
 /** The contract's page size for every paginated list. */
 export const PAGE_SIZE = 8;
@@ -40,11 +40,12 @@ export function pageLinks(page: number, total: number, size = PAGE_SIZE): PageLi
 
 /**
  * RFC 8288 Link header with absolute URLs. `prev` is also named `previous`, the rel the contract's
- * clients were written against. Other query parameters (filters) are kept in every link.
+ * clients were written against. Every link carries `filters` (the route's own parameters, see
+ * `linkQuery`), then its `page`.
  */
-export function linkHeader(baseUrl: string, path: string, query: URLSearchParams, links: PageLinks): string {
+export function linkHeader(baseUrl: string, path: string, filters: LinkParams, links: PageLinks): string {
   const url = (page: number) => {
-    const q = new URLSearchParams(query);
+    const q = linkQuery(filters);
     q.set('page', String(page));
     return `${baseUrl}${path}?${q.toString()}`;
   };
@@ -57,9 +58,16 @@ export function linkHeader(baseUrl: string, path: string, query: URLSearchParams
 
 /**
  * The headers of one page of a paginated list: `Link` (absolute URLs on `publicBaseUrl`, unset: the
- * request's host; the request's other query parameters kept) and `X-Total-Count`.
+ * request's host; the list's `filters` as the route parsed them, no other parameter) and
+ * `X-Total-Count`.
  */
-export function setPageHeaders(ctx: Context, publicBaseUrl: string | undefined, page: number, total: number): void {
-  ctx.set('Link', linkHeader(requestBaseUrl(ctx, publicBaseUrl), ctx.path, new URLSearchParams(ctx.querystring), pageLinks(page, total)));
+export function setPageHeaders(
+  ctx: Context,
+  publicBaseUrl: string | undefined,
+  page: number,
+  total: number,
+  filters: LinkParams = {},
+): void {
+  ctx.set('Link', linkHeader(requestBaseUrl(ctx, publicBaseUrl), ctx.path, filters, pageLinks(page, total)));
   ctx.set('X-Total-Count', String(total));
 }

@@ -51,7 +51,8 @@ else a generated uuid. It is in the log line of the request and in the events th
 
 **Paging.** Lists are pages of 8 in id order (\`?page=N\`, from 1). \`Link\` names \`first\`, \`prev previous\`,
 \`next\` and \`last\` with absolute URLs on \`PUBLIC_BASE_URL\` (required in production; elsewhere, unset, the
-request's own scheme and host), keeping the other query parameters; \`X-Total-Count\` is the total.
+request's own scheme and host), carrying the list's own filters (parameters it does not read are not echoed);
+\`X-Total-Count\` is the total.
 A page past the end is \`200 []\`.
 
 **Events.** Every change is also written, in the same statement, to an outbox that a relay delivers to

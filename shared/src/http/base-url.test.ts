@@ -1,5 +1,5 @@
 import { BadRequestError } from '../errors.js';
-import { isValidHost, requestBaseUrl, setNextPageLink } from './base-url.js';
+import { isValidHost, linkQuery, requestBaseUrl, setNextPageLink } from './base-url.js';
 
 describe('isValidHost', () => {
   it.each([
@@ -54,12 +54,20 @@ describe('requestBaseUrl', () => {
       protocol: 'http',
       host: 'a>; rel="next", <https://attacker.example',
       path: '/events',
-      querystring: 'limit=2',
       set: (k: string, v: string) => headers.push([k, v]),
     };
-    expect(() => setNextPageLink(ctx, 'abc')).toThrow('Invalid Host header: must be hostname[:port]');
+    expect(() => setNextPageLink(ctx, 'abc', { limit: 2 })).toThrow('Invalid Host header: must be hostname[:port]');
     expect(headers).toEqual([]);
-    setNextPageLink({ ...ctx, host: '127.0.0.1:3001' }, 'abc');
+    setNextPageLink({ ...ctx, host: '127.0.0.1:3001' }, 'abc', { limit: 2 });
     expect(headers).toEqual([['Link', '<http://127.0.0.1:3001/events?limit=2&cursor=abc>; rel="next"']]);
+  });
+});
+
+describe('linkQuery', () => {
+  it("writes the route's own parameters as parsed, in order, and leaves out undefined ones", () => {
+    expect(linkQuery({ projectId: 7, status: ['done', 'failed', 'done'], name: undefined, from: '2026-01-01T00:00:00Z' }).toString()).toBe(
+      'projectId=7&status=done%2Cfailed&from=2026-01-01T00%3A00%3A00Z',
+    );
+    expect(linkQuery({}).toString()).toBe('');
   });
 });

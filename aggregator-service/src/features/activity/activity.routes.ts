@@ -17,7 +17,7 @@ export function registerActivityRoutes(router: AppRouter, deps: { auth: Middlewa
     const { id } = parseWith(activityParams, ctx.params, 'path');
     const { limit, cursor } = parseWith(activityQuery, ctx.query, 'query');
     const page = await events.list({ projectId: id }, limit, cursor);
-    setNextPageLink(ctx, page.nextCursor);
+    setNextPageLink(ctx, page.nextCursor, { limit });
     ctx.body = { data: page.events.map(activityJson), nextCursor: page.nextCursor };
   });
 }

@@ -41,7 +41,7 @@ export function registerEventRoutes(
   router.get('/events', auth, async (ctx) => {
     const { limit, cursor, ...filter } = parseWith(listEventsQuery, ctx.query, 'query');
     const page = await events.list(filter, limit, cursor);
-    setNextPageLink(ctx, page.nextCursor);
+    setNextPageLink(ctx, page.nextCursor, { ...filter, limit });
     ctx.body = { data: page.events.map(eventJson), nextCursor: page.nextCursor };
   });
 

@@ -22,7 +22,7 @@ export function registerActivityRoutes(
     const { id } = parseWith(projectIdParams, ctx.params, 'path');
     const query = parseWith(activityQuery, { limit: ctx.query.limit, cursor: ctx.query.cursor }, 'query');
     const page = await activity.feed(id, query, ctx.state.requestId, ownerOf(ctx.state));
-    setNextPageLink(ctx, page.nextCursor, deps.publicBaseUrl);
+    setNextPageLink(ctx, page.nextCursor, { limit: query.limit }, deps.publicBaseUrl);
     ctx.body = page;
   });
 }

@@ -59,7 +59,7 @@ export function registerDeploymentRoutes(
     const { page, projectId, status } = parseWith(listDeploymentsQuery, ctx.query, 'query');
     const owner = ownerOf(ctx.state);
     const result = await deployments.list({ projectId, statuses: status, ...(owner === undefined ? {} : { owner }) }, page);
-    setPageHeaders(ctx, deps.publicBaseUrl, page, result.total);
+    setPageHeaders(ctx, deps.publicBaseUrl, page, result.total, { projectId, status });
     ctx.body = result.deployments.map(deploymentJson);
   });
 
