@@ -1,9 +1,18 @@
-import { embeddedDbSettings, startEmbeddedDb, type EmbeddedDb, type Env, type Logger } from '@hosting/shared';
+import {
+  ConfigError,
+  databaseUnreachable,
+  embeddedDbSettings,
+  startEmbeddedDb,
+  type EmbeddedDb,
+  type Env,
+  type Logger,
+} from '@hosting/shared';
 
 /**
- * Where the two databases are: the URL the environment gives for each, or a database (`projects`,
- * `aggregator`) on the embedded PostgreSQL, started on first need here or reused when a running
- * `npm start` already serves the data folder.
+ * Where the two databases are: the URL the environment gives for each (checked to answer: one that
+ * does not is a ConfigError naming the variable, not a driver's stack trace), or a database
+ * (`projects`, `aggregator`) on the embedded PostgreSQL, started on first need here or reused when a
+ * running `npm start` already serves the data folder.
  */
 const SETTINGS = {
   project: { variable: 'PROJECT_DATABASE_URL', database: 'projects' },
@@ -12,14 +21,35 @@ const SETTINGS = {
 
 export type Service = keyof typeof SETTINGS;
 
+/** A URL with its password masked, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/** Why the database `variable` names cannot be used, in one line that shows no password; undefined when it answers. */
+export async function databaseProblem(variable: string, url: string): Promise<string | undefined> {
+  const why = await databaseUnreachable(url, 3_000);
+  return why === undefined ? undefined : `${variable}: cannot connect to ${redactUrl(url)} (${why})`;
+}
+
 export function databases(env: Env, logger?: Logger) {
   let embedded: EmbeddedDb | undefined;
   return {
     async url(service: Service): Promise<string> {
       const { variable, database } = SETTINGS[service];
       const given = env[variable];
-      if (given) return given;
-      if (env.NODE_ENV === 'production') throw new Error(`${variable} is required when NODE_ENV=production`);
+      if (given) {
+        const problem = await databaseProblem(variable, given);
+        if (problem) throw new ConfigError([problem]);
+        return given;
+      }
+      if (env.NODE_ENV === 'production') throw new ConfigError([`${variable}: required when NODE_ENV=production`]);
       if (!embedded) {
         const settings = embeddedDbSettings(env);
         logger?.debug(`starting the embedded PostgreSQL on port ${settings.port} (data in ${settings.dataDir})`);

@@ -1,4 +1,4 @@
-import { createLogger, loadDotenv } from '@hosting/shared';
+import { ConfigError, createLogger, loadDotenv } from '@hosting/shared';
 import { databases } from './databases.js';
 import { MIGRATIONS, migrate } from './migrations.js';
 
@@ -12,7 +12,9 @@ try {
     logger.info({ database: name, applied }, applied.length ? `${name}: ${applied.length} migration(s) applied` : `${name}: up to date`);
   }
 } catch (err) {
-  logger.error({ err }, 'migration failed');
+  // A database that does not answer is the user's configuration, said in a line; anything else is a bug.
+  if (err instanceof ConfigError) process.stderr.write(`migrate: ${err.message}\n`);
+  else logger.error({ err }, 'migration failed');
   process.exitCode = 1;
 } finally {
   await dbs.stop();

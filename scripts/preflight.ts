@@ -1,6 +1,7 @@
 import { loadConfig as loadAggregatorConfig } from '@hosting/aggregator-service';
 import { loadConfig as loadProjectConfig } from '@hosting/project-service';
-import { ConfigError, databaseUnreachable, embeddedDbSettings, portIsFree, type Env } from '@hosting/shared';
+import { ConfigError, embeddedDbSettings, portIsFree, type Env } from '@hosting/shared';
+import { databaseProblem } from './databases.js';
 
 /**
  * What `npm start` checks before it starts anything: the configuration, with the services' own
@@ -25,22 +26,6 @@ function schemaProblems(load: (env: Env) => unknown, env: Env): string[] {
     if (err instanceof ConfigError) return err.problems;
     throw err;
   }
-}
-
-/** A URL with its password masked, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}
-
-async function databaseProblem(variable: string, url: string): Promise<string | undefined> {
-  const why = await databaseUnreachable(url, 3_000);
-  return why === undefined ? undefined : `${variable}: cannot connect to ${redactUrl(url)} (${why})`;
 }
 
 export interface StartSettings {

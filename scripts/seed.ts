@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { applySeed, defaultSeedFiles, describeSeedReport, migrations, readSeedFiles, SeedError } from '@hosting/project-service';
-import { createDb, loadDotenv, runMigrations } from '@hosting/shared';
+import type { Knex } from 'knex';
+import { ConfigError, createDb, loadDotenv, runMigrations } from '@hosting/shared';
 import { databases } from './databases.js';
 
 /**
@@ -33,8 +34,9 @@ try {
   process.exit(1);
 }
 const dbs = databases(process.env);
-const db = createDb({ connectionString: await dbs.url('project'), pool: { max: 2 } });
+let db: Knex | undefined;
 try {
+  db = createDb({ connectionString: await dbs.url('project'), pool: { max: 2 } });
   await runMigrations(db, migrations);
   const report = await applySeed(db, data, { dryRun: values['dry-run'], overwrite: values.overwrite });
   const lines = [
@@ -44,10 +46,10 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {
   process.stderr.write(
-    `${err instanceof SeedError ? err.message : `Seeding failed: ${err instanceof Error ? err.message : String(err)}`}\n`,
+    `${err instanceof SeedError || err instanceof ConfigError ? err.message : `Seeding failed: ${err instanceof Error ? err.message : String(err)}`}\n`,
   );
   process.exitCode = 1;
 } finally {
-  await db.destroy();
+  await db?.destroy();
   await dbs.stop();
 }
