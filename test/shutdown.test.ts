@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, sha256 } from '@hosting/shared';
@@ -183,6 +183,48 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
       'aggregator-service',
     );
     expect((await aggregator.db('events').count<{ count: number }[]>('* as count'))[0]!.count).toBe(1);
+  } finally {
+    if (service.child.exitCode === null) service.child.kill('SIGKILL');
+  }
+}, 40_000);
+
+it('project-service: a request still in flight when the grace period ends is cut, and the process exits 0 within 10 s of the drain', async () => {
+  const port = await freePort();
+  const service = start('project-service/dist/src/main.js', {
+    PROJECT_DATABASE_URL: project.url,
+    PROJECT_SERVICE_PORT: String(port),
+    PROJECT_SERVICE_HOST: '127.0.0.1',
+    PROJECT_SERVICE_TOKEN: token,
+    AGGREGATOR_SERVICE_TOKEN: token,
+  });
+  try {
+    await waitUntilUp(port);
+    // A body that never arrives: announced 100 bytes, sent 1. Only the grace period can end it
+    // (node's own request timeout is 15 s, longer than the grace).
+    const stuck = net.connect(port, '127.0.0.1');
+    const ended = new Promise<void>((resolve) => stuck.once('close', () => resolve()));
+    stuck.on('error', () => undefined);
+    let answer = '';
+    stuck.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+    await new Promise<void>((resolve) => stuck.once('connect', resolve));
+    stuck.write(
+      `POST /projects/1/deployment HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the server has the request and is reading its body
+
+    const exited = new Promise<number | null>((resolve) => service.child.once('exit', (code) => resolve(code)));
+    const signalled = Date.now();
+    service.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const took = Date.now() - signalled;
+    await ended;
+    expect(answer).toBe(''); // cut, not answered
+    const messages = service.logs().map((l) => l.msg);
+    expect(messages).toContain('in-flight requests outlived the grace period; closing their connections');
+    expect(messages).toContain('stopped');
+    // The 8 s grace (no drain delay here) is a timer; 10 s is README's promise.
+    expect(took).toBeLessThan(10_000);
   } finally {
     if (service.child.exitCode === null) service.child.kill('SIGKILL');
   }
