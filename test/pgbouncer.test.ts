@@ -145,6 +145,7 @@ async function post(port: number, url: string, auth: string, body?: unknown) {
         PROJECT_SERVICE_HOST: '127.0.0.1',
         AGGREGATOR_URL: `http://127.0.0.1:${aggregatorPort}`,
         STREAM_HEARTBEAT_MS: '500',
+        RATE_LIMIT_AUTH_FAILURES: '3',
       }),
     );
     await Promise.all([waitUntilUp(projectPort), waitUntilUp(aggregatorPort)]);
@@ -187,6 +188,15 @@ async function post(port: number, url: string, auth: string, body?: unknown) {
     );
     expect(listening.rows.map((r) => r.application_name)).toEqual(['deployment-stream-listen', 'outbox-relay-listen']);
     expect(stream.problems).toEqual([]);
+
+    // The limits shared by replicas (RATE_LIMIT_STORE=postgres, the default) count through PgBouncer
+    // too: the failed-authentication limit trips at its count, and the count is a row in the database.
+    const refused: number[] = [];
+    for (let i = 0; i < 4; i++)
+      refused.push((await fetch(`http://127.0.0.1:${projectPort}/projects`, { headers: { authorization: 'Bearer wrong-token' } })).status);
+    expect(refused).toEqual([401, 401, 401, 429]);
+    const counted = await project.db.raw<{ rows: Array<{ points: number }> }>(`select points from rate_limits.counts where points >= 3`);
+    expect(counted.rows).toHaveLength(1);
   },
   60_000,
 );
