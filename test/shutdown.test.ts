@@ -47,6 +47,18 @@ function start(main: string, env: Record<string, string>): Started {
   return { child, logs };
 }
 
+/** project-service on `port`, on this test's database. */
+function startProjectService(port: number, env: Record<string, string> = {}): Started {
+  return start('project-service/dist/src/main.js', {
+    PROJECT_DATABASE_URL: project.url,
+    PROJECT_SERVICE_PORT: String(port),
+    PROJECT_SERVICE_HOST: '127.0.0.1',
+    PROJECT_SERVICE_TOKEN: token,
+    AGGREGATOR_SERVICE_TOKEN: token,
+    ...env,
+  });
+}
+
 /** One request on a connection of its own, so no pooled socket is shared with other calls. */
 function request(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number }> {
   return new Promise((resolve, reject) => {
@@ -122,14 +134,7 @@ it('project-service: SIGTERM with a slow request and a relay batch in flight', a
     .returning('id');
 
   const port = await freePort();
-  const service = start('project-service/dist/src/main.js', {
-    PROJECT_DATABASE_URL: project.url,
-    PROJECT_SERVICE_PORT: String(port),
-    PROJECT_SERVICE_HOST: '127.0.0.1',
-    PROJECT_SERVICE_TOKEN: token,
-    AGGREGATOR_SERVICE_TOKEN: token,
-    AGGREGATOR_URL: `http://127.0.0.1:${(slowAggregator.address() as AddressInfo).port}`,
-  });
+  const service = startProjectService(port, { AGGREGATOR_URL: `http://127.0.0.1:${(slowAggregator.address() as AddressInfo).port}` });
   try {
     await waitUntilUp(port);
     const created = await fetch(`http://127.0.0.1:${port}/projects/${p!.id}/deployment`, {
@@ -190,13 +195,7 @@ it('aggregator-service: SIGTERM with a slow request in flight', async () => {
 
 it('project-service: a request still in flight when the grace period ends is cut, and the process exits 0 within 10 s of the drain', async () => {
   const port = await freePort();
-  const service = start('project-service/dist/src/main.js', {
-    PROJECT_DATABASE_URL: project.url,
-    PROJECT_SERVICE_PORT: String(port),
-    PROJECT_SERVICE_HOST: '127.0.0.1',
-    PROJECT_SERVICE_TOKEN: token,
-    AGGREGATOR_SERVICE_TOKEN: token,
-  });
+  const service = startProjectService(port);
   try {
     await waitUntilUp(port);
     // A body that never arrives: announced 100 bytes, sent 1. Only the grace period can end it
