@@ -39,9 +39,9 @@ const admitted = (req: http.IncomingMessage) => {
   return t !== undefined && timingSafeEqual(digest(t), tokenDigest);
 };
 
-function send(res: http.ServerResponse, status: number, body: unknown) {
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
@@ -105,7 +105,8 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
     if (!current) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
     const outcome = webhookOutcome(current.status, body.status);
     if (outcome === 'conflict') return send(res, 409, { name: 'ConflictError', message: 'final' });
-    if (outcome !== 'apply') return send(res, 200, deployment(current));
+    // The outcome header the service sends too (the bench counts each side's answers by it).
+    if (outcome !== 'apply') return send(res, 200, deployment(current), { 'x-webhook-outcome': outcome });
     const url = body.status === 'done' && current.project_url === null ? generateProjectUrl(current.project_name, 'bench.example') : null;
     const moved = await run<DeploymentRow>(STATEMENTS.transition, {
       id: body.id,
@@ -115,7 +116,7 @@ async function project_(req: http.IncomingMessage, res: http.ServerResponse, pat
       source: 'webhook',
       requestId: null,
     });
-    return send(res, 200, deployment(moved.rows[0] ?? current));
+    return send(res, 200, deployment(moved.rows[0] ?? current), { 'x-webhook-outcome': 'apply' });
   }
   if (!admitted(req)) return send(res, 401, { name: 'UnauthorizedError', message: 'no' });
   if (req.method === 'GET' && path === '/projects') {

@@ -26,8 +26,10 @@ import { FULL, HEAVY_USER, QUICK, generateAggregatorData, generateProjectData, h
  * delivery, backlog). `--baseline-prepared` has the baseline prepare its statements as the
  * services do (by default it sends them unnamed, as a bare `pool.query(text, values)` does).
  * `--node-options "…"` starts the services with these V8 flags (NODE_OPTIONS), e.g. heap limits.
- * `--rate-limit-store memory|postgres` starts them with that RATE_LIMIT_STORE (the cost of shared limits). `--quick` is the test suite's mode: small data, 1 s per endpoint, short
- * phases; it proves the benchmark runs and says nothing about speed.
+ * `--rate-limit-store memory|postgres` starts them with that RATE_LIMIT_STORE (the cost of shared limits).
+ * `--cpu-prof DIR` has each service write a V8 CPU profile (.cpuprofile) into DIR when it stops.
+ * `--quick` is the test suite's mode: small data, 1 s per endpoint, short phases; it proves the
+ * benchmark runs and says nothing about speed.
  */
 const { values } = parseArgs({
   options: {
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     'baseline-prepared': { type: 'boolean', default: false },
     'node-options': { type: 'string' },
     'rate-limit-store': { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
   strict: true,
 });
@@ -135,11 +138,13 @@ async function waitFor(url: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Endpoints and their requests
 
+/** Who a request goes to: the two sides of a round, or the probe that asks the baseline whether it knows a route. */
+type Side = 'baseline' | 'service' | 'probe';
 interface Target {
   name: string;
   kind: 'read' | 'write' | 'ingest' | 'other';
   server: 'project' | 'aggregator';
-  request: () => { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
+  request: (side: Side) => { method: 'GET' | 'POST'; path: string; headers?: Record<string, string>; body?: string };
 }
 
 const rand = (n: number) => 1 + Math.floor(Math.random() * n);
@@ -147,12 +152,7 @@ const rand = (n: number) => 1 + Math.floor(Math.random() * n);
 function targets(token: string, aggregatorToken: string): Target[] {
   const admin = { authorization: `Bearer ${token}` };
   const pages = Math.ceil(size.projects / 8);
-  // Webhooks walk the in-progress deployments (the newest 7%) forward, one step per request:
-  // building → deploying → done, as CI systems report them.
-  const firstOngoing = Math.floor(size.deployments * 0.93) + 1;
-  let next = firstOngoing;
-  let step = 0;
-  const steps = ['building', 'deploying', 'done'];
+  const webhook = webhookWalk();
   return [
     {
       name: 'GET /projects?page=N',
@@ -186,18 +186,13 @@ function targets(token: string, aggregatorToken: string): Target[] {
       name: 'POST /deployment/webhook',
       kind: 'write',
       server: 'project',
-      request: () => {
-        const id = next++;
-        if (next > size.deployments) {
-          next = firstOngoing;
-          step = Math.min(step + 1, steps.length - 1);
-        }
-        const projectId = 1 + ((id * 7919) % size.projects);
+      request: (side) => {
+        const { id, status } = webhook(side);
         return {
           method: 'POST',
           path: '/deployment/webhook',
-          headers: { authorization: `Bearer secret-${projectId}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ id, status: steps[step] }),
+          headers: { authorization: `Bearer ${secretOf(id)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ id, status }),
         };
       },
     },
@@ -251,6 +246,43 @@ function targets(token: string, aggregatorToken: string): Target[] {
 }
 let lastBatch: string[] = [];
 
+/** The app secret of a generated deployment's project (generate.ts: project 1 + (id × 7919) mod projects, secret-<project>). */
+const secretOf = (id: number) => `secret-${1 + ((id * 7919) % size.projects)}`;
+/** The in-progress deployments (generate.ts: the newest 7%, pending, building and deploying in turn by id). */
+const firstOngoing = Math.floor(size.deployments * 0.93) + 1;
+/** How far apart (in deployments) a walk's three reports of one deployment are, so none overtakes the one before at 32 connections. */
+const REPORT_GAP = 64;
+const REPORTS = ['building', 'deploying', 'done'] as const;
+
+/**
+ * The webhook's workload: CI systems report each in-progress deployment building, then deploying,
+ * then done. The baseline and the service each walk their own half of the in-progress deployments
+ * (alternate ids, so each half holds pending, building and deploying ones in turn) with their own
+ * count of requests: each side's k-th request is the same report on a deployment in the same state,
+ * so both see the same outcomes in the same proportions, however fast each is. (One walk shared by
+ * both sides, as before, gave each side whatever part of it its rounds happened to reach: a side
+ * reaching the pass that finishes deployments did only writes, one reaching the pass after it none.)
+ *
+ * Request k reports REPORTS[k mod 3] on the deployment at position ⌊k/3⌋ − (k mod 3) × REPORT_GAP of
+ * the side's half, so every 9 requests are 6 transitions (apply), 2 duplicates (same) and 1 late
+ * report (stale): pending gets apply, apply, apply; building same, apply, apply; deploying stale,
+ * same, apply. A side's half holds 3 × 35,000 requests at full size (the default 3 rounds of 10 s
+ * use at most 60,000 at 2,000 req/s); beyond, the walk goes round again over deployments already
+ * done and the mix changes, which the per-side outcome counts printed after each endpoint show.
+ * The probe reports a finished deployment as it is (no change, outside both halves).
+ */
+function webhookWalk() {
+  const half = Math.floor((size.deployments - firstOngoing + 1) / 2);
+  const sent = { baseline: 0, service: 0 };
+  return (side: Side): { id: number; status: string } => {
+    if (side === 'probe') return { id: firstOngoing - 1, status: 'done' };
+    const k = sent[side]++;
+    const report = k % 3;
+    const position = (((Math.floor(k / 3) - report * REPORT_GAP) % half) + half) % half;
+    return { id: firstOngoing + (side === 'baseline' ? 0 : 1) + 2 * position, status: REPORTS[report]! };
+  };
+}
+
 interface Sample {
   rps: number;
   p50: number;
@@ -259,17 +291,30 @@ interface Sample {
   errors: number;
   cpu: { server: number; postgres: number; loader: number };
   rss: number;
+  /** Answers by what they were: the webhook's X-Webhook-Outcome (apply, same, stale) where there is one, else the status code. */
+  outcomes: Record<string, number>;
 }
 
-async function load(baseUrl: string, target: Target, pid: number, pgPids: () => number[]): Promise<Sample> {
+async function load(baseUrl: string, target: Target, side: 'baseline' | 'service', pid: number, pgPids: () => number[]): Promise<Sample> {
   const cpu0 = { server: cpuSeconds(pid), postgres: postgresCpu(pgPids()), loader: process.cpuUsage() };
   let rss = 0;
   const sampler = setInterval(() => (rss = Math.max(rss, rssMb(pid))), 250);
+  const outcomes: Record<string, number> = {};
   const result = await autocannon({
     url: baseUrl,
     connections,
     duration,
-    requests: [{ setupRequest: (req) => ({ ...req, ...target.request() }) }],
+    requests: [
+      {
+        setupRequest: (req) => ({ ...req, ...target.request(side) }),
+        onResponse: (status, _body, _context, headers) => {
+          // autocannon keeps the header names as the server sent them.
+          const header = headers?.['x-webhook-outcome'] ?? headers?.['X-Webhook-Outcome'];
+          const key = typeof header === 'string' ? header : String(status);
+          outcomes[key] = (outcomes[key] ?? 0) + 1;
+        },
+      },
+    ],
   });
   clearInterval(sampler);
   rss = Math.max(rss, rssMb(pid));
@@ -287,6 +332,7 @@ async function load(baseUrl: string, target: Target, pid: number, pgPids: () => 
       loader: (loader.user + loader.system) / 1e6 / wall,
     },
     rss,
+    outcomes,
   };
 }
 
@@ -339,13 +385,15 @@ async function main() {
       NODE_OPTIONS: values['node-options'] ?? SERVICE_NODE_OPTIONS,
       ...(values['rate-limit-store'] ? { RATE_LIMIT_STORE: values['rate-limit-store'] } : {}),
     };
-    const aggregator = startProcess(['aggregator-service/dist/src/main.js'], {
+    // --cpu-prof DIR: each service writes a V8 CPU profile there when it stops (NODE_OPTIONS may not carry --cpu-prof).
+    const profile = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values['cpu-prof'])}`] : [];
+    const aggregator = startProcess([...profile, 'aggregator-service/dist/src/main.js'], {
       ...common,
       AGGREGATOR_DATABASE_URL: aggregatorUrl,
       AGGREGATOR_SERVICE_PORT: String(ports.aggregator),
       AGGREGATOR_SERVICE_HOST: '127.0.0.1',
     });
-    const project = startProcess(['project-service/dist/src/main.js'], {
+    const project = startProcess([...profile, 'project-service/dist/src/main.js'], {
       ...common,
       PROJECT_DATABASE_URL: projectUrl,
       PROJECT_SERVICE_PORT: String(ports.project),
@@ -390,15 +438,30 @@ async function main() {
           : { url: `http://127.0.0.1:${ports.baseAggregator}`, pid: baseAggregator.pid! };
       const row: Row = { endpoint: target.name, kind: target.kind, baseline: [], service: [] };
       // The baseline answers only the routes it knows; endpoints it lacks are measured alone.
-      const probe = target.request();
+      const probe = target.request('probe');
       const baselineKnows =
         (await fetch(base.url + probe.path, { method: probe.method, headers: probe.headers, body: probe.body })).status !== 404;
+      if (target.name === 'POST /deployment/webhook') {
+        // Every project's CI reports once before the rounds, so the rounds measure secrets that
+        // have reported lately, as a CI fleet's do; these first reports are timed on their own.
+        row.firstReports = {
+          baseline: baselineKnows ? await firstReports(base.url, projectDb) : null,
+          service: await firstReports(svc.url, projectDb),
+        };
+      }
       for (let r = 0; r < rounds; r++) {
-        if (baselineKnows) row.baseline.push(await load(base.url, target, base.pid, pgPids));
-        row.service.push(await load(svc.url, target, svc.pid, pgPids));
+        // Each round starts with the relay idle: the events of one side's writes are not delivered during the other's round.
+        if (baselineKnows) {
+          await drainOutbox();
+          row.baseline.push(await load(base.url, target, 'baseline', base.pid, pgPids));
+        }
+        await drainOutbox();
+        row.service.push(await load(svc.url, target, 'service', svc.pid, pgPids));
       }
       rows.push(row);
       say(summaryLine(row));
+      const mix = outcomeMix(row);
+      if (mix) say(mix);
     }
 
     const phases: Phases = {};
@@ -512,6 +575,15 @@ interface Row {
   kind: string;
   baseline: Sample[];
   service: Sample[];
+  /** The webhook: one report per project secret, none seen before by the service (its unverified-work cap applies to each). */
+  firstReports?: { baseline: FirstReports | null; service: FirstReports };
+}
+interface FirstReports {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
 }
 interface Phases {
   flags?: { withFlagsMs: number; withoutFlagsMs: number; samples: number };
@@ -539,6 +611,52 @@ const percentile = (xs: number[], p: number) => {
 async function undelivered(db: Db): Promise<number> {
   const { rows } = await db.raw<{ rows: Array<{ n: number }> }>('select count(*) as n from outbox where delivered_at is null');
   return rows[0]!.n;
+}
+
+/**
+ * One webhook report per project, each on a finished deployment of that project and with the
+ * status it has (a duplicate: nothing changes, so both sides can be sent the same reports), at the
+ * rounds' connections: every secret's first report to the service, so the cap on unverified work
+ * (UNVERIFIED_MAX_PER_ADDRESS from this one address) applies to each of them.
+ */
+async function firstReports(url: string, db: Db): Promise<FirstReports> {
+  const { rows } = await db.raw<{ rows: Array<{ id: number; status: string }> }>(
+    `select distinct on (project_id) id, status from deployments
+     where id < :firstOngoing and status in ('done', 'failed', 'cancelled') order by project_id, id`,
+    { firstOngoing },
+  );
+  let i = 0;
+  // Timed here, from the first request sent to the last answer (autocannon's own duration ends on its 1 s tick).
+  const start = Date.now();
+  let end = start;
+  const result = await autocannon({
+    url,
+    connections,
+    amount: rows.length,
+    requests: [
+      {
+        onResponse: () => (end = Date.now()),
+        setupRequest: (req) => {
+          const { id, status } = rows[i++ % rows.length]!;
+          return {
+            ...req,
+            method: 'POST',
+            path: '/deployment/webhook',
+            headers: { authorization: `Bearer ${secretOf(id)}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ id, status }),
+          };
+        },
+      },
+    ],
+  });
+  const seconds = (end - start) / 1000;
+  return {
+    requests: result.requests.total,
+    rps: seconds > 0 ? result.requests.total / seconds : NaN,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx + result.errors + result.timeouts,
+  };
 }
 
 /** Waits until the relay has delivered everything (so one phase's events do not load the next). */
@@ -852,6 +970,38 @@ function ratios(row: { baseline: Sample[]; service: Sample[] }) {
 function summaryLine(row: { endpoint: string; baseline: Sample[]; service: Sample[] }): string {
   const r = ratios(row);
   return `${row.endpoint}: service ${fmt(avg(row.service.map((s) => s.rps)))} req/s, baseline ${fmt(avg(row.baseline.map((s) => s.rps)))} req/s, ratio ${fmt(r.mean, 2)}`;
+}
+
+/** The share of each kind of answer over a side's rounds (e.g. apply 67%, same 22%, stale 11%). */
+function shares(samples: Sample[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of samples) for (const [k, n] of Object.entries(s.outcomes)) counts.set(k, (counts.get(k) ?? 0) + n);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  return new Map([...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, total ? n / total : 0]));
+}
+
+/**
+ * The webhook's answers per side (first reports apart), and a warning when the two sides' mixes
+ * differ by more than 2 points in any kind (more for a few hundred answers): then the ratio
+ * compares workloads, not code.
+ */
+function outcomeMix(row: Row): string | undefined {
+  if (!row.firstReports) return undefined;
+  const b = shares(row.baseline);
+  const s = shares(row.service);
+  const line = (m: Map<string, number>) => [...m].map(([k, v]) => `${k} ${fmt(v * 100, 1)}%`).join(', ');
+  const first = row.firstReports;
+  const firstLine = `  first reports (${first.service.requests} secrets never seen before): service ${fmt(first.service.rps)} req/s (p99 ${fmt(first.service.p99)} ms), baseline ${first.baseline ? `${fmt(first.baseline.rps)} req/s (p99 ${fmt(first.baseline.p99)} ms)` : '–'}`;
+  const kinds = new Set([...b.keys(), ...s.keys()]);
+  // The mix repeats every 9 requests, so a few answers more or less at a round's end move a small count's shares.
+  const answered = (samples: Sample[]) => samples.reduce((sum, x) => sum + Object.values(x.outcomes).reduce((a, n) => a + n, 0), 0);
+  const tolerance = Math.max(0.02, 18 / Math.min(answered(row.baseline), answered(row.service)));
+  const apart = row.baseline.length > 0 && [...kinds].some((k) => Math.abs((b.get(k) ?? 0) - (s.get(k) ?? 0)) > tolerance);
+  return [
+    `  answers: service ${line(s)}; baseline ${row.baseline.length ? line(b) : '–'}`,
+    firstLine,
+    ...(apart ? ['  WARNING: the two sides got different mixes of answers; the ratio compares their workloads, not their code'] : []),
+  ].join('\n');
 }
 
 function table(rows: Array<{ endpoint: string; baseline: Sample[]; service: Sample[] }>): string {

@@ -86,12 +86,38 @@ it('npm run bench -- --quick: runs every endpoint and phase, prints both tables 
         errors: expect.any(Number),
         cpu: { server: expect.any(Number), postgres: expect.any(Number), loader: expect.any(Number) },
         rss: expect.any(Number),
+        outcomes: expect.any(Object),
       });
       expect(sample.rps).toBeGreaterThan(0);
       // The load was answered with 2xx (a benchmark of error responses measures nothing); a few
       // timeouts on a loaded machine (the activity feed's 2 s call to the aggregator) are tolerated.
       expect(sample.non2xx + sample.errors).toBeLessThanOrEqual(Math.ceil(sample.rps * report.settings.duration * 0.05));
     }
+  }
+  // The webhook: every project's secret reported once before the rounds, to each side; then both
+  // sides got the same mix of answers (the walk of bench/run.ts gives each its own deployments and
+  // the same sequence of reports), unless the load went round a side's half of the in-progress
+  // deployments (3 reports each), after which the mix changes and the bench warns.
+  const webhook = report.results.find((r: { endpoint: string }) => r.endpoint === 'POST /deployment/webhook');
+  for (const side of ['baseline', 'service']) {
+    expect(webhook.firstReports[side]).toMatchObject({ requests: report.settings.size.projects, non2xx: 0 });
+  }
+  const answers = (samples: Array<{ outcomes: Record<string, number> }>) => {
+    const counts: Record<string, number> = {};
+    for (const s of samples) for (const [k, n] of Object.entries(s.outcomes)) counts[k] = (counts[k] ?? 0) + n;
+    return counts;
+  };
+  const base = answers(webhook.baseline);
+  const svc = answers(webhook.service);
+  const { deployments } = report.settings.size;
+  const capacity = 3 * Math.floor((deployments - Math.floor(deployments * 0.93)) / 2);
+  const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+  if (Math.max(sum(base), sum(svc)) + 32 * report.settings.rounds < capacity) {
+    for (const c of [base, svc]) expect(Object.keys(c).sort()).toEqual(['apply', 'same', 'stale']);
+    // The mix repeats every 9 requests: a round's last few make a difference of up to 9 in a side's count.
+    const tolerance = Math.max(0.02, 18 / Math.min(sum(base), sum(svc)));
+    for (const k of ['apply', 'same', 'stale']) expect(Math.abs(base[k]! / sum(base) - svc[k]! / sum(svc))).toBeLessThan(tolerance);
+    expect(stdout).not.toContain('WARNING: the two sides got different mixes');
   }
   // The endpoints the baseline also serves are measured on both.
   expect(report.results.filter((r: { baseline: unknown[] }) => r.baseline.length > 0)).toHaveLength(6);
