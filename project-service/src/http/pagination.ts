@@ -44,8 +44,9 @@ export function pageLinks(page: number, total: number, size = PAGE_SIZE): PageLi
  * `linkQuery`), then its `page`.
  */
 export function linkHeader(baseUrl: string, path: string, filters: LinkParams, links: PageLinks): string {
+  const query = linkQuery(filters);
   const url = (page: number) => {
-    const q = linkQuery(filters);
+    const q = new URLSearchParams(query);
     q.set('page', String(page));
     return `${baseUrl}${path}?${q.toString()}`;
   };
