@@ -38,14 +38,19 @@ export async function databaseProblem(variable: string, url: string): Promise<st
   return why === undefined ? undefined : `${variable}: cannot connect to ${redactUrl(url)} (${why})`;
 }
 
-export function databases(env: Env, logger?: Logger) {
+/**
+ * `checked`: the caller has already found the given URLs answering (npm start's preflight, which
+ * lists every problem at once before anything starts), so they are not connected to a second time.
+ */
+export function databases(env: Env, options: { logger?: Logger; checked?: boolean } = {}) {
+  const { logger, checked = false } = options;
   let embedded: EmbeddedDb | undefined;
   return {
     async url(service: Service): Promise<string> {
       const { variable, database } = SETTINGS[service];
       const given = env[variable];
       if (given) {
-        const problem = await databaseProblem(variable, given);
+        const problem = checked ? undefined : await databaseProblem(variable, given);
         if (problem) throw new ConfigError([problem]);
         return given;
       }

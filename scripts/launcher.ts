@@ -46,7 +46,8 @@ export function createLauncher(command: Command, env: Env) {
   });
   const children = new Map<string, ChildProcess>();
   const afterServices: Array<() => Promise<void>> = [];
-  const dbs = databases(env, logger);
+  // Both commands run preflight first, which has checked the given database URLs.
+  const dbs = databases(env, { logger, checked: true });
   let stopping: Promise<never> | undefined;
   let release = () => undefined as void;
 

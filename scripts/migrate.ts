@@ -5,7 +5,7 @@ import { MIGRATIONS, migrate } from './migrations.js';
 /** `npm run migrate`: applies pending migrations to both databases. */
 loadDotenv();
 const logger = createLogger({ level: process.env.LOG_LEVEL || 'info', pretty: process.stdout.isTTY, name: 'migrate' });
-const dbs = databases(process.env, logger);
+const dbs = databases(process.env, { logger });
 try {
   for (const [name, migrations] of MIGRATIONS) {
     const applied = await migrate(await dbs.url(name), migrations);
