@@ -972,12 +972,13 @@ function summaryLine(row: { endpoint: string; baseline: Sample[]; service: Sampl
   return `${row.endpoint}: service ${fmt(avg(row.service.map((s) => s.rps)))} req/s, baseline ${fmt(avg(row.baseline.map((s) => s.rps)))} req/s, ratio ${fmt(r.mean, 2)}`;
 }
 
-/** The share of each kind of answer over a side's rounds (e.g. apply 67%, same 22%, stale 11%). */
-function shares(samples: Sample[]): Map<string, number> {
+/** A side's answers over its rounds: the share of each kind (e.g. apply 67%, same 22%, stale 11%) and how many in all. */
+function answers(samples: Sample[]): { shares: Map<string, number>; total: number } {
   const counts = new Map<string, number>();
   for (const s of samples) for (const [k, n] of Object.entries(s.outcomes)) counts.set(k, (counts.get(k) ?? 0) + n);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  return new Map([...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, total ? n / total : 0]));
+  const shares = new Map([...counts].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => [k, total ? n / total : 0]));
+  return { shares, total };
 }
 
 /**
@@ -987,18 +988,17 @@ function shares(samples: Sample[]): Map<string, number> {
  */
 function outcomeMix(row: Row): string | undefined {
   if (!row.firstReports) return undefined;
-  const b = shares(row.baseline);
-  const s = shares(row.service);
+  const b = answers(row.baseline);
+  const s = answers(row.service);
   const line = (m: Map<string, number>) => [...m].map(([k, v]) => `${k} ${fmt(v * 100, 1)}%`).join(', ');
   const first = row.firstReports;
   const firstLine = `  first reports (${first.service.requests} secrets never seen before): service ${fmt(first.service.rps)} req/s (p99 ${fmt(first.service.p99)} ms), baseline ${first.baseline ? `${fmt(first.baseline.rps)} req/s (p99 ${fmt(first.baseline.p99)} ms)` : '–'}`;
-  const kinds = new Set([...b.keys(), ...s.keys()]);
+  const kinds = new Set([...b.shares.keys(), ...s.shares.keys()]);
   // The mix repeats every 9 requests, so a few answers more or less at a round's end move a small count's shares.
-  const answered = (samples: Sample[]) => samples.reduce((sum, x) => sum + Object.values(x.outcomes).reduce((a, n) => a + n, 0), 0);
-  const tolerance = Math.max(0.02, 18 / Math.min(answered(row.baseline), answered(row.service)));
-  const apart = row.baseline.length > 0 && [...kinds].some((k) => Math.abs((b.get(k) ?? 0) - (s.get(k) ?? 0)) > tolerance);
+  const tolerance = Math.max(0.02, 18 / Math.min(b.total, s.total));
+  const apart = row.baseline.length > 0 && [...kinds].some((k) => Math.abs((b.shares.get(k) ?? 0) - (s.shares.get(k) ?? 0)) > tolerance);
   return [
-    `  answers: service ${line(s)}; baseline ${row.baseline.length ? line(b) : '–'}`,
+    `  answers: service ${line(s.shares)}; baseline ${row.baseline.length ? line(b.shares) : '–'}`,
     firstLine,
     ...(apart ? ['  WARNING: the two sides got different mixes of answers; the ratio compares their workloads, not their code'] : []),
   ].join('\n');
